@@ -1,0 +1,41 @@
+// Build: tsc emits the library (dist/src, with types); esbuild bundles each command-line entry
+// (dist/cli) so a cold start reads a few files instead of resolving hundreds of modules.
+// Command handlers stay in lazily loaded chunks; better-sqlite3 is native and stays external.
+
+import { execFileSync } from 'node:child_process';
+import { rmSync, chmodSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import * as esbuild from 'esbuild';
+
+const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
+const cliOnly = process.argv.includes('--cli-only');
+
+if (!cliOnly) {
+  rmSync('dist', { recursive: true, force: true });
+  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], {
+    stdio: 'inherit',
+  });
+}
+rmSync('dist/cli', { recursive: true, force: true });
+
+const entries = ['lessons', 'record-failure', 'record-heuristic'];
+await esbuild.build({
+  entryPoints: entries.map((name) => `cli/${name}.ts`),
+  outdir: 'dist/cli',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  minify: true,
+  sourcemap: 'linked',
+  external: ['better-sqlite3'],
+  chunkNames: 'chunks/[name]-[hash]',
+  // Bundled CommonJS dependencies call require() for node built-ins.
+  banner: {
+    js: "import{createRequire as __lessonsRequire}from'node:module';const require=__lessonsRequire(import.meta.url);",
+  },
+  define: { __LESSONS_VERSION__: JSON.stringify(version) },
+  logLevel: 'warning',
+});
+for (const name of entries) chmodSync(`dist/cli/${name}.js`, 0o755);

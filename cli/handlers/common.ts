@@ -1,0 +1,58 @@
+// Shared by handlers: opening the store from global flags, and reading --body-file.
+
+import fs from 'node:fs';
+import { InvalidInputError } from '../../src/errors/index.js';
+import { openStore, type Store } from '../../src/store/store.js';
+import { parseDuration } from '../../src/util/duration.js';
+import type { GlobalArgs } from '../output.js';
+
+export async function storeFrom(args: GlobalArgs): Promise<Store> {
+  return openStore({
+    dir: args.dir,
+    lockTimeoutMs:
+      args.lockTimeout === undefined
+        ? undefined
+        : parseDuration('--lock-timeout', args.lockTimeout),
+  });
+}
+
+/** Read a body file ("-" for stdin) as strict UTF-8. */
+export function readBodyFile(flag: string, file: string | undefined): string | undefined {
+  if (file === undefined || file === '') return undefined;
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(file === '-' ? 0 : file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EISDIR'
+          ? 'it is a directory'
+          : `it cannot be read (${code})`;
+    throw new InvalidInputError(
+      flag,
+      `${JSON.stringify(file)}: ${why}`,
+      'Pass the path of a readable Markdown file, or - for stdin.',
+    );
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new InvalidInputError(
+      flag,
+      `${JSON.stringify(file)} is not valid UTF-8`,
+      'Convert the file to UTF-8 and try again.',
+    );
+  }
+}
+
+/** The flag's value, else the environment variable `<prefix>_<NAME>`. */
+export function fromEnv(
+  value: string | undefined,
+  prefix: string,
+  name: string,
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
+  return value ?? env[`${prefix}_${name}`];
+}

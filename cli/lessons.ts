@@ -1,0 +1,13 @@
+#!/usr/bin/env node
+// `lessons`: every command of the toolkit.
+
+import { recordFailureCommand, recordHeuristicCommand } from './commands/record.js';
+import { run } from './run.js';
+
+await run('lessons', process.argv.slice(2), (yargs) =>
+  yargs
+    .usage('$0 [--dir <store>] <command> [options]')
+    .command(recordFailureCommand)
+    .command(recordHeuristicCommand)
+    .demandCommand(1, 'Name a command.'),
+);

@@ -1,0 +1,35 @@
+// How commands talk: one JSON object on stdout with --json, short human lines otherwise,
+// errors on stderr. Nothing here decides exit codes; run.ts does.
+
+export interface GlobalArgs {
+  readonly dir?: string | undefined;
+  readonly json?: boolean | undefined;
+  readonly quiet?: boolean | undefined;
+  readonly lockTimeout?: string | undefined;
+}
+
+export class Output {
+  readonly json: boolean;
+  readonly quiet: boolean;
+
+  constructor(args: GlobalArgs) {
+    this.json = args.json === true;
+    this.quiet = args.quiet === true;
+  }
+
+  /** The command's result: the JSON object, or the human text unless --quiet. */
+  result(value: object, human: string | (() => string)): void {
+    if (this.json) process.stdout.write(`${JSON.stringify(value)}\n`);
+    else if (!this.quiet) process.stdout.write(`${typeof human === 'string' ? human : human()}\n`);
+  }
+
+  /** Progress and notes for people: stderr, never with --json or --quiet. */
+  note(text: string): void {
+    if (!this.json && !this.quiet) process.stderr.write(`${text}\n`);
+  }
+
+  /** True when progress may be drawn (a terminal, and not --json/--quiet). */
+  get interactive(): boolean {
+    return !this.json && !this.quiet && process.stderr.isTTY === true;
+  }
+}

@@ -1,0 +1,259 @@
+// The SQLite index: one connection per store and purpose. Writers use WAL with synchronous=FULL
+// and BEGIN IMMEDIATE; readers open read-only and never block writers.
+
+import fs from 'node:fs';
+import BetterSqlite3 from 'better-sqlite3';
+import { StoreError } from '../errors/index.js';
+import type { LessonRecord, RenderedRecord } from '../record/types.js';
+import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
+
+/** A row of `records` as stored. */
+export interface RecordRow {
+  readonly rowid: number;
+  readonly id: string;
+  readonly kind: 'failure' | 'heuristic';
+  readonly path: string;
+  readonly title: string;
+  readonly domain: string;
+  /** JSON array. */
+  readonly tags: string;
+  readonly created: string;
+  readonly severity: number | null;
+  readonly source: string | null;
+  readonly confidence: number | null;
+  readonly source_id: string | null;
+  readonly body: string;
+  /** JSON object. */
+  readonly imported_from: string | null;
+  readonly blob_oid: string;
+  readonly commit_oid: string;
+  readonly txid: string;
+}
+
+export type NewRow = Omit<RecordRow, 'rowid'>;
+
+export function rowFor(rendered: RenderedRecord, txid: string, commit: string): NewRow {
+  return rowFromRecord(rendered.record, rendered.path, rendered.blobOid, txid, commit);
+}
+
+export function rowFromRecord(
+  record: LessonRecord,
+  path: string,
+  blobOid: string,
+  txid: string,
+  commit: string,
+): NewRow {
+  return {
+    id: record.id,
+    kind: record.kind,
+    path,
+    title: record.title,
+    domain: record.domain,
+    tags: JSON.stringify(record.tags),
+    created: record.created,
+    severity: record.kind === 'failure' ? record.severity : null,
+    source: record.kind === 'heuristic' ? record.source : null,
+    confidence: record.kind === 'heuristic' ? record.confidence : null,
+    source_id: record.kind === 'heuristic' ? (record.sourceId ?? null) : null,
+    body: record.body,
+    imported_from: record.importedFrom === undefined ? null : JSON.stringify(record.importedFrom),
+    blob_oid: blobOid,
+    commit_oid: commit,
+    txid,
+  };
+}
+
+export class SqliteCorruptError extends StoreError {
+  constructor(file: string, cause: unknown) {
+    super(
+      'SQLITE_CORRUPT',
+      `${file} is not a readable SQLite database (${(cause as Error).message}). ` +
+        'It is only an index: run `lessons reindex` (or `lessons cleanup`) to rebuild it from git.',
+      { data: { file }, cause },
+    );
+  }
+}
+
+function wrapOpen<T>(file: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    const code = (error as { code?: string }).code ?? '';
+    if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT' || code.startsWith('SQLITE_IOERR')) {
+      throw new SqliteCorruptError(file, error);
+    }
+    throw error;
+  }
+}
+
+const INSERT_COLUMNS = [
+  'id',
+  'kind',
+  'path',
+  'title',
+  'domain',
+  'tags',
+  'created',
+  'severity',
+  'source',
+  'confidence',
+  'source_id',
+  'body',
+  'imported_from',
+  'blob_oid',
+  'commit_oid',
+  'txid',
+] as const;
+
+export class Database {
+  readonly file: string;
+  readonly db: BetterSqlite3.Database;
+  private insertStatement: BetterSqlite3.Statement | undefined;
+
+  private constructor(file: string, db: BetterSqlite3.Database) {
+    this.file = file;
+    this.db = db;
+  }
+
+  /**
+   * Open (creating if needed) for writing and migrate to the current schema. The caller holds
+   * the writers' lock. `created` tells whether the file is new.
+   */
+  static openForWrite(
+    file: string,
+    busyTimeoutMs = 10_000,
+  ): { database: Database; created: boolean } {
+    const created = !fs.existsSync(file);
+    return wrapOpen(file, () => {
+      const db = new BetterSqlite3(file);
+      try {
+        db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
+        if (String(db.pragma('journal_mode', { simple: true })) !== 'wal')
+          db.pragma('journal_mode = WAL');
+        db.pragma('synchronous = FULL');
+        const database = new Database(file, db);
+        database.migrate();
+        return { database, created };
+      } catch (error) {
+        db.close();
+        throw error;
+      }
+    });
+  }
+
+  /** Open read-only; undefined when there is no index yet. Readers never take the lock. */
+  static openForRead(file: string): Database | undefined {
+    if (!fs.existsSync(file)) return undefined;
+    return wrapOpen(file, () => {
+      const db = new BetterSqlite3(file, { readonly: true, fileMustExist: true });
+      db.pragma('busy_timeout = 5000');
+      const database = new Database(file, db);
+      const version = database.schemaVersion();
+      if (version > SCHEMA_VERSION) {
+        db.close();
+        throw new StoreError(
+          'SCHEMA_TOO_NEW',
+          `${file} has schema version ${version}, newer than this lessons (${SCHEMA_VERSION}): upgrade lessons.`,
+        );
+      }
+      return database;
+    });
+  }
+
+  schemaVersion(): number {
+    const hasMeta = this.db
+      .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'")
+      .get();
+    if (!hasMeta) return 0;
+    const row = this.db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as
+      { value: string } | undefined;
+    return row === undefined ? 0 : Number(row.value);
+  }
+
+  private migrate(): void {
+    const current = this.schemaVersion();
+    if (current === SCHEMA_VERSION) return;
+    if (current > SCHEMA_VERSION) {
+      throw new StoreError(
+        'SCHEMA_TOO_NEW',
+        `${this.file} has schema version ${current}, newer than this lessons (${SCHEMA_VERSION}): upgrade lessons.`,
+      );
+    }
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      for (const migration of MIGRATIONS) {
+        if (migration.version <= current) continue;
+        migration.up(this.db);
+      }
+      this.setMeta('schema_version', String(SCHEMA_VERSION));
+      this.db.exec('COMMIT');
+    } catch (error) {
+      this.db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
+  getMeta(key: string): string | undefined {
+    return (
+      this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as
+        { value: string } | undefined
+    )?.value;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.db
+      .prepare(
+        'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+      )
+      .run(key, value);
+  }
+
+  begin(): void {
+    this.db.exec('BEGIN IMMEDIATE');
+  }
+
+  commit(): void {
+    this.db.exec('COMMIT');
+  }
+
+  rollback(): void {
+    if (this.db.inTransaction) this.db.exec('ROLLBACK');
+  }
+
+  /** Insert one row and return its rowid (checked > 0). */
+  insert(row: NewRow): number {
+    this.insertStatement ??= this.db.prepare(
+      `INSERT INTO records (${INSERT_COLUMNS.join(', ')}) VALUES (${INSERT_COLUMNS.map((c) => `@${c}`).join(', ')}) RETURNING rowid`,
+    );
+    const result = this.insertStatement.get(row) as { rowid: number | bigint } | undefined;
+    const rowid = Number(result?.rowid ?? 0);
+    if (!(rowid > 0))
+      throw new StoreError('SQLITE_ROWID', `SQLite returned rowid ${rowid} for record ${row.id}`);
+    return rowid;
+  }
+
+  setCommitForTxid(txid: string, commit: string): void {
+    this.db.prepare('UPDATE records SET commit_oid = ? WHERE txid = ?').run(commit, txid);
+  }
+
+  rowById(id: string): RecordRow | undefined {
+    return this.db.prepare('SELECT * FROM records WHERE id = ?').get(id) as RecordRow | undefined;
+  }
+
+  rowByPath(path: string): RecordRow | undefined {
+    return this.db.prepare('SELECT * FROM records WHERE path = ?').get(path) as
+      RecordRow | undefined;
+  }
+
+  deleteByTxid(txid: string): number {
+    return this.db.prepare('DELETE FROM records WHERE txid = ?').run(txid).changes;
+  }
+
+  deleteByPath(path: string): number {
+    return this.db.prepare('DELETE FROM records WHERE path = ?').run(path).changes;
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}

@@ -1,0 +1,68 @@
+// The SQLite schema is a documented interface (docs/store-format.md): people query index.db
+// with sqlite3 directly. Changes are new migrations, applied in order under the writers' lock.
+
+import type BetterSqlite3 from 'better-sqlite3';
+
+export interface Migration {
+  readonly version: number;
+  readonly up: (db: BetterSqlite3.Database) => void;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    up(db) {
+      db.exec(`
+        CREATE TABLE IF NOT EXISTS meta (
+          key   TEXT PRIMARY KEY,
+          value TEXT NOT NULL
+        ) WITHOUT ROWID;
+
+        CREATE TABLE records (
+          rowid         INTEGER PRIMARY KEY AUTOINCREMENT,
+          id            TEXT NOT NULL UNIQUE,
+          kind          TEXT NOT NULL CHECK (kind IN ('failure', 'heuristic')),
+          path          TEXT NOT NULL UNIQUE,
+          title         TEXT NOT NULL,
+          domain        TEXT NOT NULL,
+          tags          TEXT NOT NULL DEFAULT '[]',
+          created       TEXT NOT NULL,
+          severity      INTEGER CHECK (severity BETWEEN 1 AND 5),
+          source        TEXT,
+          confidence    REAL CHECK (confidence BETWEEN 0 AND 1),
+          source_id     TEXT,
+          body          TEXT NOT NULL,
+          imported_from TEXT,
+          blob_oid      TEXT NOT NULL,
+          commit_oid    TEXT NOT NULL,
+          txid          TEXT NOT NULL
+        );
+        CREATE INDEX records_kind_domain_created ON records (kind, domain, created);
+        CREATE INDEX records_created ON records (created);
+        CREATE INDEX records_txid ON records (txid);
+
+        CREATE VIRTUAL TABLE records_fts USING fts5 (
+          title, body, tags, domain,
+          content = 'records', content_rowid = 'rowid',
+          tokenize = 'unicode61 remove_diacritics 2'
+        );
+        CREATE TRIGGER records_fts_insert AFTER INSERT ON records BEGIN
+          INSERT INTO records_fts (rowid, title, body, tags, domain)
+          VALUES (new.rowid, new.title, new.body, new.tags, new.domain);
+        END;
+        CREATE TRIGGER records_fts_delete AFTER DELETE ON records BEGIN
+          INSERT INTO records_fts (records_fts, rowid, title, body, tags, domain)
+          VALUES ('delete', old.rowid, old.title, old.body, old.tags, old.domain);
+        END;
+        CREATE TRIGGER records_fts_update AFTER UPDATE OF title, body, tags, domain ON records BEGIN
+          INSERT INTO records_fts (records_fts, rowid, title, body, tags, domain)
+          VALUES ('delete', old.rowid, old.title, old.body, old.tags, old.domain);
+          INSERT INTO records_fts (rowid, title, body, tags, domain)
+          VALUES (new.rowid, new.title, new.body, new.tags, new.domain);
+        END;
+      `);
+    },
+  },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -1,0 +1,12 @@
+import { LessonsError, type LessonsErrorOptions } from './LessonsError.js';
+
+/** The command was called wrongly or the store cannot be used as given. Nothing was touched. */
+export class UsageError extends LessonsError {
+  readonly exitCode = 2;
+  readonly code: string;
+
+  constructor(code: string, message: string, options: LessonsErrorOptions = {}) {
+    super(message, options);
+    this.code = code;
+  }
+}

@@ -1,0 +1,340 @@
+// The git index (.git/index, "DIRC"), edited the way native git would leave it so that
+// `git status` in the store stays clean. A record adds one entry: instead of re-serialising
+// every entry we splice the new ones into the existing bytes, keep the cache tree (TREE) with
+// the changed folders marked invalid, drop the optional extensions whose offsets or caches
+// the splice makes stale (EOIE, IEOT, UNTR, FSMN, ...), and write a fresh checksum.
+
+import { createHash } from 'node:crypto';
+import type { BigIntStats } from 'node:fs';
+import { StoreError } from '../errors/index.js';
+
+const SIGNATURE = 'DIRC';
+const HEADER = 12;
+const HASH = 20;
+const STAT_BLOCK = 40; // ctime, mtime (s + ns each), dev, ino, mode, uid, gid, size
+const FLAG_EXTENDED = 0x4000;
+const NAME_MASK = 0x0fff;
+
+export class IndexFormatError extends StoreError {
+  constructor(reason: string) {
+    super('GIT_INDEX_UNREADABLE', `the git index cannot be read: ${reason}`);
+  }
+}
+
+/** The index uses a feature this tool does not edit in place (split index, sparse index). */
+export class UnsupportedIndexError extends StoreError {
+  constructor(reason: string) {
+    super('GIT_INDEX_UNSUPPORTED', `the git index uses ${reason}`);
+  }
+}
+
+export interface IndexEntry {
+  readonly path: string;
+  readonly oid: string;
+  readonly mode: number;
+  /** 0 for a normal entry, 1-3 for the sides of a merge conflict. */
+  readonly stage: number;
+  /** The 40-byte stat block exactly as stored. */
+  readonly stat: Buffer;
+}
+
+/** Build an entry for a working file whose bytes are known to equal the blob `oid`. */
+export function entryFromStat(
+  path: string,
+  oid: string,
+  stat: BigIntStats | undefined,
+): IndexEntry {
+  const block = Buffer.alloc(STAT_BLOCK);
+  const mode = 0o100644;
+  if (stat !== undefined) {
+    const u32 = (v: bigint): number => Number(BigInt.asUintN(32, v));
+    block.writeUInt32BE(u32(stat.ctimeNs / 1_000_000_000n), 0);
+    block.writeUInt32BE(u32(stat.ctimeNs % 1_000_000_000n), 4);
+    block.writeUInt32BE(u32(stat.mtimeNs / 1_000_000_000n), 8);
+    block.writeUInt32BE(u32(stat.mtimeNs % 1_000_000_000n), 12);
+    block.writeUInt32BE(u32(stat.dev), 16);
+    block.writeUInt32BE(u32(stat.ino), 20);
+    block.writeUInt32BE(u32(stat.uid), 28);
+    block.writeUInt32BE(u32(stat.gid), 32);
+    block.writeUInt32BE(u32(stat.size), 36);
+  }
+  block.writeUInt32BE(mode, 24);
+  return { path, oid, mode, stage: 0, stat: block };
+}
+
+function encodeEntry(entry: IndexEntry): Buffer {
+  const name = Buffer.from(entry.path, 'utf8');
+  const size = (62 + name.length + 8) & ~7;
+  const out = Buffer.alloc(size);
+  entry.stat.copy(out, 0, 0, STAT_BLOCK);
+  out.writeUInt32BE(entry.mode, 24);
+  out.write(entry.oid, 40, 'hex');
+  out.writeUInt16BE(((entry.stage & 3) << 12) | Math.min(name.length, NAME_MASK), 60);
+  name.copy(out, 62);
+  return out;
+}
+
+interface Located {
+  readonly version: number;
+  readonly count: number;
+  /** Start offset of every entry, plus the end of the last one. */
+  readonly starts: Uint32Array;
+  readonly pathStarts: Uint32Array;
+  readonly pathEnds: Uint32Array;
+  readonly entriesEnd: number;
+}
+
+function checkHeader(buf: Buffer): { version: number; count: number } {
+  if (buf.length < HEADER + HASH || buf.toString('latin1', 0, 4) !== SIGNATURE)
+    throw new IndexFormatError('bad signature');
+  const version = buf.readUInt32BE(4);
+  if (version < 2 || version > 4) throw new IndexFormatError(`unknown version ${version}`);
+  const sum = createHash('sha1')
+    .update(buf.subarray(0, buf.length - HASH))
+    .digest();
+  const stored = buf.subarray(buf.length - HASH);
+  // index.skipHash leaves the trailer zeroed.
+  if (!sum.equals(stored) && !stored.equals(Buffer.alloc(HASH)))
+    throw new IndexFormatError('checksum mismatch');
+  return { version, count: buf.readUInt32BE(8) };
+}
+
+/** Find every entry of a version 2 or 3 index without decoding it. */
+function locate(buf: Buffer): Located {
+  const { version, count } = checkHeader(buf);
+  if (version === 4) throw new UnsupportedIndexError('version 4');
+  const starts = new Uint32Array(count + 1);
+  const pathStarts = new Uint32Array(count);
+  const pathEnds = new Uint32Array(count);
+  let pos = HEADER;
+  const limit = buf.length - HASH;
+  for (let i = 0; i < count; i++) {
+    if (pos + 62 > limit) throw new IndexFormatError('entry runs past the end');
+    starts[i] = pos;
+    const flags = buf.readUInt16BE(pos + 60);
+    const fixed = 62 + (flags & FLAG_EXTENDED ? 2 : 0);
+    let nameLen = flags & NAME_MASK;
+    if (nameLen === NAME_MASK) nameLen = buf.indexOf(0, pos + fixed) - (pos + fixed);
+    pathStarts[i] = pos + fixed;
+    pathEnds[i] = pos + fixed + nameLen;
+    pos += (fixed + nameLen + 8) & ~7;
+  }
+  starts[count] = pos;
+  return { version, count, starts, pathStarts, pathEnds, entriesEnd: pos };
+}
+
+/** Decode every entry (any version). */
+export function readIndexEntries(buf: Buffer): IndexEntry[] {
+  const { version, count } = checkHeader(buf);
+  const entries: IndexEntry[] = [];
+  let pos = HEADER;
+  let previous: Buffer = Buffer.alloc(0);
+  for (let i = 0; i < count; i++) {
+    const start = pos;
+    const flags = buf.readUInt16BE(pos + 60);
+    const fixed = 62 + (flags & FLAG_EXTENDED ? 2 : 0);
+    let name: Buffer;
+    if (version === 4) {
+      // A varint of bytes to drop from the previous path, then the NUL-terminated suffix.
+      let p = pos + fixed;
+      let byte = buf[p++]!;
+      let drop = byte & 0x7f;
+      while (byte & 0x80) {
+        byte = buf[p++]!;
+        drop = ((drop + 1) << 7) | (byte & 0x7f);
+      }
+      const end = buf.indexOf(0, p);
+      name = Buffer.concat([previous.subarray(0, previous.length - drop), buf.subarray(p, end)]);
+      pos = end + 1;
+    } else {
+      let nameLen = flags & NAME_MASK;
+      if (nameLen === NAME_MASK) nameLen = buf.indexOf(0, pos + fixed) - (pos + fixed);
+      name = buf.subarray(pos + fixed, pos + fixed + nameLen);
+      pos += (fixed + nameLen + 8) & ~7;
+    }
+    if (pos > buf.length - HASH) throw new IndexFormatError('entry runs past the end');
+    entries.push({
+      path: name.toString('utf8'),
+      oid: buf.toString('hex', start + 40, start + 60),
+      mode: buf.readUInt32BE(start + 24),
+      stage: (flags >> 12) & 3,
+      stat: Buffer.from(buf.subarray(start, start + STAT_BLOCK)),
+    });
+    previous = name;
+  }
+  return entries;
+}
+
+/** A complete version 2 index holding `entries` (any order) and no extensions. */
+export function encodeIndex(entries: readonly IndexEntry[]): Buffer {
+  const sorted = [...entries].sort(compareEntries);
+  const header = Buffer.alloc(HEADER);
+  header.write(SIGNATURE, 0, 'latin1');
+  header.writeUInt32BE(2, 4);
+  header.writeUInt32BE(sorted.length, 8);
+  return withChecksum([header, ...sorted.map(encodeEntry)]);
+}
+
+function compareEntries(a: IndexEntry, b: IndexEntry): number {
+  return (
+    Buffer.compare(Buffer.from(a.path, 'utf8'), Buffer.from(b.path, 'utf8')) || a.stage - b.stage
+  );
+}
+
+function withChecksum(parts: Buffer[]): Buffer {
+  const hash = createHash('sha1');
+  for (const part of parts) hash.update(part);
+  return Buffer.concat([...parts, hash.digest()]);
+}
+
+export interface IndexChanges {
+  /** Entries to add or replace (stage 0), by path. */
+  readonly upsert: readonly IndexEntry[];
+  /** Paths whose entries (all stages) are removed. */
+  readonly remove: readonly string[];
+}
+
+/**
+ * Apply `changes` to an existing index, touching only the bytes around the changed entries.
+ * Throws UnsupportedIndexError for layouts it does not splice (version 4, split or sparse
+ * index); the caller then rebuilds the index instead.
+ */
+export function spliceIndex(buf: Buffer | undefined, changes: IndexChanges): Buffer {
+  if (buf === undefined) return encodeIndex(changes.upsert);
+  const loc = locate(buf);
+  const extensions = rewriteExtensions(buf, loc.entriesEnd, [
+    ...changes.upsert.map((e) => e.path),
+    ...changes.remove,
+  ]);
+
+  type Change = { key: Buffer; entry: IndexEntry | undefined };
+  const byPath = new Map<string, Change>();
+  for (const path of changes.remove)
+    byPath.set(path, { key: Buffer.from(path, 'utf8'), entry: undefined });
+  for (const entry of changes.upsert)
+    byPath.set(entry.path, { key: Buffer.from(entry.path, 'utf8'), entry });
+  const sorted = [...byPath.values()].sort((a, b) => Buffer.compare(a.key, b.key));
+
+  const parts: Buffer[] = [];
+  let count = loc.count;
+  let copyFrom = HEADER;
+  let cursor = 0; // index of the first entry not yet passed
+  for (const change of sorted) {
+    // First entry whose path is >= the change's path.
+    let lo = cursor;
+    let hi = loc.count;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      // buf.compare(target, ...) is the sign of (entry path - change path).
+      if (buf.compare(change.key, 0, change.key.length, loc.pathStarts[mid], loc.pathEnds[mid]) < 0)
+        lo = mid + 1;
+      else hi = mid;
+    }
+    let end = lo;
+    while (
+      end < loc.count &&
+      buf.compare(change.key, 0, change.key.length, loc.pathStarts[end], loc.pathEnds[end]) === 0
+    )
+      end++;
+    parts.push(buf.subarray(copyFrom, loc.starts[lo]));
+    count -= end - lo;
+    if (change.entry !== undefined) {
+      parts.push(encodeEntry(change.entry));
+      count += 1;
+    }
+    copyFrom = loc.starts[end]!;
+    cursor = end;
+  }
+  parts.push(buf.subarray(copyFrom, loc.entriesEnd));
+  const header = Buffer.from(buf.subarray(0, HEADER));
+  header.writeUInt32BE(count, 8);
+  return withChecksum([header, ...parts, ...extensions]);
+}
+
+/**
+ * Keep the extensions a splice leaves valid: the cache tree (with the folders of `paths`
+ * invalidated) and the resolve-undo list. Optional extensions (upper-case signature) that
+ * describe offsets or caches are dropped; git rebuilds them. Required ones stop the splice.
+ */
+function rewriteExtensions(buf: Buffer, from: number, paths: readonly string[]): Buffer[] {
+  const kept: Buffer[] = [];
+  let pos = from;
+  const end = buf.length - HASH;
+  while (pos + 8 <= end) {
+    const signature = buf.toString('latin1', pos, pos + 4);
+    const size = buf.readUInt32BE(pos + 4);
+    const data = buf.subarray(pos + 8, pos + 8 + size);
+    if (signature === 'TREE') {
+      const tree = invalidateCacheTree(data, paths);
+      const head = Buffer.alloc(8);
+      head.write('TREE', 0, 'latin1');
+      head.writeUInt32BE(tree.length, 4);
+      kept.push(head, tree);
+    } else if (signature === 'REUC') {
+      kept.push(buf.subarray(pos, pos + 8 + size));
+    } else if (!/^[A-Z]/.test(signature)) {
+      throw new UnsupportedIndexError(`the required extension "${signature}"`);
+    }
+    pos += 8 + size;
+  }
+  return kept;
+}
+
+interface CacheTreeNode {
+  name: string;
+  entryCount: number;
+  oid: Buffer | undefined;
+  children: CacheTreeNode[];
+}
+
+function parseCacheTree(data: Buffer): CacheTreeNode {
+  let pos = 0;
+  const node = (): CacheTreeNode => {
+    const nul = data.indexOf(0, pos);
+    const name = data.toString('utf8', pos, nul);
+    const newline = data.indexOf(0x0a, nul);
+    const [countText, subtreesText] = data.toString('latin1', nul + 1, newline).split(' ');
+    const entryCount = Number(countText);
+    const subtrees = Number(subtreesText);
+    if (nul < 0 || newline < 0 || !Number.isInteger(entryCount) || !Number.isInteger(subtrees)) {
+      throw new IndexFormatError('the cache tree is malformed');
+    }
+    pos = newline + 1;
+    let oid: Buffer | undefined;
+    if (entryCount >= 0) {
+      oid = data.subarray(pos, pos + HASH);
+      pos += HASH;
+    }
+    const children: CacheTreeNode[] = [];
+    for (let i = 0; i < subtrees; i++) children.push(node());
+    return { name, entryCount, oid, children };
+  };
+  return node();
+}
+
+function serializeCacheTree(root: CacheTreeNode): Buffer {
+  const parts: Buffer[] = [];
+  const visit = (node: CacheTreeNode): void => {
+    parts.push(Buffer.from(`${node.name}\0${node.entryCount} ${node.children.length}\n`, 'utf8'));
+    if (node.entryCount >= 0 && node.oid !== undefined) parts.push(node.oid);
+    for (const child of node.children) visit(child);
+  };
+  visit(root);
+  return Buffer.concat(parts);
+}
+
+function invalidateCacheTree(data: Buffer, paths: readonly string[]): Buffer {
+  if (data.length === 0) return data;
+  const root = parseCacheTree(data);
+  for (const path of paths) {
+    const folders = path.split('/').slice(0, -1);
+    let node: CacheTreeNode | undefined = root;
+    for (let i = 0; node !== undefined; i++) {
+      node.entryCount = -1;
+      node.oid = undefined;
+      if (i === folders.length) break;
+      node = node.children.find((c) => c.name === folders[i]);
+    }
+  }
+  return serializeCacheTree(root);
+}

@@ -1,0 +1,83 @@
+// git's own lock-file protocol: `<file>.lock` created with O_EXCL, written, fsynced, renamed
+// over `<file>`. Native git and lessons both take these, so they exclude each other.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { TransactionError } from '../errors/index.js';
+import { errnoCode, fsyncDir, rmQuiet } from '../util/durable.js';
+
+export class GitLockedError extends TransactionError {
+  constructor(lockPath: string, cause?: unknown) {
+    let since = '';
+    try {
+      since = ` since ${fs.statSync(lockPath).mtime.toISOString()}`;
+    } catch {
+      // it may be gone already
+    }
+    super(
+      'GIT_LOCKED',
+      `${lockPath} exists${since}: another git process is working in the store. ` +
+        'Wait for it to finish and try again; if no git process is running there, remove that file.',
+      { data: { lockPath }, cause },
+    );
+  }
+}
+
+export class GitLockFile {
+  readonly target: string;
+  readonly lockPath: string;
+  private fd: number | undefined;
+  private done = false;
+
+  private constructor(target: string, fd: number) {
+    this.target = target;
+    this.lockPath = `${target}.lock`;
+    this.fd = fd;
+  }
+
+  /** Take the lock on `target`, failing at once with GIT_LOCKED if anyone holds it. */
+  static acquire(target: string): GitLockFile {
+    try {
+      return new GitLockFile(target, fs.openSync(`${target}.lock`, 'wx', 0o644));
+    } catch (error) {
+      if (errnoCode(error) === 'EEXIST') throw new GitLockedError(`${target}.lock`, error);
+      throw error;
+    }
+  }
+
+  /** Write the new content into the lock file; fsync it when asked. */
+  write(data: Uint8Array, doSync: boolean): void {
+    if (this.fd === undefined) throw new Error('lock file already closed');
+    let offset = 0;
+    while (offset < data.length)
+      offset += fs.writeSync(this.fd, data, offset, data.length - offset);
+    if (doSync) fs.fsyncSync(this.fd);
+  }
+
+  /** Rename the lock over the target: the new content becomes visible at once. */
+  commit(doSyncDir: boolean): void {
+    this.close();
+    fs.renameSync(this.lockPath, this.target);
+    this.done = true;
+    if (doSyncDir) fsyncDir(path.dirname(this.target));
+  }
+
+  /** Give the lock up without changing the target. Safe to call after commit(). */
+  release(): void {
+    this.close();
+    if (!this.done) rmQuiet(this.lockPath);
+    this.done = true;
+  }
+
+  private close(): void {
+    if (this.fd !== undefined) {
+      fs.closeSync(this.fd);
+      this.fd = undefined;
+    }
+  }
+}
+
+/** True when `<target>.lock` exists. */
+export function isGitLocked(target: string): boolean {
+  return fs.existsSync(`${target}.lock`);
+}

@@ -1,0 +1,165 @@
+// The object database of one repository. Loose objects are read and written here directly
+// (zlib + sha1 from node); packed objects (after a user's `git gc`) are read through
+// isomorphic-git, loaded only when needed so the record path stays light.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { deflateSync, inflateSync } from 'node:zlib';
+import { StoreError } from '../errors/index.js';
+import { errnoCode, fsyncDir, rmQuiet, tempPathFor } from '../util/durable.js';
+import { hashObject, objectHeader, type ObjectType } from './hash.js';
+
+export interface GitObject {
+  readonly type: ObjectType;
+  readonly content: Buffer;
+}
+
+export class ObjectNotFoundError extends StoreError {
+  constructor(oid: string, cause?: unknown) {
+    super('GIT_OBJECT_MISSING', `git object ${oid} is missing from the store's repository`, {
+      data: { oid },
+      cause,
+    });
+  }
+}
+
+export class CorruptObjectError extends StoreError {
+  constructor(oid: string, reason: string, cause?: unknown) {
+    super('GIT_OBJECT_CORRUPT', `git object ${oid} is corrupt: ${reason}`, {
+      data: { oid },
+      cause,
+    });
+  }
+}
+
+type PackReader = (oid: string) => Promise<GitObject>;
+
+export class ObjectStore {
+  readonly gitdir: string;
+  readonly objectsDir: string;
+  /** Directories that received new objects and still need an fsync. */
+  private readonly dirtyDirs = new Set<string>();
+  private objectsDirDirty = false;
+  private packReader: PackReader | undefined;
+
+  constructor(gitdir: string) {
+    this.gitdir = gitdir;
+    this.objectsDir = path.join(gitdir, 'objects');
+  }
+
+  private loosePath(oid: string): string {
+    return path.join(this.objectsDir, oid.slice(0, 2), oid.slice(2));
+  }
+
+  hasLoose(oid: string): boolean {
+    return fs.existsSync(this.loosePath(oid));
+  }
+
+  /** Read an object, loose or packed. With `verify`, the content must hash to `oid`. */
+  async read(oid: string, verify = false): Promise<GitObject> {
+    let raw: Buffer | undefined;
+    try {
+      raw = fs.readFileSync(this.loosePath(oid));
+    } catch (error) {
+      if (errnoCode(error) !== 'ENOENT') throw error;
+    }
+    const object = raw === undefined ? await this.readPacked(oid) : parseLoose(oid, raw);
+    if (verify && hashObject(object.type, object.content) !== oid) {
+      throw new CorruptObjectError(oid, 'its content does not hash to its id');
+    }
+    return object;
+  }
+
+  async readTyped(oid: string, type: ObjectType): Promise<Buffer> {
+    const object = await this.read(oid);
+    if (object.type !== type)
+      throw new CorruptObjectError(oid, `expected a ${type}, found a ${object.type}`);
+    return object.content;
+  }
+
+  private async readPacked(oid: string): Promise<GitObject> {
+    this.packReader ??= await loadPackReader(this.gitdir);
+    return this.packReader(oid);
+  }
+
+  /**
+   * Write a loose object (fsynced file, atomic rename) unless it already exists, and return its
+   * id. The containing directory is fsynced by syncDirs(), once per batch.
+   */
+  write(type: ObjectType, content: Uint8Array): string {
+    const oid = hashObject(type, content);
+    const target = this.loosePath(oid);
+    if (fs.existsSync(target)) return oid;
+    const dir = path.dirname(target);
+    if (!fs.existsSync(dir)) {
+      try {
+        fs.mkdirSync(dir);
+        this.objectsDirDirty = true;
+      } catch (error) {
+        if (errnoCode(error) !== 'EEXIST') throw error;
+      }
+    }
+    const data = deflateSync(Buffer.concat([objectHeader(type, content.length), content]), {
+      level: 1,
+    });
+    const tmp = tempPathFor(target);
+    const fd = fs.openSync(tmp, 'wx', 0o444);
+    try {
+      fs.writeSync(fd, data);
+      fs.fsyncSync(fd);
+    } catch (error) {
+      fs.closeSync(fd);
+      rmQuiet(tmp);
+      throw error;
+    }
+    fs.closeSync(fd);
+    try {
+      fs.renameSync(tmp, target);
+    } catch (error) {
+      rmQuiet(tmp);
+      throw error;
+    }
+    this.dirtyDirs.add(dir);
+    return oid;
+  }
+
+  /** fsync every object directory written to since the last call. */
+  syncDirs(): void {
+    for (const dir of this.dirtyDirs) fsyncDir(dir);
+    if (this.objectsDirDirty) fsyncDir(this.objectsDir);
+    this.dirtyDirs.clear();
+    this.objectsDirDirty = false;
+  }
+}
+
+function parseLoose(oid: string, raw: Buffer): GitObject {
+  let data: Buffer;
+  try {
+    data = inflateSync(raw);
+  } catch (error) {
+    throw new CorruptObjectError(oid, 'it does not inflate', error);
+  }
+  const nul = data.indexOf(0);
+  const header = nul > 0 ? data.toString('latin1', 0, nul) : '';
+  const match = /^(blob|tree|commit|tag) (\d+)$/.exec(header);
+  if (!match) throw new CorruptObjectError(oid, 'its header is malformed');
+  const content = data.subarray(nul + 1);
+  if (content.length !== Number(match[2]))
+    throw new CorruptObjectError(oid, 'its size does not match its header');
+  return { type: match[1] as ObjectType, content };
+}
+
+async function loadPackReader(gitdir: string): Promise<PackReader> {
+  const git = await import('isomorphic-git');
+  const cache = {};
+  return async (oid) => {
+    try {
+      const result = await git.readObject({ fs, gitdir, oid, format: 'content', cache });
+      return { type: result.type as ObjectType, content: Buffer.from(result.object as Uint8Array) };
+    } catch (error) {
+      if ((error as { code?: string }).code === 'NotFoundError')
+        throw new ObjectNotFoundError(oid, error);
+      throw new CorruptObjectError(oid, (error as Error).message, error);
+    }
+  };
+}

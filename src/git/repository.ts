@@ -1,0 +1,265 @@
+// One store's git repository: creation, HEAD, building commits, moving main, and the index.
+// Objects are written before the ref moves; the ref moves by compare-and-swap; the index follows.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { StoreError, UsageError } from '../errors/index.js';
+import { errnoCode, fsyncDir, readIfExists, rmQuiet, writeFileAtomic } from '../util/durable.js';
+import { formatCommit, readCommit, trailerValues, type Signature } from './commit.js';
+import { hashObject } from './hash.js';
+import {
+  encodeIndex,
+  entryFromStat,
+  readIndexEntries,
+  spliceIndex,
+  UnsupportedIndexError,
+  type IndexEntry,
+} from './index-file.js';
+import { GitLockFile } from './lockfile.js';
+import { ObjectStore } from './objects.js';
+import { compareAndSwapRef, MAIN_REF, readHeadTarget, readRef } from './refs.js';
+import { listTree, TreeEditor } from './tree.js';
+
+const CONFIG =
+  '[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = false\n\tlogallrefupdates = true\n';
+
+export interface FileChange {
+  /** Path relative to the work tree, with `/`. */
+  readonly path: string;
+  /** The new blob, or undefined to delete the file. */
+  readonly blobOid: string | undefined;
+}
+
+export interface NewCommit {
+  readonly tree: string;
+  readonly commit: string;
+}
+
+export class GitRepository {
+  readonly workdir: string;
+  readonly gitdir: string;
+  readonly objects: ObjectStore;
+
+  constructor(workdir: string) {
+    this.workdir = workdir;
+    this.gitdir = path.join(workdir, '.git');
+    this.objects = new ObjectStore(this.gitdir);
+  }
+
+  exists(): boolean {
+    return fs.existsSync(path.join(this.gitdir, 'HEAD'));
+  }
+
+  /**
+   * Create the repository if there is none, all at once: it is assembled beside `.git` and
+   * renamed into place, so a crash never leaves half a repository. Then make sure HEAD names
+   * main (an unborn branch of another name is renamed; a branch with history is refused).
+   */
+  ensureCreated(): void {
+    if (!fs.existsSync(this.gitdir)) {
+      const staging = `${this.gitdir}.tmp-${process.pid}-${Date.now()}`;
+      try {
+        for (const dir of ['objects/info', 'objects/pack', 'refs/heads', 'refs/tags', 'info']) {
+          fs.mkdirSync(path.join(staging, dir), { recursive: true });
+        }
+        writeFileAtomic(path.join(staging, 'config'), CONFIG);
+        writeFileAtomic(path.join(staging, 'HEAD'), `ref: ${MAIN_REF}\n`);
+        for (const dir of [
+          'objects/info',
+          'objects/pack',
+          'objects',
+          'refs/heads',
+          'refs/tags',
+          'refs',
+          'info',
+          '.',
+        ]) {
+          fsyncDir(path.join(staging, dir));
+        }
+        fs.renameSync(staging, this.gitdir);
+        fsyncDir(this.workdir);
+      } finally {
+        fs.rmSync(staging, { recursive: true, force: true });
+      }
+    }
+    if (!fs.statSync(this.gitdir).isDirectory()) {
+      throw new UsageError(
+        'STORE_UNSUPPORTED',
+        `${this.gitdir} is not a directory (a worktree or submodule link): use a store with its own repository.`,
+      );
+    }
+    const target = readHeadTarget(this.gitdir);
+    if (target === MAIN_REF) return;
+    if (
+      target !== undefined &&
+      readRef(this.gitdir, target) === undefined &&
+      readRef(this.gitdir, MAIN_REF) === undefined
+    ) {
+      const lock = GitLockFile.acquire(path.join(this.gitdir, 'HEAD'));
+      try {
+        lock.write(Buffer.from(`ref: ${MAIN_REF}\n`), true);
+        lock.commit(true);
+      } finally {
+        lock.release();
+      }
+      return;
+    }
+    throw new UsageError(
+      'STORE_WRONG_BRANCH',
+      `the store's HEAD is ${target === undefined ? 'detached' : `on ${target}`}, but lessons commits to ${MAIN_REF}. ` +
+        `Run \`git -C ${this.workdir} checkout main\` first.`,
+    );
+  }
+
+  /** The commit main points to, or undefined before the first commit. */
+  head(): string | undefined {
+    return readRef(this.gitdir, MAIN_REF);
+  }
+
+  async headTree(): Promise<string | undefined> {
+    const head = this.head();
+    return head === undefined ? undefined : (await readCommit(this.objects, head)).tree;
+  }
+
+  /**
+   * Write the blobs, the trees along the changed paths and the commit, all fsynced, without
+   * moving any ref. Returns the new commit and tree.
+   */
+  async writeCommit(options: {
+    parent: string | undefined;
+    changes: readonly FileChange[];
+    blobs?: ReadonlyMap<string, Uint8Array>;
+    message: string;
+    author: Signature;
+    time: number;
+  }): Promise<NewCommit> {
+    for (const [oid, content] of options.blobs ?? []) {
+      const written = this.objects.write('blob', content);
+      if (written !== oid)
+        throw new StoreError('GIT_OBJECT_CORRUPT', `blob for ${oid} hashed to ${written}`);
+    }
+    const base =
+      options.parent === undefined
+        ? undefined
+        : (await readCommit(this.objects, options.parent)).tree;
+    const editor = new TreeEditor(this.objects, base);
+    for (const change of options.changes) {
+      if (change.blobOid === undefined) await editor.remove(change.path);
+      else await editor.set(change.path, change.blobOid);
+    }
+    const tree = await editor.write();
+    const commit = this.objects.write(
+      'commit',
+      formatCommit({
+        tree,
+        parents: options.parent === undefined ? [] : [options.parent],
+        author: options.author,
+        committer: options.author,
+        time: options.time,
+        message: options.message,
+      }),
+    );
+    this.objects.syncDirs();
+    return { tree, commit };
+  }
+
+  /** Move main from `expected` to `next`, atomically, or throw REF_MOVED / GIT_LOCKED. */
+  moveMain(expected: string | undefined, next: string): void {
+    compareAndSwapRef(this.gitdir, MAIN_REF, expected, next);
+  }
+
+  get indexPath(): string {
+    return path.join(this.gitdir, 'index');
+  }
+
+  /** Take git's index lock (fails at once with GIT_LOCKED when held). */
+  lockIndex(): GitLockFile {
+    return GitLockFile.acquire(this.indexPath);
+  }
+
+  readIndex(): Buffer | undefined {
+    return readIfExists(this.indexPath);
+  }
+
+  /**
+   * The index bytes after applying `upsert` and `remove` to `current`. When the current index
+   * cannot be spliced (a layout we do not edit, or unreadable), it is rebuilt from `tree`.
+   */
+  async nextIndex(
+    current: Buffer | undefined,
+    upsert: readonly IndexEntry[],
+    remove: readonly string[],
+    tree: string,
+  ): Promise<Buffer> {
+    try {
+      return spliceIndex(current, { upsert, remove });
+    } catch (error) {
+      if (!(error instanceof UnsupportedIndexError) && !(error instanceof StoreError)) throw error;
+      return this.buildIndex(tree);
+    }
+  }
+
+  /**
+   * An index for `tree` built from scratch. Stat data is kept only for working files whose
+   * bytes match their blob, so git re-reads any file that differs instead of trusting it.
+   */
+  async buildIndex(tree: string): Promise<Buffer> {
+    const entries: IndexEntry[] = [];
+    for (const [file, oid] of await listTree(this.objects, tree)) {
+      entries.push(entryFromStat(file, oid, this.statIfMatches(file, oid)));
+    }
+    return encodeIndex(entries);
+  }
+
+  /** The stat of a working file when its content hashes to `oid`. */
+  statIfMatches(file: string, oid: string): fs.BigIntStats | undefined {
+    const full = path.join(this.workdir, file);
+    try {
+      const stat = fs.lstatSync(full, { bigint: true });
+      if (!stat.isFile()) return undefined;
+      return hashObject('blob', fs.readFileSync(full)) === oid ? stat : undefined;
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT') return undefined;
+      throw error;
+    }
+  }
+
+  /** Entries of the current index by path (stage 0 only), or undefined when unreadable. */
+  indexEntries(): Map<string, IndexEntry> | undefined {
+    const buf = this.readIndex();
+    if (buf === undefined) return new Map();
+    try {
+      return new Map(
+        readIndexEntries(buf)
+          .filter((e) => e.stage === 0)
+          .map((e) => [e.path, e]),
+      );
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Find the commit carrying `Lessons-Txid: txid` on main, walking back from `from` until
+   * `stopAt` (the transaction's parent) or the root. Returns its id, or undefined.
+   */
+  async findTxidCommit(
+    txid: string,
+    from: string | undefined,
+    stopAt: string | undefined,
+    maxDepth = 10_000,
+  ): Promise<string | undefined> {
+    let oid = from;
+    for (let depth = 0; oid !== undefined && oid !== stopAt && depth < maxDepth; depth++) {
+      const commit = await readCommit(this.objects, oid);
+      if (trailerValues(commit.message, 'Lessons-Txid').includes(txid)) return oid;
+      oid = commit.parents[0];
+    }
+    return undefined;
+  }
+
+  /** Remove git lock files this process may have left (used by recovery for dead writers). */
+  removeLockFile(target: string): void {
+    rmQuiet(`${target}.lock`);
+  }
+}

@@ -1,0 +1,230 @@
+// Git trees: parsing, serialising in git's order, and an editor that rewrites only the trees on
+// the paths it changes, so the cost of a commit follows the folders touched, not the store size.
+
+import { CorruptObjectError, type ObjectStore } from './objects.js';
+
+export const MODE_FILE = '100644';
+export const MODE_TREE = '40000';
+
+export interface TreeEntry {
+  readonly mode: string;
+  readonly name: string;
+  readonly oid: string;
+}
+
+export function isTreeMode(mode: string): boolean {
+  return mode === MODE_TREE;
+}
+
+export function parseTree(oid: string, content: Buffer): TreeEntry[] {
+  const entries: TreeEntry[] = [];
+  let pos = 0;
+  while (pos < content.length) {
+    const space = content.indexOf(0x20, pos);
+    const nul = content.indexOf(0, space + 1);
+    if (space < 0 || nul < 0 || nul + 21 > content.length)
+      throw new CorruptObjectError(oid, 'tree entry is truncated');
+    entries.push({
+      mode: content.toString('latin1', pos, space),
+      name: content.toString('utf8', space + 1, nul),
+      oid: content.toString('hex', nul + 1, nul + 21),
+    });
+    pos = nul + 21;
+  }
+  return entries;
+}
+
+/** Git orders entries by name bytes, comparing a tree's name as if it ended with "/". */
+function sortKey(entry: TreeEntry): Buffer {
+  return Buffer.from(isTreeMode(entry.mode) ? `${entry.name}/` : entry.name, 'utf8');
+}
+
+export function serializeTree(entries: Iterable<TreeEntry>): Buffer {
+  const keyed = [...entries].map((entry) => ({ entry, key: sortKey(entry) }));
+  keyed.sort((a, b) => Buffer.compare(a.key, b.key));
+  const parts: Buffer[] = [];
+  for (const { entry } of keyed) {
+    parts.push(Buffer.from(`${entry.mode} ${entry.name}\0`, 'utf8'), Buffer.from(entry.oid, 'hex'));
+  }
+  return Buffer.concat(parts);
+}
+
+interface Node {
+  entries: Map<string, TreeEntry>;
+  children: Map<string, Node>;
+  dirty: boolean;
+}
+
+/**
+ * Applies file additions and removals to a base tree. Only the trees along changed paths are
+ * read and written; everything else is shared with the base by id.
+ */
+export class TreeEditor {
+  private readonly objects: ObjectStore;
+  private readonly baseOid: string | undefined;
+  private root: Node | undefined;
+
+  constructor(objects: ObjectStore, baseOid: string | undefined) {
+    this.objects = objects;
+    this.baseOid = baseOid;
+  }
+
+  private async load(oid: string | undefined): Promise<Node> {
+    const entries = new Map<string, TreeEntry>();
+    if (oid !== undefined) {
+      for (const entry of parseTree(oid, await this.objects.readTyped(oid, 'tree')))
+        entries.set(entry.name, entry);
+    }
+    return { entries, children: new Map(), dirty: false };
+  }
+
+  /** The node for directory `parts`, loading trees on the way; creates missing ones when asked. */
+  private async dir(parts: readonly string[], create: boolean): Promise<Node[] | undefined> {
+    this.root ??= await this.load(this.baseOid);
+    const chain = [this.root];
+    let node = this.root;
+    for (const name of parts) {
+      let child = node.children.get(name);
+      if (child === undefined) {
+        const entry = node.entries.get(name);
+        if (entry !== undefined && !isTreeMode(entry.mode)) {
+          throw new CorruptObjectError(
+            this.baseOid ?? '(none)',
+            `"${name}" is a file where a folder is expected`,
+          );
+        }
+        if (entry === undefined && !create) return undefined;
+        child = await this.load(entry?.oid);
+        node.children.set(name, child);
+      }
+      chain.push(child);
+      node = child;
+    }
+    return chain;
+  }
+
+  /** Add or replace the blob at `path`. */
+  async set(filePath: string, blobOid: string, mode = MODE_FILE): Promise<void> {
+    const parts = filePath.split('/');
+    const name = parts.pop()!;
+    const chain = (await this.dir(parts, true))!;
+    const node = chain[chain.length - 1]!;
+    const existing = node.entries.get(name);
+    if (existing !== undefined && isTreeMode(existing.mode)) {
+      throw new CorruptObjectError(
+        this.baseOid ?? '(none)',
+        `"${filePath}" is a folder where a file is expected`,
+      );
+    }
+    node.entries.set(name, { mode, name, oid: blobOid });
+    for (const n of chain) n.dirty = true;
+  }
+
+  /** Remove the file at `path`; folders left empty disappear. Returns false when absent. */
+  async remove(filePath: string): Promise<boolean> {
+    const parts = filePath.split('/');
+    const name = parts.pop()!;
+    const chain = await this.dir(parts, false);
+    const node = chain?.[chain.length - 1];
+    if (chain === undefined || node === undefined || !node.entries.has(name)) return false;
+    node.entries.delete(name);
+    for (const n of chain) n.dirty = true;
+    return true;
+  }
+
+  /** Write every changed tree, deepest first, and return the new root tree id. */
+  async write(): Promise<string> {
+    this.root ??= await this.load(this.baseOid);
+    return this.writeNode(this.root) ?? this.objects.write('tree', Buffer.alloc(0));
+  }
+
+  /** Write a changed tree; undefined when it ended up empty (git keeps no empty folders). */
+  private writeNode(node: Node): string | undefined {
+    for (const [name, child] of node.children) {
+      if (!child.dirty) continue;
+      const oid = this.writeNode(child);
+      if (oid === undefined) node.entries.delete(name);
+      else node.entries.set(name, { mode: MODE_TREE, name, oid });
+    }
+    node.dirty = false;
+    if (node.entries.size === 0) return undefined;
+    return this.objects.write('tree', serializeTree(node.entries.values()));
+  }
+}
+
+/** Every file under a tree, as path -> blob id, walking subtrees. */
+export async function listTree(
+  objects: ObjectStore,
+  treeOid: string,
+  prefix = '',
+): Promise<Map<string, string>> {
+  const files = new Map<string, string>();
+  const walk = async (oid: string, base: string): Promise<void> => {
+    for (const entry of parseTree(oid, await objects.readTyped(oid, 'tree'))) {
+      const p = base === '' ? entry.name : `${base}/${entry.name}`;
+      if (isTreeMode(entry.mode)) await walk(entry.oid, p);
+      else files.set(p, entry.oid);
+    }
+  };
+  await walk(treeOid, prefix);
+  return files;
+}
+
+/** The entry at `path` in a tree, or undefined. */
+export async function lookupPath(
+  objects: ObjectStore,
+  treeOid: string,
+  filePath: string,
+): Promise<TreeEntry | undefined> {
+  let oid = treeOid;
+  const parts = filePath.split('/');
+  for (let i = 0; i < parts.length; i++) {
+    const entry = parseTree(oid, await objects.readTyped(oid, 'tree')).find(
+      (e) => e.name === parts[i],
+    );
+    if (entry === undefined) return undefined;
+    if (i === parts.length - 1) return entry;
+    if (!isTreeMode(entry.mode)) return undefined;
+    oid = entry.oid;
+  }
+  return undefined;
+}
+
+/**
+ * Files that differ between two trees (added or changed in `after`, or removed), descending
+ * only into subtrees whose ids differ. `filter` prunes top-level names.
+ */
+export async function diffTrees(
+  objects: ObjectStore,
+  after: string | undefined,
+  before: string | undefined,
+  filter: (topLevelName: string) => boolean = () => true,
+): Promise<string[]> {
+  const changed: string[] = [];
+  const read = async (oid: string | undefined): Promise<Map<string, TreeEntry>> =>
+    new Map(
+      oid === undefined
+        ? []
+        : parseTree(oid, await objects.readTyped(oid, 'tree')).map((e) => [e.name, e] as const),
+    );
+  const walk = async (
+    a: string | undefined,
+    b: string | undefined,
+    base: string,
+  ): Promise<void> => {
+    const [ea, eb] = await Promise.all([read(a), read(b)]);
+    for (const name of new Set([...ea.keys(), ...eb.keys()])) {
+      if (base === '' && !filter(name)) continue;
+      const x = ea.get(name);
+      const y = eb.get(name);
+      if (x?.oid === y?.oid && x?.mode === y?.mode) continue;
+      const p = base === '' ? name : `${base}/${name}`;
+      const xTree = x !== undefined && isTreeMode(x.mode);
+      const yTree = y !== undefined && isTreeMode(y.mode);
+      if (xTree || yTree) await walk(xTree ? x.oid : undefined, yTree ? y.oid : undefined, p);
+      if ((x !== undefined && !xTree) || (y !== undefined && !yTree)) changed.push(p);
+    }
+  };
+  await walk(after, before, '');
+  return changed;
+}

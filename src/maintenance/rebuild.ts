@@ -1,0 +1,116 @@
+// Rows rebuilt from git: the SQLite index is derived from HEAD, so it can always be made again.
+// Each row's commit is the most recent commit on main that added or changed its file, found
+// from the commits' Lessons-Id trailers, and by a tree diff for commits that lack them.
+
+import type { Database, NewRow } from '../db/database.js';
+import { rowFromRecord } from '../db/database.js';
+import { readCommit, trailerValues } from '../git/commit.js';
+import type { GitRepository } from '../git/repository.js';
+import { diffTrees, listTree } from '../git/tree.js';
+import { parseRecord } from '../record/markdown.js';
+import { RECORD_ROOTS } from '../store/layout.js';
+
+export interface RecordFile {
+  readonly path: string;
+  readonly blobOid: string;
+}
+
+export interface Unparseable {
+  readonly path: string;
+  readonly reason: string;
+}
+
+export function isRecordPath(path: string): boolean {
+  return RECORD_ROOTS.some((root) => path.startsWith(`${root}/`)) && path.endsWith('.md');
+}
+
+/** Every record file in a tree, as path -> blob id. */
+export async function recordFiles(repo: GitRepository, tree: string): Promise<Map<string, string>> {
+  const files = new Map<string, string>();
+  for (const [path, oid] of await listTree(repo.objects, tree))
+    if (isRecordPath(path)) files.set(path, oid);
+  return files;
+}
+
+/** For each path, the newest commit on main (from `head` back) that added or changed it. */
+export async function attributeCommits(
+  repo: GitRepository,
+  head: string,
+  paths: ReadonlyMap<string, string>,
+): Promise<Map<string, string>> {
+  const byId = new Map<string, string>();
+  for (const [path, id] of paths) byId.set(id, path);
+  const found = new Map<string, string>();
+  let oid: string | undefined = head;
+  while (oid !== undefined && found.size < paths.size) {
+    const commit = await readCommit(repo.objects, oid);
+    const ids = trailerValues(commit.message, 'Lessons-Id');
+    const complete =
+      trailerValues(commit.message, 'Lessons-Txid').length > 0 &&
+      trailerValues(commit.message, 'Lessons-Count').length === 0;
+    if (complete) {
+      for (const id of ids) {
+        const path = byId.get(id);
+        if (path !== undefined && !found.has(path)) found.set(path, oid);
+      }
+    } else {
+      const parent =
+        commit.parents[0] === undefined
+          ? undefined
+          : (await readCommit(repo.objects, commit.parents[0])).tree;
+      const changed = await diffTrees(repo.objects, commit.tree, parent, (name) =>
+        (RECORD_ROOTS as readonly string[]).includes(name),
+      );
+      for (const path of changed) if (paths.has(path) && !found.has(path)) found.set(path, oid);
+    }
+    oid = commit.parents[0];
+  }
+  for (const path of paths.keys()) if (!found.has(path)) found.set(path, head);
+  return found;
+}
+
+/** Rows for every record in `tree`; files that do not parse are reported, not fatal. */
+export async function rowsFromTree(
+  repo: GitRepository,
+  head: string,
+  tree: string,
+): Promise<{ rows: NewRow[]; unparseable: Unparseable[] }> {
+  const files = await recordFiles(repo, tree);
+  const parsed = new Map<string, ReturnType<typeof parseRecord>>();
+  const unparseable: Unparseable[] = [];
+  for (const [path, oid] of files) {
+    try {
+      parsed.set(path, parseRecord(await repo.objects.readTyped(oid, 'blob')));
+    } catch (error) {
+      unparseable.push({ path, reason: (error as Error).message });
+    }
+  }
+  const ids = new Map([...parsed].map(([path, record]) => [path, record.id] as const));
+  const commits = await attributeCommits(repo, head, ids);
+  const rows: NewRow[] = [];
+  for (const [path, record] of parsed) {
+    rows.push(rowFromRecord(record, path, files.get(path)!, 'reindex', commits.get(path)!));
+  }
+  rows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return { rows, unparseable };
+}
+
+/** Replace every row with rows rebuilt from `tree`, in one SQLite transaction. */
+export async function rebuildRows(
+  db: Database,
+  repo: GitRepository,
+  tree: string,
+): Promise<{ rows: number; unparseable: Unparseable[] }> {
+  const head = repo.head()!;
+  const { rows, unparseable } = await rowsFromTree(repo, head, tree);
+  db.begin();
+  try {
+    db.db.exec('DELETE FROM records');
+    for (const row of rows) db.insert(row);
+    db.commit();
+  } catch (error) {
+    db.rollback();
+    throw error;
+  }
+  return { rows: rows.length, unparseable };
+}

@@ -1,0 +1,95 @@
+// The file-system participant: each record's Markdown file, written atomically and durably.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { StoreError } from '../errors/index.js';
+import { sha256 } from '../git/hash.js';
+import { recordTarget } from '../store/layout.js';
+import type { JournalEntry } from '../txn/journal.js';
+import type { Outcome, Participant, Transaction, WriteContext } from '../txn/types.js';
+import {
+  fsyncDir,
+  mkdirDurable,
+  readIfExists,
+  rmQuiet,
+  unlinkIfExists,
+  writeFileAtomic,
+} from '../util/durable.js';
+
+export class FilesParticipant implements Participant {
+  readonly name = 'files';
+  private readonly ctx: WriteContext;
+  private written: string[] = [];
+
+  constructor(ctx: WriteContext) {
+    this.ctx = ctx;
+  }
+
+  async prepare(txn: Transaction): Promise<void> {
+    const dirs = new Set<string>();
+    for (const record of txn.records) {
+      const target = recordTarget(this.ctx.layout, record.path);
+      if (fs.existsSync(target)) {
+        throw new StoreError(
+          'FILE_EXISTS',
+          `${record.path} already exists in the store; refusing to overwrite it`,
+        );
+      }
+      const dir = path.dirname(target);
+      if (!dirs.has(dir)) mkdirDurable(dir);
+      // Track before writing: a failed write leaves a temp file that writeFileAtomic removes.
+      this.written.push(target);
+      writeFileAtomic(target, record.content, { fsyncDir: false });
+      dirs.add(dir);
+    }
+    for (const dir of dirs) fsyncDir(dir);
+  }
+
+  async commit(): Promise<void> {
+    // The files are in place after prepare(); git and SQLite decide whether they count.
+  }
+
+  async rollback(): Promise<void> {
+    const dirs = new Set<string>();
+    for (const target of this.written.reverse()) {
+      if (unlinkIfExists(target)) dirs.add(path.dirname(target));
+    }
+    for (const dir of dirs) fsyncDir(dir);
+    this.written = [];
+  }
+
+  /**
+   * Rolled forward: every file holds exactly its committed bytes. Rolled back: files this
+   * transaction wrote (recognised by their hash) are removed, with their temp files.
+   */
+  async recover(entry: JournalEntry, outcome: Outcome): Promise<void> {
+    for (const record of entry.records) {
+      const target = recordTarget(this.ctx.layout, record.path);
+      removeTempFiles(target);
+      const current = readIfExists(target);
+      if (outcome.committed) {
+        if (current === undefined || sha256(current) !== record.sha256) {
+          const content = await this.ctx.repo.objects.readTyped(record.blobOid, 'blob');
+          mkdirDurable(path.dirname(target));
+          writeFileAtomic(target, content);
+        }
+      } else if (current !== undefined && sha256(current) === record.sha256) {
+        fs.unlinkSync(target);
+        fsyncDir(path.dirname(target));
+      }
+    }
+  }
+}
+
+/** Remove `<target>.tmp-*` files left by an interrupted atomic write. */
+function removeTempFiles(target: string): void {
+  const dir = path.dirname(target);
+  const prefix = `${path.basename(target)}.tmp-`;
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) if (name.startsWith(prefix)) rmQuiet(path.join(dir, name));
+}

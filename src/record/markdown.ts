@@ -1,0 +1,178 @@
+// A record on disk: YAML front matter holding every indexed field, then the Markdown body.
+// render() and parse() are exact inverses for every record validate() can produce.
+
+import YAML from 'yaml';
+import { StoreError } from '../errors/index.js';
+import { hashObject, sha256 } from '../git/hash.js';
+import { slugify } from './slug.js';
+import {
+  HEURISTIC_SOURCES,
+  type HeuristicSource,
+  type LessonRecord,
+  type RenderedRecord,
+} from './types.js';
+import { isUlid, validateDomain } from './validate.js';
+
+const FENCE = '---\n';
+
+/** Where a record lives in the store, relative to its root. */
+export function recordPath(record: LessonRecord): string {
+  const file = `${record.id}-${slugify(record.title)}.md`;
+  if (record.kind === 'heuristic') return `heuristics/${record.domain}/${file}`;
+  const year = record.created.slice(0, 4);
+  const month = record.created.slice(5, 7);
+  return `failures/${year}/${month}/${file}`;
+}
+
+function frontMatter(record: LessonRecord): Record<string, unknown> {
+  const kindFields =
+    record.kind === 'failure'
+      ? { severity: record.severity }
+      : {
+          source: record.source,
+          confidence: record.confidence,
+          ...(record.sourceId === undefined ? {} : { source_id: record.sourceId }),
+        };
+  return {
+    id: record.id,
+    kind: record.kind,
+    title: record.title,
+    domain: record.domain,
+    ...kindFields,
+    tags: [...record.tags],
+    created: record.created,
+    ...(record.importedFrom === undefined ? {} : { imported_from: record.importedFrom }),
+  };
+}
+
+export function renderRecord(record: LessonRecord): string {
+  const doc = new YAML.Document(frontMatter(record));
+  const tags = doc.get('tags', true);
+  if (YAML.isSeq(tags)) tags.flow = true;
+  const yaml = doc.toString({ lineWidth: 0, minContentWidth: 0 });
+  return `${FENCE}${yaml}${FENCE}${record.body}`;
+}
+
+/** Render a record and compute everything the participants need about its file. */
+export function prepareRecord(record: LessonRecord): RenderedRecord {
+  const content = Buffer.from(renderRecord(record), 'utf8');
+  return {
+    record,
+    path: recordPath(record),
+    content,
+    blobOid: hashObject('blob', content),
+    sha256: sha256(content),
+  };
+}
+
+/** The file is not a record this tool can read. */
+export class RecordParseError extends StoreError {
+  constructor(reason: string) {
+    super('RECORD_UNPARSEABLE', `not a lessons record: ${reason}`);
+  }
+}
+
+function fail(reason: string): never {
+  throw new RecordParseError(reason);
+}
+
+function str(fm: Record<string, unknown>, key: string): string {
+  const value = fm[key];
+  if (typeof value !== 'string' || value === '')
+    fail(`front matter field "${key}" is missing or not text`);
+  return value;
+}
+
+/** Parse a record file. Throws RecordParseError when the file is not one this tool wrote. */
+export function parseRecord(content: string | Uint8Array): LessonRecord {
+  let text: string;
+  try {
+    text =
+      typeof content === 'string'
+        ? content
+        : new TextDecoder('utf-8', { fatal: true }).decode(content);
+  } catch {
+    fail('the file is not valid UTF-8');
+  }
+  if (!text.startsWith(FENCE)) fail('the file does not start with a "---" front matter line');
+  const end = text.indexOf(`\n${FENCE}`, FENCE.length - 1);
+  if (end < 0) fail('the front matter is not closed by a "---" line');
+  let fm: unknown;
+  try {
+    fm = YAML.parse(text.slice(FENCE.length, end + 1));
+  } catch (error) {
+    fail(`the front matter is not valid YAML (${(error as Error).message.split('\n')[0]})`);
+  }
+  if (typeof fm !== 'object' || fm === null || Array.isArray(fm))
+    fail('the front matter is not a mapping');
+  const fields = fm as Record<string, unknown>;
+  const body = text.slice(end + 1 + FENCE.length);
+
+  const id = str(fields, 'id');
+  if (!isUlid(id)) fail(`"id" ${JSON.stringify(id)} is not a ULID`);
+  const title = str(fields, 'title');
+  let domain: string;
+  try {
+    domain = validateDomain(fields.domain);
+  } catch {
+    fail(`"domain" ${JSON.stringify(fields.domain)} is not a valid domain`);
+  }
+  const created = str(fields, 'created');
+  if (Number.isNaN(Date.parse(created))) fail(`"created" ${JSON.stringify(created)} is not a date`);
+  const rawTags = fields.tags ?? [];
+  if (!Array.isArray(rawTags) || !rawTags.every((t) => typeof t === 'string'))
+    fail('"tags" is not a list of text');
+  const tags = rawTags;
+  const importedFrom = fields.imported_from;
+  if (
+    importedFrom !== undefined &&
+    (typeof importedFrom !== 'object' || importedFrom === null || Array.isArray(importedFrom))
+  ) {
+    fail('"imported_from" is not a mapping');
+  }
+  const common = {
+    id,
+    title,
+    domain,
+    tags,
+    created,
+    body,
+    ...(importedFrom === undefined
+      ? {}
+      : { importedFrom: importedFrom as Record<string, unknown> }),
+  };
+
+  const kind = fields.kind;
+  if (kind === 'failure') {
+    const severity = fields.severity;
+    if (
+      typeof severity !== 'number' ||
+      !Number.isInteger(severity) ||
+      severity < 1 ||
+      severity > 5
+    ) {
+      fail('"severity" is not an integer from 1 to 5');
+    }
+    return { kind, ...common, severity };
+  }
+  if (kind === 'heuristic') {
+    const source = fields.source;
+    if (typeof source !== 'string' || !(HEURISTIC_SOURCES as readonly string[]).includes(source)) {
+      fail(`"source" is not one of ${HEURISTIC_SOURCES.join(', ')}`);
+    }
+    const confidence = fields.confidence;
+    if (typeof confidence !== 'number' || !(confidence >= 0 && confidence <= 1))
+      fail('"confidence" is not a number from 0 to 1');
+    const sourceId = fields.source_id;
+    if (sourceId !== undefined && (typeof sourceId !== 'string' || !isUlid(sourceId)))
+      fail('"source_id" is not a ULID');
+    return {
+      kind,
+      ...common,
+      source: source as HeuristicSource,
+      confidence,
+      ...(sourceId === undefined ? {} : { sourceId }),
+    };
+  }
+  fail(`"kind" ${JSON.stringify(kind)} is neither failure nor heuristic`);
+}

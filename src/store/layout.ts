@@ -1,0 +1,119 @@
+// Where everything lives inside a store, and the checks that keep record paths inside it.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { UsageError } from '../errors/index.js';
+import { errnoCode } from '../util/durable.js';
+
+/** The folders that hold records; the tool writes nowhere else but its own files. */
+export const RECORD_ROOTS = ['failures', 'heuristics'] as const;
+
+export const GITIGNORE_LINES = ['index.db*', '.lessons/'] as const;
+
+export interface StoreLayout {
+  readonly dir: string;
+  readonly gitdir: string;
+  readonly dbFile: string;
+  readonly lessonsDir: string;
+  readonly lockDir: string;
+  readonly journalDir: string;
+  readonly quarantineDir: string;
+}
+
+/** --dir, else $LESSONS_DIR, else ./memory, as an absolute path. */
+export function resolveStoreDir(dir?: string, env: NodeJS.ProcessEnv = process.env): string {
+  return path.resolve(dir ?? (env.LESSONS_DIR || 'memory'));
+}
+
+export function layoutFor(dir: string): StoreLayout {
+  const lessonsDir = path.join(dir, '.lessons');
+  return {
+    dir,
+    gitdir: path.join(dir, '.git'),
+    dbFile: path.join(dir, 'index.db'),
+    lessonsDir,
+    lockDir: path.join(lessonsDir, 'lock'),
+    journalDir: path.join(lessonsDir, 'journal'),
+    quarantineDir: path.join(lessonsDir, 'quarantine'),
+  };
+}
+
+/**
+ * Make sure the store directory and `.lessons/` exist and are writable, creating them on first
+ * write. Problems with the path itself are usage errors (exit 2): nothing was touched.
+ */
+export function prepareStoreDir(layout: StoreLayout): void {
+  let stat: fs.Stats | undefined;
+  try {
+    stat = fs.statSync(layout.dir);
+  } catch (error) {
+    if (errnoCode(error) === 'ENOTDIR') throw notDirectory(layout.dir);
+    if (errnoCode(error) !== 'ENOENT') throw error;
+  }
+  if (stat !== undefined && !stat.isDirectory()) throw notDirectory(layout.dir);
+  try {
+    fs.mkdirSync(layout.lessonsDir, { recursive: true });
+    fs.accessSync(layout.lessonsDir, fs.constants.W_OK);
+    if (stat !== undefined) fs.accessSync(layout.dir, fs.constants.W_OK);
+  } catch (error) {
+    const code = errnoCode(error);
+    if (code === 'ENOTDIR') throw notDirectory(layout.dir);
+    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+      throw new UsageError(
+        'STORE_NOT_WRITABLE',
+        `the store ${layout.dir} is not writable (${code}). Fix its permissions or pass --dir <a writable folder>.`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+}
+
+function notDirectory(dir: string): UsageError {
+  return new UsageError(
+    'STORE_NOT_DIRECTORY',
+    `the store path ${dir} is not a directory. Pass --dir <folder> (or set LESSONS_DIR) to a folder.`,
+  );
+}
+
+/**
+ * The absolute path of a record, refusing anything that would leave the store or pass
+ * through a symbolic link inside it.
+ */
+export function recordTarget(layout: StoreLayout, relative: string): string {
+  const parts = relative.split('/');
+  if (
+    !RECORD_ROOTS.includes(parts[0] as (typeof RECORD_ROOTS)[number]) ||
+    parts.some((p) => p === '' || p === '.' || p === '..')
+  ) {
+    throw new UsageError(
+      'PATH_OUTSIDE_STORE',
+      `refusing record path ${JSON.stringify(relative)}: records live under ${RECORD_ROOTS.join('/ or ')}/`,
+    );
+  }
+  const target = path.join(layout.dir, ...parts);
+  if (!target.startsWith(layout.dir + path.sep)) {
+    throw new UsageError(
+      'PATH_OUTSIDE_STORE',
+      `refusing record path ${JSON.stringify(relative)}: it resolves outside the store`,
+    );
+  }
+  let current = layout.dir;
+  for (const part of parts) {
+    current = path.join(current, part);
+    let stat: fs.Stats;
+    try {
+      stat = fs.lstatSync(current);
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT') break;
+      throw error;
+    }
+    if (stat.isSymbolicLink()) {
+      throw new UsageError(
+        'STORE_SYMLINK',
+        `refusing to write through the symbolic link ${current}: lessons does not follow links inside a store. Replace it with a real folder.`,
+      );
+    }
+  }
+  return target;
+}

@@ -1,0 +1,56 @@
+// Test-only fault injection at the named steps of a transaction and of recovery.
+//   LESSONS_TEST_FAIL_AT=<step>    throw at that step (proves each rollback)
+//   LESSONS_TEST_KILL_AT=<step>    SIGKILL this process at that step (proves recovery)
+//   LESSONS_TEST_DELAY_AT=<step>:<ms>  pause there (lets a test act while the lock is held)
+// Unset in production, where each checkpoint costs three environment lookups.
+
+import { TransactionError } from '../errors/index.js';
+
+export const TXN_STEPS = [
+  'locked', // lock taken and recovery done, nothing of this transaction written
+  'journal', // intent record written and fsynced
+  'files', // record files written
+  'insert', // rows inserted, SQLite transaction open
+  'objects', // blobs, trees and commit written, index.lock taken
+  'ref', // main moved: the commit point
+  'index', // git index updated
+  'commit', // just before SQLite COMMIT (a fault here stands for COMMIT failing)
+  'committed', // SQLite committed, journal entry still present
+  'done', // journal entry removed, lock still held
+] as const;
+
+export const RECOVERY_STEPS = [
+  'recover-start',
+  'recover-files',
+  'recover-rows',
+  'recover-index',
+  'recover-journal',
+] as const;
+
+export type TxnStep = (typeof TXN_STEPS)[number];
+export type RecoveryStep = (typeof RECOVERY_STEPS)[number];
+export type Step = TxnStep | RecoveryStep;
+
+export class InjectedFault extends TransactionError {
+  constructor(step: Step) {
+    super('INJECTED_FAULT', `injected fault at step "${step}" (LESSONS_TEST_FAIL_AT)`, {
+      data: { step },
+    });
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Steps after SQLite COMMIT: the record is stored, so a fault there could only lie about it. */
+const AFTER_COMMIT: ReadonlySet<Step> = new Set(['committed', 'done']);
+
+export async function checkpoint(step: Step): Promise<void> {
+  const env = process.env;
+  if (env.LESSONS_TEST_KILL_AT === step) process.kill(process.pid, 'SIGKILL');
+  const delay = env.LESSONS_TEST_DELAY_AT;
+  if (delay !== undefined && delay.startsWith(`${step}:`))
+    await sleep(Number(delay.slice(step.length + 1)));
+  if (env.LESSONS_TEST_FAIL_AT === step && !AFTER_COMMIT.has(step)) throw new InjectedFault(step);
+}

@@ -1,0 +1,138 @@
+// Durable file-system primitives. Every write that must survive a crash goes through here:
+// temp file beside the target, fsync, rename, fsync of the directory.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+
+/** fsync a directory so that renames and unlinks inside it are on disk. */
+export function fsyncDir(dir: string): void {
+  const fd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** A temp name beside `target`, unique across processes. */
+export function tempPathFor(target: string): string {
+  return `${target}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+}
+
+export interface WriteOptions {
+  /** fsync the file before renaming it. @default true */
+  readonly fsync?: boolean;
+  /** fsync the directory after the rename. @default true */
+  readonly fsyncDir?: boolean;
+  /** File mode for the new file. @default 0o644 */
+  readonly mode?: number;
+}
+
+/**
+ * Write `data` to `target` atomically: readers see the old content or the new, never a mix.
+ * The temp file is removed if anything fails.
+ */
+export function writeFileAtomic(
+  target: string,
+  data: string | Uint8Array,
+  options: WriteOptions = {},
+): void {
+  const tmp = tempPathFor(target);
+  writeAndSync(tmp, data, options.fsync ?? true, options.mode ?? 0o644, 'wx');
+  try {
+    fs.renameSync(tmp, target);
+  } catch (error) {
+    rmQuiet(tmp);
+    throw error;
+  }
+  if (options.fsyncDir ?? true) fsyncDir(path.dirname(target));
+}
+
+/** Create `target` exclusively (fails with EEXIST) and write `data` to it, fsynced. */
+export function writeFileExclusive(target: string, data: string | Uint8Array, doSync = true): void {
+  writeAndSync(target, data, doSync, 0o644, 'wx');
+}
+
+function writeAndSync(
+  file: string,
+  data: string | Uint8Array,
+  doSync: boolean,
+  mode: number,
+  flag: string,
+): void {
+  const fd = fs.openSync(file, flag, mode);
+  try {
+    const buffer = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    let offset = 0;
+    while (offset < buffer.length)
+      offset += fs.writeSync(fd, buffer, offset, buffer.length - offset);
+    if (doSync) fs.fsyncSync(fd);
+  } catch (error) {
+    fs.closeSync(fd);
+    rmQuiet(file);
+    throw error;
+  }
+  fs.closeSync(fd);
+}
+
+/**
+ * mkdir -p that fsyncs the parent of every directory it creates, so a new directory entry is
+ * as durable as the files later renamed into it. Returns true when something was created.
+ */
+export function mkdirDurable(dir: string): boolean {
+  if (isDirectory(dir)) return false;
+  const parent = path.dirname(dir);
+  if (parent !== dir) mkdirDurable(parent);
+  try {
+    fs.mkdirSync(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    return false;
+  }
+  fsyncDir(parent);
+  return true;
+}
+
+export function isDirectory(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+export function rmQuiet(file: string): void {
+  try {
+    fs.rmSync(file, { force: true });
+  } catch {
+    // best effort: the caller is already handling a failure
+  }
+}
+
+/** Unlink a file; true when it existed. */
+export function unlinkIfExists(file: string): boolean {
+  try {
+    fs.unlinkSync(file);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
+  }
+}
+
+/** Read a file, or undefined when it does not exist. */
+export function readIfExists(file: string): Buffer | undefined {
+  try {
+    return fs.readFileSync(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+export function errnoCode(error: unknown): string | undefined {
+  return typeof error === 'object' && error !== null && 'code' in error
+    ? String(error.code)
+    : undefined;
+}

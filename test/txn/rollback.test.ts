@@ -1,0 +1,90 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openStore } from '../../src/index.js';
+import { TXN_STEPS } from '../../src/txn/faults.js';
+import { consistencyProblems, git, lessons, storeState, tempStore } from '../helpers/store.js';
+
+const FAILING_STEPS = TXN_STEPS.filter((s) => s !== 'committed' && s !== 'done');
+
+afterEach(() => {
+  delete process.env.LESSONS_TEST_FAIL_AT;
+});
+
+async function seededStore(): Promise<string> {
+  const dir = tempStore();
+  const store = await openStore({ dir });
+  await store.recordFailure({ title: 'existing failure', domain: 'seed' });
+  await store.recordHeuristic({ rule: 'existing rule', domain: 'seed' });
+  await store.close();
+  return dir;
+}
+
+function indexBytes(dir: string): Buffer {
+  return fs.readFileSync(path.join(dir, '.git', 'index'));
+}
+
+describe('rollback at every step', () => {
+  it.each(FAILING_STEPS)(
+    'leaves HEAD, rows, files, index and status exactly as before when step "%s" fails',
+    async (step) => {
+      const dir = await seededStore();
+      const before = storeState(dir);
+      const indexBefore = indexBytes(dir);
+
+      process.env.LESSONS_TEST_FAIL_AT = step;
+      const store = await openStore({ dir });
+      await expect(
+        store.recordMany([
+          { kind: 'failure', title: 'doomed', domain: 'x' },
+          { kind: 'heuristic', rule: 'doomed rule', domain: 'x' },
+        ]),
+      ).rejects.toMatchObject({
+        code: 'INJECTED_FAULT',
+        exitCode: 1,
+      });
+      delete process.env.LESSONS_TEST_FAIL_AT;
+
+      expect(storeState(dir)).toEqual(before);
+      expect(indexBytes(dir).equals(indexBefore)).toBe(true);
+      expect(fs.readdirSync(path.join(dir, '.git')).filter((n) => n.endsWith('.lock'))).toEqual([]);
+      expect(fs.existsSync(path.join(dir, '.git', 'refs', 'heads', 'main.lock'))).toBe(false);
+      expect(consistencyProblems(dir)).toEqual([]);
+
+      // The store is fully usable afterwards.
+      const ok = await store.recordFailure({ title: 'after the fault', domain: 'x' });
+      await store.close();
+      expect(git(dir, 'rev-parse', `${ok.commit}^`).trim()).toBe(before.head);
+      expect(consistencyProblems(dir)).toEqual([]);
+    },
+  );
+
+  it.each(['committed', 'done'])(
+    'treats step "%s" as stored: a fault there cannot un-store the record',
+    async (step) => {
+      const dir = await seededStore();
+      process.env.LESSONS_TEST_FAIL_AT = step;
+      const store = await openStore({ dir });
+      const result = await store.recordFailure({ title: 'kept', domain: 'x' });
+      await store.close();
+      expect(storeState(dir).head).toBe(result.commit);
+      expect(consistencyProblems(dir)).toEqual([]);
+    },
+  );
+
+  it('exits 1 from the command line with the reason, and nothing stored', async () => {
+    const dir = await seededStore();
+    const before = storeState(dir);
+    const result = await lessons(
+      ['--dir', dir, '--json', 'record-failure', '--title', 'doomed', '--domain', 'x'],
+      { env: { LESSONS_TEST_FAIL_AT: 'ref' } },
+    );
+    expect(result.code).toBe(1);
+    expect(result.json).toEqual({
+      ok: false,
+      error: { code: 'INJECTED_FAULT', message: expect.any(String), data: { step: 'ref' } },
+    });
+    expect(result.stderr).toContain('injected fault at step "ref"');
+    expect(storeState(dir)).toEqual(before);
+  });
+});
