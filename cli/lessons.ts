@@ -2,6 +2,7 @@
 // `lessons`: every command of the toolkit.
 
 import { recordFailureCommand, recordHeuristicCommand } from './commands/record.js';
+import { recoverCommand } from './commands/recover.js';
 import { run } from './run.js';
 
 await run('lessons', process.argv.slice(2), (yargs) =>
@@ -9,5 +10,6 @@ await run('lessons', process.argv.slice(2), (yargs) =>
     .usage('$0 [--dir <store>] <command> [options]')
     .command(recordFailureCommand)
     .command(recordHeuristicCommand)
+    .command(recoverCommand)
     .demandCommand(1, 'Name a command.'),
 );

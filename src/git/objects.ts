@@ -123,6 +123,30 @@ export class ObjectStore {
     return oid;
   }
 
+  /**
+   * Remove temp files of object writes interrupted by a crash (`<oid>.tmp-<pid>-<rand>`) whose
+   * writer `isDead` says is gone. Returns how many were removed.
+   */
+  sweepTempFiles(isDead: (pid: number) => boolean): number {
+    let removed = 0;
+    let dirs: string[];
+    try {
+      dirs = fs.readdirSync(this.objectsDir).filter((d) => /^[0-9a-f]{2}$/.test(d));
+    } catch {
+      return 0;
+    }
+    for (const dir of dirs) {
+      for (const name of fs.readdirSync(path.join(this.objectsDir, dir))) {
+        const pid = /\.tmp-(\d+)-[0-9a-f]+$/.exec(name)?.[1];
+        if (pid !== undefined && isDead(Number(pid))) {
+          rmQuiet(path.join(this.objectsDir, dir, name));
+          removed++;
+        }
+      }
+    }
+    return removed;
+  }
+
   /** fsync every object directory written to since the last call. */
   syncDirs(): void {
     for (const dir of this.dirtyDirs) fsyncDir(dir);

@@ -35,6 +35,15 @@ export interface NewCommit {
   readonly commit: string;
 }
 
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return errnoCode(error) !== 'ESRCH';
+  }
+}
+
 export class GitRepository {
   readonly workdir: string;
   readonly gitdir: string;
@@ -56,6 +65,7 @@ export class GitRepository {
    * main (an unborn branch of another name is renamed; a branch with history is refused).
    */
   ensureCreated(): void {
+    this.removeAbandonedStaging();
     if (!fs.existsSync(this.gitdir)) {
       const staging = `${this.gitdir}.tmp-${process.pid}-${Date.now()}`;
       try {
@@ -109,6 +119,17 @@ export class GitRepository {
       `the store's HEAD is ${target === undefined ? 'detached' : `on ${target}`}, but lessons commits to ${MAIN_REF}. ` +
         `Run \`git -C ${this.workdir} checkout main\` first.`,
     );
+  }
+
+  /** `.git.tmp-<pid>-*` folders of a creation interrupted by a crash. */
+  private removeAbandonedStaging(): void {
+    const base = `${path.basename(this.gitdir)}.tmp-`;
+    for (const name of fs.readdirSync(this.workdir)) {
+      const pid = name.startsWith(base) ? Number(name.slice(base.length).split('-')[0]) : NaN;
+      if (Number.isInteger(pid) && pid !== process.pid && !processExists(pid)) {
+        fs.rmSync(path.join(this.workdir, name), { recursive: true, force: true });
+      }
+    }
   }
 
   /** The commit main points to, or undefined before the first commit. */

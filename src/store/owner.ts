@@ -31,16 +31,20 @@ function bootId(): string | undefined {
   return cachedBootId;
 }
 
-/** Field 22 of /proc/<pid>/stat: when the process started, in ticks since boot. */
-export function processStartTicks(pid: number): string | undefined {
+/** Fields 3 onwards of /proc/<pid>/stat (state, ppid, ...), or undefined off Linux. */
+function procStat(pid: number): string[] | undefined {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name (field 2) is in parentheses and may contain spaces.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields[19];
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return undefined;
   }
+}
+
+/** Field 22 of /proc/<pid>/stat: when the process started, in ticks since boot. */
+export function processStartTicks(pid: number): string | undefined {
+  return procStat(pid)?.[19];
 }
 
 export function currentIdentity(): ProcessIdentity {
@@ -74,9 +78,10 @@ export function liveness(owner: Partial<ProcessIdentity> | undefined): Liveness 
     if ((error as NodeJS.ErrnoException).code === 'ESRCH') return 'dead';
     // EPERM: it exists but belongs to someone else.
   }
-  if (owner.startTicks !== undefined) {
-    const now = processStartTicks(owner.pid);
-    if (now !== undefined && now !== owner.startTicks) return 'dead';
-  }
+  const stat = procStat(owner.pid);
+  // A killed process stays a zombie until its parent reaps it: it holds nothing any more.
+  if (stat !== undefined && (stat[0] === 'Z' || stat[0] === 'X')) return 'dead';
+  if (owner.startTicks !== undefined && stat !== undefined && stat[19] !== owner.startTicks)
+    return 'dead';
   return 'alive';
 }

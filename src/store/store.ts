@@ -2,6 +2,8 @@
 // transaction), recover, close. Writes are queued within the process and serialised across
 // processes by the writers' lock.
 
+import fs from 'node:fs';
+import path from 'node:path';
 import { InvalidInputError } from '../errors/index.js';
 import { prepareRecord } from '../record/markdown.js';
 import type {
@@ -89,8 +91,12 @@ export class Store {
     return this.commitRecords(rendered, options.subject);
   }
 
-  /** Finish or undo transactions left by crashed writers. */
+  /**
+   * Finish or undo transactions left by crashed writers. A directory that is not a store yet
+   * has nothing to recover and is left untouched.
+   */
   async recover(): Promise<RecoveryReport> {
+    if (!fs.existsSync(path.join(this.layout.gitdir, 'HEAD'))) return { actions: [] };
     return this.withSession(async (_ctx, recovery) => recovery);
   }
 

@@ -2,7 +2,9 @@
 //   LESSONS_TEST_FAIL_AT=<step>    throw at that step (proves each rollback)
 //   LESSONS_TEST_KILL_AT=<step>    SIGKILL this process at that step (proves recovery)
 //   LESSONS_TEST_DELAY_AT=<step>:<ms>  pause there (lets a test act while the lock is held)
-// Unset in production, where each checkpoint costs three environment lookups.
+// And one diagnostic: LESSONS_TRACE=1 prints "lessons-trace <step> <ms since start>" to stderr
+// at every step, which is how the stress suite learns where its random kills landed.
+// Unset in production, where each checkpoint costs a few environment lookups.
 
 import { TransactionError } from '../errors/index.js';
 
@@ -48,6 +50,8 @@ const AFTER_COMMIT: ReadonlySet<Step> = new Set(['committed', 'done']);
 
 export async function checkpoint(step: Step): Promise<void> {
   const env = process.env;
+  if (env.LESSONS_TRACE === '1')
+    process.stderr.write(`lessons-trace ${step} ${performance.now().toFixed(1)}\n`);
   if (env.LESSONS_TEST_KILL_AT === step) process.kill(process.pid, 'SIGKILL');
   const delay = env.LESSONS_TEST_DELAY_AT;
   if (delay !== undefined && delay.startsWith(`${step}:`))

@@ -48,6 +48,13 @@ export async function recoverJournal(
   for (const file of files) {
     actions.push(await recoverOne(ctx, file, staleMs));
   }
+  if (actions.some((a) => a.action !== 'skipped')) {
+    // A writer died mid-transaction: it may have left half-written object temp files too.
+    const host = ctx.lock.identity.host;
+    ctx.repo.objects.sweepTempFiles(
+      (pid) => pid !== process.pid && liveness({ pid, host }) === 'dead',
+    );
+  }
   return { actions };
 }
 

@@ -1,0 +1,10 @@
+// Declaration of `lessons recover`; the handler loads lazily.
+
+import type { CommandModule } from 'yargs';
+import type { GlobalArgs } from '../output.js';
+
+export const recoverCommand: CommandModule<GlobalArgs, GlobalArgs> = {
+  command: 'recover',
+  describe: 'Finish or undo transactions left by crashed writers',
+  handler: async (argv) => (await import('../handlers/recover.js')).recover(argv),
+};

@@ -1,0 +1,146 @@
+// Real CLI writers as child processes, for the crash tests and the stress suite: start them,
+// kill them, and collect what each one reported.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const LESSONS_BIN = path.join(ROOT, 'dist/cli/lessons.js');
+
+export interface WriterSpec {
+  readonly dir: string;
+  readonly kind: 'failure' | 'heuristic';
+  /** Unique within a run: the audit finds the writer's record by it. */
+  readonly title: string;
+  readonly domain?: string;
+  readonly env?: NodeJS.ProcessEnv;
+  readonly lockTimeout?: string;
+}
+
+export interface WriterOutcome {
+  readonly spec: WriterSpec;
+  readonly pid: number;
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  /** The JSON object the writer printed, when it printed one. */
+  readonly json:
+    | {
+        ok: boolean;
+        id?: string;
+        rowid?: number;
+        path?: string;
+        commit?: string;
+        error?: { code: string; message: string };
+      }
+    | undefined;
+  readonly stderr: string;
+  /** Milliseconds from spawn to exit. */
+  readonly ms: number;
+}
+
+export interface RunningWriter {
+  readonly child: ChildProcess;
+  readonly done: Promise<WriterOutcome>;
+}
+
+export function writerArgs(spec: WriterSpec): string[] {
+  const domain = spec.domain ?? 'stress';
+  const common = [
+    '--dir',
+    spec.dir,
+    '--json',
+    ...(spec.lockTimeout === undefined ? [] : ['--lock-timeout', spec.lockTimeout]),
+  ];
+  return spec.kind === 'failure'
+    ? [
+        ...common,
+        'record-failure',
+        '--title',
+        spec.title,
+        '--domain',
+        domain,
+        '--severity',
+        'high',
+        '--summary',
+        `summary of ${spec.title}`,
+      ]
+    : [
+        ...common,
+        'record-heuristic',
+        '--rule',
+        spec.title,
+        '--domain',
+        domain,
+        '--confidence',
+        'medium',
+      ];
+}
+
+export function startWriter(spec: WriterSpec): RunningWriter {
+  const started = performance.now();
+  const child = spawn(process.execPath, [LESSONS_BIN, ...writerArgs(spec)], {
+    env: { ...process.env, ...spec.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  child.stdout.on('data', (d: Buffer) => out.push(d));
+  child.stderr.on('data', (d: Buffer) => err.push(d));
+  const done = new Promise<WriterOutcome>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      let json: WriterOutcome['json'];
+      try {
+        json = JSON.parse(Buffer.concat(out).toString('utf8')) as WriterOutcome['json'];
+      } catch {
+        json = undefined;
+      }
+      resolve({
+        spec,
+        pid: child.pid ?? -1,
+        code,
+        signal,
+        json,
+        stderr: Buffer.concat(err).toString('utf8'),
+        ms: performance.now() - started,
+      });
+    });
+  });
+  return { child, done };
+}
+
+/** Run a lessons command to completion (recover, verify, ...). */
+export async function runLessons(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [LESSONS_BIN, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  child.stdout.on('data', (d: Buffer) => out.push(d));
+  child.stderr.on('data', (d: Buffer) => err.push(d));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) =>
+      resolve({
+        code,
+        signal,
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+      }),
+    );
+  });
+}
+
+/** Percentile of a list of numbers (nearest rank). */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[
+    Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))
+  ]!;
+}
