@@ -1,12 +1,18 @@
 // The writers' lock of a store: one holder at a time, across processes.
 //
 // proper-lockfile does the locking (an atomic mkdir, an mtime kept fresh, compromise
-// detection); p-retry spaces the attempts with jittered, growing delays within the
-// --lock-timeout budget. We hand proper-lockfile a small fs adapter so that the lock directory
-// appears already holding its owner's identity (assembled beside it, then renamed into place),
-// and is removed by renaming it away. That lets a waiter reclaim the lock the moment its holder
-// is provably dead on this host, with no window in which a lock has no owner, and it replaces
-// proper-lockfile's own mtime-based takeover (which can hand one lock to two waiters).
+// detection); p-retry repeats the attempts within the --lock-timeout budget. We hand
+// proper-lockfile a small fs adapter so that the lock directory appears already holding its
+// owner's identity (assembled in a side directory, then renamed into place), and is removed by
+// renaming it away. That lets a waiter reclaim the lock the moment its holder is provably dead
+// on this host, with no window in which a lock has no owner, and it replaces proper-lockfile's
+// own mtime-based takeover (which can hand one lock to two waiters).
+//
+// Waiting is driven by events: a waiter watches the lock's directory and tries again as soon as
+// the lock is released (after a few milliseconds of jitter, so a crowd of waiters does not all
+// stampede at once), with jittered, growing polls as the fallback that also notices a holder
+// that died. Without the events, a hundred waiters polling leave the lock idle between holders
+// and burn the CPU the holder needs.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -67,9 +73,24 @@ export function inspectLock(lockDir: string): LockHolder | undefined {
   return { owner: readOwner(lockDir), idleMs: Date.now() - stat.mtimeMs };
 }
 
+/**
+ * Where locks are assembled and where released ones are moved before removal: beside the lock,
+ * so renames stay on one file system, but in a directory of its own, so that the lock's
+ * directory changes only when the lock itself comes or goes (which is what waiters watch).
+ */
+function sideDir(lockDir: string): string {
+  return `${lockDir}.d`;
+}
+
+function sidePath(lockDir: string, kind: 'new' | 'old'): string {
+  const dir = sideDir(lockDir);
+  fs.mkdirSync(dir, { recursive: true });
+  return path.join(dir, `${kind}-${process.pid}-${randomBytes(4).toString('hex')}`);
+}
+
 /** Remove a lock directory by renaming it away first, so removal is atomic. */
 function removeLockDir(lockDir: string): void {
-  const away = `${lockDir}.old-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const away = sidePath(lockDir, 'old');
   try {
     fs.renameSync(lockDir, away);
   } catch (error) {
@@ -88,7 +109,7 @@ function lockFs(identity: ProcessIdentity): object {
         callback(Object.assign(new Error(`${dir} exists`), { code: 'EEXIST' }));
         return;
       }
-      const staging = `${dir}.new-${process.pid}-${randomBytes(4).toString('hex')}`;
+      const staging = sidePath(dir, 'new');
       try {
         fs.mkdirSync(staging);
         fs.writeFileSync(path.join(staging, OWNER_FILE), JSON.stringify(identity));
@@ -134,7 +155,7 @@ function reclaimIfAbandoned(lockDir: string, staleMs: number): boolean {
   if (!abandoned) return false;
   // Rename it aside, then check that what we moved is the lock we judged; if another waiter
   // already replaced it with a live one, put that back.
-  const aside = `${lockDir}.old-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const aside = sidePath(lockDir, 'old');
   try {
     fs.renameSync(lockDir, aside);
   } catch {
@@ -153,23 +174,76 @@ function reclaimIfAbandoned(lockDir: string, staleMs: number): boolean {
   return true;
 }
 
-/** Leftovers of interrupted acquisitions and releases (`lock.new-*`, `lock.old-*`). */
+/** Leftovers of acquisitions and releases interrupted by a crash, in the side directory. */
 function sweepDebris(lockDir: string): void {
-  const parent = path.dirname(lockDir);
-  const base = path.basename(lockDir);
+  const dir = sideDir(lockDir);
   let names: string[];
   try {
-    names = fs.readdirSync(parent);
+    names = fs.readdirSync(dir);
   } catch {
     return;
   }
+  const host = currentIdentity().host;
   for (const name of names) {
-    const match = /^(?:.+)\.(?:new|old)-(\d+)-[0-9a-f]+$/.exec(name);
-    if (!match || !name.startsWith(`${base}.`)) continue;
-    if (liveness({ pid: Number(match[1]), host: currentIdentity().host }) === 'dead') {
-      fs.rmSync(path.join(parent, name), { recursive: true, force: true });
+    const match = /^(?:new|old)-(\d+)-[0-9a-f]+$/.exec(name);
+    if (match && liveness({ pid: Number(match[1]), host }) === 'dead') {
+      fs.rmSync(path.join(dir, name), { recursive: true, force: true });
     }
   }
+}
+
+/** Fallback polling: the first retry after ~20 ms, growing to ~400 ms, each jittered. */
+const POLL_MIN_MS = 20;
+const POLL_MAX_MS = 400;
+/** After the lock is released, each waiter tries within this many ms, at random. */
+const WAKE_JITTER_MS = 8;
+
+/**
+ * Wakes a waiter when the lock at `lockDir` is released, or when its poll delay runs out.
+ * Falls back to polling alone where the file system offers no change events.
+ */
+class ReleaseWatch {
+  private watcher: fs.FSWatcher | undefined;
+  private wake: (() => void) | undefined;
+
+  constructor(lockDir: string) {
+    const name = path.basename(lockDir);
+    try {
+      this.watcher = fs.watch(path.dirname(lockDir), { persistent: false }, (_event, file) => {
+        if (file === name && this.wake !== undefined) {
+          const wake = this.wake;
+          this.wake = undefined;
+          setTimeout(wake, Math.random() * WAKE_JITTER_MS);
+        }
+      });
+      this.watcher.on('error', () => this.close());
+    } catch {
+      this.watcher = undefined;
+    }
+  }
+
+  /** Resolves after the next change of the lock, or after `ms`, whichever comes first. */
+  next(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.wake = undefined;
+        resolve();
+      }, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  close(): void {
+    this.watcher?.close();
+    this.watcher = undefined;
+  }
+}
+
+function pollDelay(attempt: number): number {
+  return Math.min(POLL_MAX_MS, POLL_MIN_MS * 1.5 ** (attempt - 1)) * (0.5 + Math.random());
 }
 
 export function describeHolder(lockDir: string, holder: LockHolder | undefined): string {
@@ -226,14 +300,20 @@ export async function withWritersLock<T>(
   };
 
   let release: () => Promise<void>;
+  const deadline = performance.now() + timeoutMs;
+  const watch = new ReleaseWatch(lockDir);
   try {
     release = await pRetry(attempt, {
       retries: Number.POSITIVE_INFINITY,
-      minTimeout: 5,
-      maxTimeout: 150,
-      factor: 1.5,
-      randomize: true,
       maxRetryTime: timeoutMs,
+      // The waiting between attempts happens here, so that a release can cut it short.
+      minTimeout: 0,
+      shouldRetry: async ({ attemptNumber }) => {
+        await watch.next(
+          Math.max(0, Math.min(pollDelay(attemptNumber), deadline - performance.now())),
+        );
+        return true;
+      },
     });
   } catch (error) {
     if (errnoCode(error) === 'ELOCKED') {
@@ -247,6 +327,8 @@ export async function withWritersLock<T>(
       );
     }
     throw error;
+  } finally {
+    watch.close();
   }
 
   const held: HeldLock = {

@@ -2,8 +2,9 @@
 //   LESSONS_TEST_FAIL_AT=<step>    throw at that step (proves each rollback)
 //   LESSONS_TEST_KILL_AT=<step>    SIGKILL this process at that step (proves recovery)
 //   LESSONS_TEST_DELAY_AT=<step>:<ms>  pause there (lets a test act while the lock is held)
-// And one diagnostic: LESSONS_TRACE=1 prints "lessons-trace <step> <ms since start>" to stderr
-// at every step, which is how the stress suite learns where its random kills landed.
+// And one diagnostic: LESSONS_TRACE=1 prints "lessons-trace <step> <epoch ms>" to stderr at
+// every step, which is how the stress suite learns where its random kills landed and how long
+// a writer waited after a lock holder was killed.
 // Unset in production, where each checkpoint costs a few environment lookups.
 
 import { TransactionError } from '../errors/index.js';
@@ -51,7 +52,9 @@ const AFTER_COMMIT: ReadonlySet<Step> = new Set(['committed', 'done']);
 export async function checkpoint(step: Step): Promise<void> {
   const env = process.env;
   if (env.LESSONS_TRACE === '1')
-    process.stderr.write(`lessons-trace ${step} ${performance.now().toFixed(1)}\n`);
+    process.stderr.write(
+      `lessons-trace ${step} ${(performance.timeOrigin + performance.now()).toFixed(1)}\n`,
+    );
   if (env.LESSONS_TEST_KILL_AT === step) process.kill(process.pid, 'SIGKILL');
   const delay = env.LESSONS_TEST_DELAY_AT;
   if (delay !== undefined && delay.startsWith(`${step}:`))

@@ -144,3 +144,21 @@ export function percentile(values: readonly number[], p: number): number {
     Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))
   ]!;
 }
+
+export interface Latencies {
+  readonly p50: number;
+  readonly p95: number;
+  readonly p99: number;
+  readonly max: number;
+}
+
+/** Latency percentiles of the runs that exited 0. */
+export function latencies(runs: readonly { code: number | null; ms: number }[]): Latencies {
+  const ms = runs.filter((r) => r.code === 0).map((r) => r.ms);
+  return {
+    p50: percentile(ms, 50),
+    p95: percentile(ms, 95),
+    p99: percentile(ms, 99),
+    max: ms.length === 0 ? NaN : Math.max(...ms),
+  };
+}

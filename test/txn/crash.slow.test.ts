@@ -8,6 +8,7 @@ import path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { RECOVERY_STEPS, TXN_STEPS, type TxnStep } from '../../src/txn/faults.js';
 import { auditStore } from '../../stress/lib/audit.js';
+import { runCrashRound } from '../../stress/lib/crash.js';
 import {
   LESSONS_BIN,
   runLessons,
@@ -227,29 +228,17 @@ describe('a killed lock holder', () => {
 });
 
 describe('random kills with concurrent writers', () => {
-  it('keeps every exit-0 record and no half records over 30 iterations', async () => {
+  it('keeps every exit-0 record and no half records over 40 iterations', async () => {
     const dir = await seeded();
-    const outcomes: WriterOutcome[] = [];
-    // A writer's life is ~150-400 ms here; spread kills over all of it.
-    for (let i = 0; i < 30; i++) {
-      const writers = [0, 1, 2].map((w) =>
-        startWriter({
-          dir,
-          kind: w % 2 ? 'heuristic' : 'failure',
-          title: `iteration ${i} writer ${w}`,
-          lockTimeout: '30s',
-        }),
-      );
-      const victim = writers[i % 3]!;
-      const delay = Math.floor(Math.random() * 400);
-      setTimeout(() => victim.child.kill('SIGKILL'), delay);
-      outcomes.push(...(await Promise.all(writers.map((w) => w.done))));
-    }
-    const recovered = await runLessons(['--dir', dir, 'recover']);
-    expect(recovered.code).toBe(0);
-    const audit = auditStore(dir, outcomes);
-    expect(audit.problems).toEqual([]);
-    expect(audit.exit0).toBeGreaterThanOrEqual(60);
-    expect(audit.exit0 + audit.killed).toBe(outcomes.length);
+    // A writer's life is ~150-400 ms here; the kills spread over all of it.
+    const round = await runCrashRound({ dir, iterations: 40, maxDelayMs: 500 });
+    expect(round.recoverExit).toBe(0);
+    expect(round.audit.problems).toEqual([]);
+    expect(round.audit.halfPresent).toBe(0);
+    expect(round.audit.exit0Missing).toBe(0);
+    expect(round.audit.exit0 + round.audit.killed).toBe(round.writers);
+    expect(round.audit.exit0).toBeGreaterThanOrEqual(80);
+    expect(round.killed).toBeGreaterThan(0);
+    expect(consistencyProblems(dir)).toEqual([]);
   });
 });
