@@ -2,6 +2,7 @@
 // `lessons`: every command of the toolkit.
 
 import { recordFailureCommand, recordHeuristicCommand } from './commands/record.js';
+import { cleanupCommand, reindexCommand, verifyCommand } from './commands/maintenance.js';
 import { recoverCommand } from './commands/recover.js';
 import { run } from './run.js';
 
@@ -11,5 +12,8 @@ await run('lessons', process.argv.slice(2), (yargs) =>
     .command(recordFailureCommand)
     .command(recordHeuristicCommand)
     .command(recoverCommand)
+    .command(verifyCommand)
+    .command(cleanupCommand)
+    .command(reindexCommand)
     .demandCommand(1, 'Name a command.'),
 );

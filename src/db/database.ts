@@ -232,6 +232,24 @@ export class Database {
     return rowid;
   }
 
+  /**
+   * Make the row for `row.path` equal `row`, keeping its rowid when it exists (a person's edit
+   * adopted by cleanup is the same record). Returns the rowid.
+   */
+  replace(row: NewRow): number {
+    const existing = this.rowByPath(row.path);
+    if (existing === undefined) {
+      this.db.prepare('DELETE FROM records WHERE id = ?').run(row.id);
+      return this.insert(row);
+    }
+    this.db
+      .prepare(
+        `UPDATE records SET ${INSERT_COLUMNS.map((c) => `${c} = @${c}`).join(', ')} WHERE rowid = @rowid`,
+      )
+      .run({ ...row, rowid: existing.rowid });
+    return existing.rowid;
+  }
+
   setCommitForTxid(txid: string, commit: string): void {
     this.db.prepare('UPDATE records SET commit_oid = ? WHERE txid = ?').run(commit, txid);
   }

@@ -69,11 +69,18 @@ export async function attributeCommits(
   return found;
 }
 
+export interface RowsFromTreeOptions {
+  /** Commits already known for paths whose blob is unchanged (from the old rows). */
+  readonly known?: ReadonlyMap<string, { readonly blob: string; readonly commit: string }>;
+  readonly onProgress?: ((done: number, total: number) => void) | undefined;
+}
+
 /** Rows for every record in `tree`; files that do not parse are reported, not fatal. */
 export async function rowsFromTree(
   repo: GitRepository,
   head: string,
   tree: string,
+  options: RowsFromTreeOptions = {},
 ): Promise<{ rows: NewRow[]; unparseable: Unparseable[] }> {
   const files = await recordFiles(repo, tree);
   const parsed = new Map<string, ReturnType<typeof parseRecord>>();
@@ -84,9 +91,18 @@ export async function rowsFromTree(
     } catch (error) {
       unparseable.push({ path, reason: (error as Error).message });
     }
+    if (parsed.size % 1000 === 0) options.onProgress?.(parsed.size, files.size);
   }
-  const ids = new Map([...parsed].map(([path, record]) => [path, record.id] as const));
-  const commits = await attributeCommits(repo, head, ids);
+  const commits = new Map<string, string>();
+  const unknown = new Map<string, string>();
+  for (const [path, record] of parsed) {
+    const known = options.known?.get(path);
+    if (known !== undefined && known.blob === files.get(path)) commits.set(path, known.commit);
+    else unknown.set(path, record.id);
+  }
+  if (unknown.size > 0)
+    for (const [path, commit] of await attributeCommits(repo, head, unknown))
+      commits.set(path, commit);
   const rows: NewRow[] = [];
   for (const [path, record] of parsed) {
     rows.push(rowFromRecord(record, path, files.get(path)!, 'reindex', commits.get(path)!));

@@ -15,10 +15,34 @@ import type {
 } from '../record/types.js';
 import { validateFailure, validateHeuristic, validateRecord } from '../record/validate.js';
 import { runTransaction } from '../txn/coordinator.js';
-import type { RecoveryReport } from '../txn/recovery.js';
+import type { RecoveryAction, RecoveryReport } from '../txn/recovery.js';
+import { GitRepository } from '../git/repository.js';
+import {
+  DEFAULT_GRACE_MS,
+  deferredPaths,
+  executeCleanup,
+  planCleanup,
+  type CleanupAction,
+} from '../maintenance/cleanup.js';
+import type { Finding } from '../maintenance/findings.js';
+import { Quarantine } from '../maintenance/quarantine.js';
+import {
+  databaseProblem,
+  quarantineDatabase,
+  reindexDatabase,
+  type ReindexResult,
+} from '../maintenance/reindex.js';
+import {
+  requireStore,
+  surveyStore,
+  verifyStore,
+  type VerifyOptions,
+  type VerifyReport,
+} from '../maintenance/verify.js';
+import { currentIdentity } from './owner.js';
 import type { WriteContext } from '../txn/types.js';
 import { layoutFor, prepareStoreDir, resolveStoreDir, type StoreLayout } from './layout.js';
-import { DEFAULT_LOCK_TIMEOUT_MS, withWritersLock } from './lock.js';
+import { DEFAULT_LOCK_TIMEOUT_MS, withWritersLock, type HeldLock } from './lock.js';
 import { DatabaseHandle, GitBusy, gitBusyTimeout, openSession } from './session.js';
 
 export interface OpenStoreOptions {
@@ -35,6 +59,28 @@ export interface OpenStoreOptions {
 export interface RecordManyOptions {
   /** Commit subject for the transaction. @default "lessons: record <n> records" */
   readonly subject?: string;
+}
+
+export interface CleanupOptions {
+  readonly dryRun?: boolean | undefined;
+  /** Untracked files younger than this are left alone. @default 10 minutes */
+  readonly graceMs?: number | undefined;
+  /** Also re-hash every object (and repair blobs whose files are intact). */
+  readonly deep?: boolean | undefined;
+  readonly onProgress?: ((done: number, total: number) => void) | undefined;
+}
+
+export interface CleanupReport {
+  /** The store is clean afterwards (files deferred by the grace period aside). */
+  readonly ok: boolean;
+  readonly dryRun: boolean;
+  readonly recovered: readonly RecoveryAction[];
+  /** What was done (or, with dryRun, what would be). */
+  readonly actions: readonly CleanupAction[];
+  /** Findings left that cleanup could not repair (with dryRun: every finding). */
+  readonly remaining: readonly Finding[];
+  /** The quarantine folder of this run, relative to the store, when something was moved. */
+  readonly quarantine: string | null;
 }
 
 export class Store {
@@ -104,18 +150,29 @@ export class Store {
   async withSession<T>(
     fn: (ctx: WriteContext, recovery: RecoveryReport) => Promise<T>,
   ): Promise<T> {
-    const run = this.queue.then(() => this.locked(fn));
-    this.queue = run.catch(() => undefined);
-    return run;
+    return this.withQueue(() => this.locked(fn));
   }
 
   private commitRecords(records: RenderedRecord[], subject?: string): Promise<RecordResult[]> {
     return this.withSession((ctx) => runTransaction(ctx, records, this.now(), subject));
   }
 
-  private async locked<T>(
-    fn: (ctx: WriteContext, recovery: RecoveryReport) => Promise<T>,
-  ): Promise<T> {
+  private locked<T>(fn: (ctx: WriteContext, recovery: RecoveryReport) => Promise<T>): Promise<T> {
+    return this.lockedRaw(async (lock) => {
+      const { ctx, recovery } = await this.openSession(lock);
+      return fn(ctx, recovery);
+    });
+  }
+
+  private openSession(lock: HeldLock): ReturnType<typeof openSession> {
+    return openSession(this.layout, lock, this.db, {
+      now: this.now,
+      ...(this.staleMs === undefined ? {} : { staleMs: this.staleMs }),
+    });
+  }
+
+  /** Hold the writers' lock (retrying while git's own lock files are held) and run `fn`. */
+  private async lockedRaw<T>(fn: (lock: HeldLock) => Promise<T>): Promise<T> {
     if (this.closed) throw new Error('the store is closed');
     prepareStoreDir(this.layout);
     const deadline = Date.now() + this.lockTimeoutMs;
@@ -127,13 +184,7 @@ export class Store {
             timeoutMs: Math.max(0, deadline - Date.now()),
             ...(this.staleMs === undefined ? {} : { staleMs: this.staleMs }),
           },
-          async (lock) => {
-            const { ctx, recovery } = await openSession(this.layout, lock, this.db, {
-              now: this.now,
-              ...(this.staleMs === undefined ? {} : { staleMs: this.staleMs }),
-            });
-            return fn(ctx, recovery);
-          },
+          fn,
         );
       } catch (error) {
         if (!(error instanceof GitBusy)) throw error;
@@ -141,6 +192,116 @@ export class Store {
         await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 80));
       }
     }
+  }
+
+  /** Check the three stores agree, record by record. Read-only; never waits on writers. */
+  verify(options: VerifyOptions = {}): Promise<VerifyReport> {
+    return verifyStore(this.dir, { staleMs: this.staleMs, ...options });
+  }
+
+  /**
+   * Reconcile the store to HEAD (see docs/operations.md). With `dryRun`, only report the plan:
+   * no lock, no recovery, nothing changed.
+   */
+  async cleanup(options: CleanupOptions = {}): Promise<CleanupReport> {
+    const layout = requireStore(this.dir);
+    const now = this.now();
+    const planOptions = {
+      graceMs: options.graceMs ?? DEFAULT_GRACE_MS,
+      now,
+      host: currentIdentity().host,
+    };
+    const surveyOptions = {
+      staleMs: this.staleMs,
+      deep: options.deep,
+      onProgress: options.onProgress,
+    };
+    if (options.dryRun === true) {
+      const survey = await surveyStore(layout, surveyOptions);
+      const plan = planCleanup(survey, planOptions);
+      return {
+        ok: plan.length === 0,
+        dryRun: true,
+        recovered: [],
+        actions: plan,
+        remaining: survey.findings,
+        quarantine: null,
+      };
+    }
+    return this.withQueue(() =>
+      this.lockedRaw(async (lock) => {
+        const quarantine = new Quarantine(layout, now);
+        const done: CleanupAction[] = [];
+        const dbProblem = databaseProblem(layout.dbFile);
+        if (dbProblem !== undefined) {
+          this.db.close();
+          quarantineDatabase(layout, quarantine, `SQLITE_CORRUPT: ${dbProblem}`);
+          done.push({
+            code: 'SQLITE_CORRUPT',
+            verb: 'rebuild-sqlite',
+            path: 'index.db',
+            detail: `index.db was unreadable (${dbProblem}); rebuilt from HEAD`,
+          });
+        }
+        if (
+          !fs.existsSync(path.join(layout.gitdir, 'index')) &&
+          new GitRepository(layout.dir).head() !== undefined
+        )
+          done.push({
+            code: 'GIT_INDEX_STALE',
+            verb: 'rebuild-git-index',
+            path: '.git/index',
+            detail: '.git/index was missing; rebuilt from HEAD',
+          });
+        const { ctx, recovery } = await this.openSession(lock);
+        const survey = await surveyStore(layout, surveyOptions);
+        const plan = planCleanup(survey, planOptions);
+        done.push(...(await executeCleanup(ctx, survey, plan, quarantine, now)));
+        const deferred = deferredPaths(plan);
+        const after = await surveyStore(layout, { staleMs: this.staleMs });
+        const remaining = after.findings.filter(
+          (f) => f.path === undefined || !deferred.has(f.path),
+        );
+        return {
+          ok: remaining.length === 0,
+          dryRun: false,
+          recovered: recovery.actions,
+          actions: [...done, ...plan.filter((a) => a.verb === 'defer')],
+          remaining,
+          quarantine:
+            quarantine.moved.length === 0 ? null : path.relative(layout.dir, quarantine.dir),
+        };
+      }),
+    );
+  }
+
+  /** Rebuild index.db from HEAD; the old file stays until the new one is complete. */
+  async reindex(
+    options: { onProgress?: ((done: number, total: number) => void) | undefined } = {},
+  ): Promise<ReindexResult> {
+    const layout = requireStore(this.dir);
+    return this.withQueue(() =>
+      this.lockedRaw(async (lock) => {
+        const dbProblem = databaseProblem(layout.dbFile);
+        if (dbProblem !== undefined) {
+          this.db.close();
+          quarantineDatabase(
+            layout,
+            new Quarantine(layout, this.now()),
+            `SQLITE_CORRUPT: ${dbProblem}`,
+          );
+        }
+        const { ctx } = await this.openSession(lock);
+        this.db.close();
+        return reindexDatabase(layout, ctx.repo, options.onProgress);
+      }),
+    );
+  }
+
+  private withQueue<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn);
+    this.queue = run.catch(() => undefined);
+    return run;
   }
 
   async close(): Promise<void> {

@@ -167,7 +167,15 @@ export async function runLevel(options: LevelOptions): Promise<LevelReport> {
     ),
     side(maintenance && commands.has('cleanup'), () =>
       loop(writing, async () => {
-        const result = await runLessons(['--dir', options.dir, '--json', 'cleanup']);
+        // No grace period: files of transactions in flight must be recognised by the journal.
+        const result = await runLessons([
+          '--dir',
+          options.dir,
+          '--json',
+          'cleanup',
+          '--grace',
+          '0s',
+        ]);
         return result.code === 0
           ? undefined
           : `cleanup exited ${result.code}: ${(result.stdout + result.stderr).slice(0, 300)}`;

@@ -7,6 +7,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { onTestFinished } from 'vitest';
 
+import { startWriter, type WriterOutcome } from '../../stress/lib/writers.js';
+
 export * from './inspect.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -75,4 +77,14 @@ export function lessons(
   options: { env?: NodeJS.ProcessEnv; input?: string | Buffer; cwd?: string } = {},
 ): Promise<CliResult> {
   return runCli(BIN.lessons, args, options);
+}
+
+/** Run a CLI writer that SIGKILLs itself at a named step (LESSONS_TEST_KILL_AT). */
+export async function startWriterKilledAt(dir: string, step: string): Promise<WriterOutcome> {
+  return startWriter({
+    dir,
+    kind: 'failure',
+    title: `killed at ${step}`,
+    env: { LESSONS_TEST_KILL_AT: step },
+  }).done;
 }

@@ -1,0 +1,51 @@
+// Declarations of `lessons verify`, `lessons cleanup` and `lessons reindex`; handlers load lazily.
+
+import type { CommandModule } from 'yargs';
+import type { GlobalArgs } from '../output.js';
+
+export interface VerifyArgs extends GlobalArgs {
+  readonly deep?: boolean | undefined;
+  readonly junit?: string | undefined;
+}
+
+export interface CleanupArgs extends GlobalArgs {
+  readonly dryRun?: boolean | undefined;
+  readonly grace?: string | undefined;
+  readonly deep?: boolean | undefined;
+}
+
+export const verifyCommand: CommandModule<GlobalArgs, VerifyArgs> = {
+  command: 'verify',
+  describe: 'Check that git, index.db and the files agree (read-only; for CI)',
+  builder: (yargs) =>
+    yargs
+      .option('deep', {
+        type: 'boolean',
+        describe: 'integrity_check, re-hash every object reachable from HEAD and every file',
+      })
+      .option('junit', { type: 'string', describe: 'also write a JUnit XML report to FILE' }),
+  handler: async (argv) => (await import('../handlers/maintenance.js')).verify(argv),
+};
+
+export const cleanupCommand: CommandModule<GlobalArgs, CleanupArgs> = {
+  command: 'cleanup',
+  describe: 'Reconcile the store to HEAD, quarantining whatever it removes (for a schedule)',
+  builder: (yargs) =>
+    yargs
+      .option('dry-run', { type: 'boolean', describe: 'report the plan and change nothing' })
+      .option('grace', {
+        type: 'string',
+        describe: 'leave untracked files younger than this (default 10m)',
+      })
+      .option('deep', {
+        type: 'boolean',
+        describe: 'also re-hash objects and repair corrupt blobs',
+      }),
+  handler: async (argv) => (await import('../handlers/maintenance.js')).cleanup(argv),
+};
+
+export const reindexCommand: CommandModule<GlobalArgs, GlobalArgs> = {
+  command: 'reindex',
+  describe: 'Rebuild index.db from git HEAD',
+  handler: async (argv) => (await import('../handlers/maintenance.js')).reindex(argv),
+};

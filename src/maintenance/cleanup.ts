@@ -1,0 +1,307 @@
+// `lessons cleanup`: reconcile the store to HEAD, under the writers' lock, after recovery.
+// Rows are rebuilt or removed, tracked files restored, valid edits of tracked records committed
+// as an update (a person made them), untracked and temp files older than the grace period moved
+// aside. Every byte removed or overwritten goes to quarantine first. The plan is made from a
+// survey (the same as verify's), so --dry-run shows exactly what a real run would do.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { rowFromRecord, type RecordRow } from '../db/database.js';
+import { hashObject, sha256 } from '../git/hash.js';
+import { entryFromStat } from '../git/index-file.js';
+import { parseRecord } from '../record/markdown.js';
+import type { RenderedRecord } from '../record/types.js';
+import { liveness } from '../store/owner.js';
+import { commitMessage } from '../txn/coordinator.js';
+import type { WriteContext } from '../txn/types.js';
+import { writeFileAtomic } from '../util/durable.js';
+import type { Finding, FindingCode } from './findings.js';
+import type { Quarantine } from './quarantine.js';
+import { attributeCommits } from './rebuild.js';
+import { TEMP_FILE, type Survey } from './verify.js';
+
+export const DEFAULT_GRACE_MS = 10 * 60_000;
+
+export type CleanupVerb =
+  | 'rebuild-row'
+  | 'remove-row'
+  | 'restore-file'
+  | 'adopt-edit'
+  | 'quarantine-file'
+  | 'rebuild-git-index'
+  | 'rewrite-object'
+  | 'rebuild-sqlite'
+  | 'defer'
+  | 'none';
+
+export interface CleanupAction {
+  readonly code: FindingCode;
+  readonly verb: CleanupVerb;
+  readonly path?: string;
+  readonly id?: string;
+  readonly detail: string;
+}
+
+export interface PlanOptions {
+  readonly graceMs: number;
+  readonly now: Date;
+  readonly host: string;
+}
+
+/** What cleanup would do about each finding. Pure: reads only file ages. */
+export function planCleanup(survey: Survey, options: PlanOptions): CleanupAction[] {
+  return survey.findings.map((f) => planOne(survey, f, options));
+}
+
+function planOne(survey: Survey, f: Finding, options: PlanOptions): CleanupAction {
+  const at = {
+    ...(f.path === undefined ? {} : { path: f.path }),
+    ...(f.id === undefined ? {} : { id: f.id }),
+  };
+  const act = (verb: CleanupVerb, detail: string): CleanupAction => ({
+    code: f.code,
+    verb,
+    ...at,
+    detail,
+  });
+  switch (f.code) {
+    case 'ROW_MISSING':
+    case 'BLOB_MISMATCH':
+      return act('rebuild-row', 'rebuild the row from the committed file');
+    case 'ROW_ORPHAN':
+      return act('remove-row', 'remove the row (kept in quarantine as JSON)');
+    case 'FILE_MISSING':
+      return act('restore-file', 'restore the file from HEAD');
+    case 'FILE_UNPARSEABLE':
+      return act('restore-file', 'quarantine the file and restore the committed version');
+    case 'FIELD_MISMATCH':
+      return survey.files.has(f.path!) && survey.tree.has(f.path!) && isFileSide(f)
+        ? act('restore-file', 'quarantine the edited file and restore the committed version')
+        : act('rebuild-row', 'rewrite the row from the committed file');
+    case 'FILE_MODIFIED':
+      return act('adopt-edit', 'commit the edit as an update and rewrite the row');
+    case 'FILE_UNTRACKED':
+    case 'TEMP_FILE': {
+      const file = survey.files.get(f.path!);
+      const age = file === undefined ? 0 : options.now.getTime() - Number(file.stat.mtimeMs);
+      const writer = TEMP_FILE.exec(f.path!)?.[1];
+      const writerDead =
+        writer !== undefined && liveness({ pid: Number(writer), host: options.host }) === 'dead';
+      return age >= options.graceMs || writerDead
+        ? act('quarantine-file', 'move the file to quarantine')
+        : act('defer', `younger than the grace period (${Math.round(age / 1000)} s old)`);
+    }
+    case 'GIT_INDEX_STALE':
+      return act(
+        'rebuild-git-index',
+        'rebuild .git/index from HEAD (old index kept in quarantine)',
+      );
+    case 'GIT_OBJECT_CORRUPT': {
+      const oid = objectId(f);
+      const source =
+        oid === undefined ? undefined : [...survey.tree].find(([, o]) => o === oid)?.[0];
+      return source === undefined
+        ? act(
+            'none',
+            'cannot repair: restore the object from a clone or backup of the store (`git fsck` names it), then run cleanup again',
+          )
+        : act('rewrite-object', `rewrite the object from ${source}, whose bytes are intact`);
+    }
+    case 'SQLITE_CORRUPT':
+      return act('rebuild-sqlite', 'quarantine index.db and rebuild it from HEAD');
+    case 'JOURNAL_PENDING':
+      return act('none', 'recovery runs first and finishes or undoes it');
+  }
+}
+
+function isFileSide(f: Finding): boolean {
+  return f.message.includes('was edited to another identity');
+}
+
+function objectId(f: Finding): string | undefined {
+  const match = /objects\/([0-9a-f]{2})\/([0-9a-f]{38})$/.exec(f.path ?? '');
+  return match === null ? undefined : `${match[1]}${match[2]}`;
+}
+
+/** Carry out a plan under the writers' lock. Returns what was done. */
+export async function executeCleanup(
+  ctx: WriteContext,
+  survey: Survey,
+  plan: readonly CleanupAction[],
+  quarantine: Quarantine,
+  now: Date,
+): Promise<CleanupAction[]> {
+  const { repo, db, layout } = ctx;
+  const head = survey.head;
+  const done: CleanupAction[] = [];
+  const absolute = (p: string): string => path.join(layout.dir, p);
+  const committedBytes = async (p: string): Promise<Buffer> =>
+    repo.objects.readTyped(survey.tree.get(p)!, 'blob');
+
+  // Objects first: restoring files and rows reads them.
+  for (const action of plan.filter((a) => a.verb === 'rewrite-object')) {
+    const oid = objectId({ path: action.path } as Finding)!;
+    const source = [...survey.tree].find(([, o]) => o === oid)![0];
+    const content = fs.readFileSync(absolute(source));
+    if (hashObject('blob', content) !== oid) continue;
+    const loose = path.join(repo.objects.objectsDir, oid.slice(0, 2), oid.slice(2));
+    if (fs.existsSync(loose)) quarantine.moveIn(loose, `corrupt git object ${oid}`);
+    repo.objects.write('blob', content);
+    repo.objects.syncDirs();
+    done.push(action);
+  }
+
+  const restored: string[] = [];
+  const rows: RecordRow[] = [];
+  const adopt: RenderedRecord[] = [];
+  for (const action of plan) {
+    const p = action.path!;
+    switch (action.verb) {
+      case 'restore-file': {
+        const bytes = await committedBytes(p);
+        if (fs.existsSync(absolute(p)))
+          quarantine.copyIn(
+            p,
+            fs.readFileSync(absolute(p)),
+            `${action.code}: replaced by HEAD's version`,
+          );
+        fs.mkdirSync(path.dirname(absolute(p)), { recursive: true });
+        writeFileAtomic(absolute(p), bytes);
+        restored.push(p);
+        if (action.code === 'FIELD_MISMATCH') {
+          const row = db.rowByPath(p);
+          if (row !== undefined) rows.push(row);
+        }
+        break;
+      }
+      case 'quarantine-file':
+        quarantine.moveIn(p, `${action.code}: not part of any commit`);
+        break;
+      case 'adopt-edit': {
+        const content = fs.readFileSync(absolute(p));
+        const record = parseRecord(content);
+        adopt.push({
+          record,
+          path: p,
+          content,
+          blobOid: hashObject('blob', content),
+          sha256: sha256(content),
+        });
+        break;
+      }
+      case 'remove-row': {
+        const row = db.rowByPath(p);
+        if (row !== undefined) {
+          quarantine.copyIn(
+            `rows/${row.id}.json`,
+            Buffer.from(`${JSON.stringify(row, null, 2)}\n`),
+            `${action.code}: row not in HEAD`,
+          );
+          db.deleteByPath(p);
+        }
+        break;
+      }
+      default:
+        continue;
+    }
+    done.push(action);
+  }
+
+  // Rows that must match HEAD's blobs.
+  const rebuild = plan.filter(
+    (a) => a.verb === 'rebuild-row' || (a.verb === 'restore-file' && a.code === 'FIELD_MISMATCH'),
+  );
+  if (rebuild.length > 0 && head !== undefined) {
+    const ids = new Map<string, string>();
+    const records = new Map<string, ReturnType<typeof parseRecord>>();
+    for (const action of rebuild) {
+      const record = parseRecord(await committedBytes(action.path!));
+      records.set(action.path!, record);
+      ids.set(action.path!, record.id);
+    }
+    const commits = await attributeCommits(repo, head, ids);
+    db.begin();
+    try {
+      for (const [p, record] of records)
+        db.replace(rowFromRecord(record, p, survey.tree.get(p)!, 'cleanup', commits.get(p)!));
+      db.commit();
+    } catch (error) {
+      db.rollback();
+      throw error;
+    }
+    for (const action of plan.filter((a) => a.verb === 'rebuild-row')) done.push(action);
+  }
+
+  let tree: string | undefined;
+  let newHead = head;
+  if (adopt.length > 0) {
+    const txid = `cleanup-${now.getTime().toString(36)}-${process.pid}`;
+    const written = await repo.writeCommit({
+      parent: head,
+      changes: adopt.map((r) => ({ path: r.path, blobOid: r.blobOid })),
+      blobs: new Map(adopt.map((r) => [r.blobOid, r.content] as const)),
+      message: commitMessage(
+        adopt,
+        txid,
+        `lessons: adopt edits to ${adopt.length} record${adopt.length === 1 ? '' : 's'}`,
+      ),
+      author: ctx.author,
+      time: Math.floor(now.getTime() / 1000),
+    });
+    const lock = repo.lockIndex();
+    try {
+      const current = repo.readIndex();
+      ctx.lock.assertHeld();
+      repo.moveMain(head, written.commit);
+      newHead = written.commit;
+      tree = written.tree;
+      const entries = adopt.map((r) =>
+        entryFromStat(r.path, r.blobOid, fs.lstatSync(absolute(r.path), { bigint: true })),
+      );
+      lock.write(await repo.nextIndex(current, entries, [], written.tree), true);
+      lock.commit(false);
+    } finally {
+      lock.release();
+    }
+    db.begin();
+    try {
+      for (const r of adopt)
+        db.replace(rowFromRecord(r.record, r.path, r.blobOid, txid, written.commit));
+      db.commit();
+    } catch (error) {
+      db.rollback();
+      throw error;
+    }
+  }
+
+  const indexAction = plan.find((a) => a.verb === 'rebuild-git-index');
+  if ((indexAction !== undefined || restored.length > 0) && newHead !== undefined) {
+    tree ??= (await repo.headTree())!;
+    const lock = repo.lockIndex();
+    try {
+      const current = repo.readIndex();
+      let next: Buffer;
+      if (indexAction !== undefined) {
+        if (current !== undefined)
+          quarantine.copyIn('.git/index', current, 'GIT_INDEX_STALE: rebuilt from HEAD');
+        next = await repo.buildIndex(tree);
+      } else {
+        const entries = restored.map((p) =>
+          entryFromStat(p, survey.tree.get(p)!, fs.lstatSync(absolute(p), { bigint: true })),
+        );
+        next = await repo.nextIndex(current, entries, [], tree);
+      }
+      lock.write(next, true);
+      lock.commit(false);
+    } finally {
+      lock.release();
+    }
+    if (indexAction !== undefined) done.push(indexAction);
+  }
+  return done;
+}
+
+/** Paths a plan leaves alone on purpose (inside the grace period). */
+export function deferredPaths(plan: readonly CleanupAction[]): Set<string> {
+  return new Set(plan.filter((a) => a.verb === 'defer').map((a) => a.path!));
+}

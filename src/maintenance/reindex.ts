@@ -1,0 +1,116 @@
+// `lessons reindex`: build a new index.db from HEAD beside the old one, then swap it in. The old
+// file stays in place until the new one is complete, fsynced and renamed over it. Runs under
+// the writers' lock.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { Database } from '../db/database.js';
+import { readCommit } from '../git/commit.js';
+import type { GitRepository } from '../git/repository.js';
+import type { StoreLayout } from '../store/layout.js';
+import { fsyncDir, tempPathFor } from '../util/durable.js';
+import type { Quarantine } from './quarantine.js';
+import { rowsFromTree, type Unparseable } from './rebuild.js';
+
+export interface ReindexResult {
+  readonly rows: number;
+  readonly unparseable: readonly Unparseable[];
+  readonly head: string | null;
+}
+
+export const SIDE_FILES = ['-wal', '-shm'] as const;
+
+/** Is index.db readable and sound (quick_check)? A missing file counts as sound. */
+export function databaseProblem(file: string): string | undefined {
+  let db: Database | undefined;
+  try {
+    db = Database.openForRead(file);
+    if (db === undefined) return undefined;
+    const check = db.db.pragma('quick_check', { simple: true });
+    return check === 'ok' ? undefined : String(check);
+  } catch (error) {
+    return (error as Error).message.split('\n')[0];
+  } finally {
+    db?.close();
+  }
+}
+
+/** Move index.db and its -wal/-shm into quarantine, so the next session starts a fresh one. */
+export function quarantineDatabase(
+  layout: StoreLayout,
+  quarantine: Quarantine,
+  reason: string,
+): void {
+  for (const suffix of ['', ...SIDE_FILES]) {
+    const file = `${layout.dbFile}${suffix}`;
+    if (fs.existsSync(file)) quarantine.moveIn(file, reason);
+  }
+}
+
+/**
+ * Rebuild index.db from HEAD. Commit attribution is taken from the old rows where their blob
+ * still matches (walking history for 100k records would dominate otherwise).
+ */
+export async function reindexDatabase(
+  layout: StoreLayout,
+  repo: GitRepository,
+  onProgress?: (done: number, total: number) => void,
+): Promise<ReindexResult> {
+  const head = repo.head();
+  const known = knownCommits(layout.dbFile);
+  const { rows, unparseable } =
+    head === undefined
+      ? { rows: [], unparseable: [] }
+      : await rowsFromTree(repo, head, (await readCommit(repo.objects, head)).tree, {
+          known,
+          onProgress,
+        });
+
+  const temp = tempPathFor(layout.dbFile);
+  try {
+    const { database } = Database.openForWrite(temp);
+    try {
+      database.begin();
+      for (const row of rows) database.insert(row);
+      database.commit();
+      database.db.pragma('wal_checkpoint(TRUNCATE)');
+      database.db.pragma('journal_mode = DELETE');
+    } finally {
+      database.close();
+    }
+    const fd = fs.openSync(temp, 'r+');
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    // The old WAL must never be replayed onto the new file: move it away first. A reader that
+    // opens in between sees the old file without its last frames, a consistent older state.
+    for (const suffix of SIDE_FILES) fs.rmSync(`${layout.dbFile}${suffix}`, { force: true });
+    fs.renameSync(temp, layout.dbFile);
+    fsyncDir(path.dirname(layout.dbFile));
+  } finally {
+    for (const suffix of ['', ...SIDE_FILES]) fs.rmSync(`${temp}${suffix}`, { force: true });
+  }
+  return { rows: rows.length, unparseable, head: head ?? null };
+}
+
+function knownCommits(file: string): Map<string, { blob: string; commit: string }> {
+  const known = new Map<string, { blob: string; commit: string }>();
+  if (databaseProblem(file) !== undefined) return known;
+  const db = Database.openForRead(file);
+  if (db === undefined) return known;
+  try {
+    for (const row of db.db
+      .prepare('SELECT path, blob_oid, commit_oid FROM records')
+      .iterate() as Iterable<{
+      path: string;
+      blob_oid: string;
+      commit_oid: string;
+    }>)
+      known.set(row.path, { blob: row.blob_oid, commit: row.commit_oid });
+  } finally {
+    db.close();
+  }
+  return known;
+}

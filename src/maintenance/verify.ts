@@ -1,0 +1,387 @@
+// `lessons verify`: do git HEAD, the rows of index.db and the working files agree, record by
+// record? Read-only: it opens SQLite read-only, takes no lock and never waits on writers.
+//
+// A transaction in flight is not a problem: its paths are in a journal entry whose writer is
+// alive. Because writers keep moving while verify reads, any findings are checked by a second
+// survey, and only those seen by both are reported.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { Database, rowFromRecord, type RecordRow } from '../db/database.js';
+import { UsageError } from '../errors/index.js';
+import { readCommit } from '../git/commit.js';
+import { hashObject } from '../git/hash.js';
+import { entryFromStat, type IndexEntry } from '../git/index-file.js';
+import { GitRepository } from '../git/repository.js';
+import { isTreeMode, parseTree } from '../git/tree.js';
+import { parseRecord, recordPath } from '../record/markdown.js';
+import type { LessonRecord } from '../record/types.js';
+import { DEFAULT_STALE_MS } from '../store/lock.js';
+import { layoutFor, RECORD_ROOTS, resolveStoreDir, type StoreLayout } from '../store/layout.js';
+import { liveness } from '../store/owner.js';
+import { Journal } from '../txn/journal.js';
+import { finding, findingKey, type Finding } from './findings.js';
+import { isRecordPath, recordFiles } from './rebuild.js';
+
+export interface VerifyOptions {
+  /** integrity_check instead of quick_check, every reachable object re-hashed, every file hashed. */
+  readonly deep?: boolean | undefined;
+  /** Journal entries older than this are pending, not in flight. @default 10000 */
+  readonly staleMs?: number | undefined;
+  readonly onProgress?: ((done: number, total: number) => void) | undefined;
+}
+
+export interface VerifyReport {
+  readonly ok: boolean;
+  readonly store: string;
+  readonly head: string | null;
+  /** Records in HEAD. */
+  readonly records: number;
+  readonly deep: boolean;
+  readonly findings: readonly Finding[];
+}
+
+/** A working file in a record folder. */
+export interface WorkFile {
+  readonly path: string;
+  readonly stat: fs.BigIntStats;
+}
+
+/** Everything one pass of verify saw, which cleanup then acts on. */
+export interface Survey {
+  readonly head: string | undefined;
+  readonly tree: ReadonlyMap<string, string>;
+  readonly rows: ReadonlyMap<string, RecordRow> | undefined;
+  readonly files: ReadonlyMap<string, WorkFile>;
+  /** Paths of transactions in flight, which are nobody's problem yet. */
+  readonly inFlight: ReadonlySet<string>;
+  readonly findings: readonly Finding[];
+}
+
+/** Temp files of our atomic writes: `<name>.tmp-<pid>-<hex>`. */
+export const TEMP_FILE = /\.tmp-(\d+)-[0-9a-f]+$/;
+
+export function requireStore(dir: string): StoreLayout {
+  const layout = layoutFor(resolveStoreDir(dir));
+  if (!fs.existsSync(path.join(layout.gitdir, 'HEAD'))) {
+    throw new UsageError(
+      'NOT_A_STORE',
+      `${layout.dir} is not a lessons store (no .git/HEAD). Pass --dir <store> or set LESSONS_DIR.`,
+    );
+  }
+  return layout;
+}
+
+export async function verifyStore(dir: string, options: VerifyOptions = {}): Promise<VerifyReport> {
+  const layout = requireStore(dir);
+  let survey = await surveyStore(layout, options);
+  if (survey.findings.length > 0) {
+    // Writers may have moved on while we read: keep what a second look confirms.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const first = new Set(survey.findings.map(findingKey));
+    const second = await surveyStore(layout, options);
+    survey = { ...second, findings: second.findings.filter((f) => first.has(findingKey(f))) };
+  }
+  return {
+    ok: survey.findings.length === 0,
+    store: layout.dir,
+    head: survey.head ?? null,
+    records: survey.tree.size,
+    deep: options.deep === true,
+    findings: survey.findings,
+  };
+}
+
+function walkRecordFolders(layout: StoreLayout): Map<string, WorkFile> {
+  const files = new Map<string, WorkFile>();
+  const walk = (relative: string): void => {
+    let names: string[];
+    try {
+      names = fs.readdirSync(path.join(layout.dir, relative));
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      const p = `${relative}/${name}`;
+      const stat = fs.lstatSync(path.join(layout.dir, p), { bigint: true });
+      if (stat.isDirectory()) walk(p);
+      else files.set(p, { path: p, stat });
+    }
+  };
+  for (const root of RECORD_ROOTS) walk(root);
+  return files;
+}
+
+/** Paths of journal entries whose writers may still be at work, and the pending entries. */
+function journalState(
+  layout: StoreLayout,
+  staleMs: number,
+): { inFlight: Set<string>; pending: Finding[] } {
+  const inFlight = new Set<string>();
+  const pending: Finding[] = [];
+  for (const file of new Journal(layout.journalDir).list()) {
+    const young = Date.now() - file.mtimeMs <= staleMs;
+    const state = file.entry === undefined ? 'unknown' : liveness(file.entry.owner);
+    if (state === 'alive' || (state === 'unknown' && young)) {
+      for (const r of file.entry?.records ?? []) inFlight.add(r.path);
+      continue;
+    }
+    pending.push(
+      finding(
+        'JOURNAL_PENDING',
+        file.entry === undefined
+          ? `journal entry ${file.txid} is unreadable (${file.problem ?? 'torn'})`
+          : `transaction ${file.txid} (${file.entry.records.length} records, pid ${file.entry.owner.pid}) was left in flight`,
+        { path: path.relative(layout.dir, file.file) },
+      ),
+    );
+    for (const r of file.entry?.records ?? []) inFlight.add(r.path);
+  }
+  return { inFlight, pending };
+}
+
+function readRows(
+  layout: StoreLayout,
+  deep: boolean,
+): { rows: Map<string, RecordRow> | undefined; problem: Finding | undefined } {
+  let db: Database | undefined;
+  try {
+    db = Database.openForRead(layout.dbFile);
+    if (db === undefined) return { rows: new Map(), problem: undefined };
+    const check = db.db.pragma(deep ? 'integrity_check' : 'quick_check', { simple: true });
+    if (check !== 'ok') throw new Error(String(check));
+    const rows = new Map<string, RecordRow>();
+    for (const row of db.db
+      .prepare(
+        'SELECT rowid, id, kind, path, title, domain, tags, created, severity, source, confidence, source_id, body, imported_from, blob_oid, commit_oid, txid FROM records',
+      )
+      .iterate() as Iterable<RecordRow>)
+      rows.set(row.path, row);
+    return { rows, problem: undefined };
+  } catch (error) {
+    return {
+      rows: undefined,
+      problem: finding(
+        'SQLITE_CORRUPT',
+        `index.db cannot be read: ${(error as Error).message.split('\n')[0]}`,
+        { path: 'index.db' },
+      ),
+    };
+  } finally {
+    db?.close();
+  }
+}
+
+/** Does a working file hold exactly `oid`? Trusts git's stat cache unless `deep`. */
+function fileMatches(
+  layout: StoreLayout,
+  file: WorkFile,
+  oid: string,
+  indexed: IndexEntry | undefined,
+  trustStatBefore: bigint | undefined,
+): boolean {
+  // git's own test: the stat data recorded in the index still holds, and the file was not
+  // modified in the same instant the index was written ("racily clean").
+  if (
+    trustStatBefore !== undefined &&
+    indexed?.oid === oid &&
+    file.stat.mtimeNs < trustStatBefore &&
+    entryFromStat(file.path, oid, file.stat).stat.equals(indexed.stat)
+  )
+    return true;
+  return hashObject('blob', fs.readFileSync(path.join(layout.dir, file.path))) === oid;
+}
+
+/** The folder a record belongs in: a changed id, kind, domain or date is not an edit. */
+function sameIdentity(a: LessonRecord, b: LessonRecord): boolean {
+  return (
+    a.id === b.id &&
+    a.kind === b.kind &&
+    path.posix.dirname(recordPath(a)) === path.posix.dirname(recordPath(b))
+  );
+}
+
+/** Classify a tracked file whose bytes differ from HEAD. */
+async function classifyEdit(
+  layout: StoreLayout,
+  repo: GitRepository,
+  p: string,
+  oid: string,
+): Promise<Finding> {
+  let edited: LessonRecord;
+  try {
+    edited = parseRecord(fs.readFileSync(path.join(layout.dir, p)));
+  } catch (error) {
+    return finding('FILE_UNPARSEABLE', `${p} does not parse: ${(error as Error).message}`, {
+      path: p,
+    });
+  }
+  let committed: LessonRecord | undefined;
+  try {
+    committed = parseRecord(await repo.objects.readTyped(oid, 'blob'));
+  } catch {
+    committed = undefined;
+  }
+  if (committed !== undefined && !sameIdentity(edited, committed)) {
+    return finding(
+      'FIELD_MISMATCH',
+      `${p} was edited to another identity (id ${edited.id}, kind ${edited.kind}, domain ${edited.domain}) than the committed record ${committed.id}`,
+      { path: p, id: committed.id },
+    );
+  }
+  return finding('FILE_MODIFIED', `${p} differs from HEAD: a valid edit not yet committed`, {
+    path: p,
+    id: edited.id,
+  });
+}
+
+/** Re-hash every object reachable from HEAD. */
+async function deepObjects(repo: GitRepository, head: string): Promise<Finding[]> {
+  const problems: Finding[] = [];
+  const seen = new Set<string>();
+  const check = async (oid: string, what: string): Promise<Buffer | undefined> => {
+    if (seen.has(oid)) return undefined;
+    seen.add(oid);
+    try {
+      return (await repo.objects.read(oid, true)).content;
+    } catch (error) {
+      problems.push(
+        finding('GIT_OBJECT_CORRUPT', `${what} ${oid}: ${(error as Error).message}`, {
+          path: `.git/objects/${oid.slice(0, 2)}/${oid.slice(2)}`,
+        }),
+      );
+      return undefined;
+    }
+  };
+  const walkTree = async (oid: string, base: string): Promise<void> => {
+    const content = await check(oid, `tree ${base || '/'}`);
+    if (content === undefined) return;
+    for (const entry of parseTree(oid, content)) {
+      const p = base === '' ? entry.name : `${base}/${entry.name}`;
+      if (isTreeMode(entry.mode)) await walkTree(entry.oid, p);
+      else await check(entry.oid, `blob of ${p}`);
+    }
+  };
+  let commit: string | undefined = head;
+  while (commit !== undefined) {
+    const content = await check(commit, 'commit');
+    if (content === undefined) break;
+    const parsed = await readCommit(repo.objects, commit);
+    await walkTree(parsed.tree, '');
+    commit = parsed.parents[0];
+  }
+  return problems;
+}
+
+/** One look at the store: every disagreement between HEAD, the rows and the files. */
+export async function surveyStore(
+  layout: StoreLayout,
+  options: VerifyOptions = {},
+): Promise<Survey> {
+  const deep = options.deep === true;
+  const repo = new GitRepository(layout.dir);
+  const findings: Finding[] = [];
+
+  // Rows first, then HEAD: a row is committed only after main moved, so HEAD read afterwards
+  // holds every record whose row we saw.
+  const { rows, problem } = readRows(layout, deep);
+  if (problem !== undefined) findings.push(problem);
+  const journal = journalState(layout, options.staleMs ?? DEFAULT_STALE_MS);
+  const head = repo.head();
+  let tree = new Map<string, string>();
+  if (head !== undefined) {
+    try {
+      tree = await recordFiles(repo, (await readCommit(repo.objects, head)).tree);
+    } catch (error) {
+      findings.push(
+        finding('GIT_OBJECT_CORRUPT', `HEAD ${head} cannot be read: ${(error as Error).message}`, {
+          path: 'refs/heads/main',
+        }),
+      );
+    }
+  }
+  findings.push(...journal.pending);
+  const inFlight = journal.inFlight;
+  const files = walkRecordFolders(layout);
+  const index = repo.indexEntries();
+  const indexMtime = deep
+    ? undefined
+    : fs.statSync(repo.indexPath, { bigint: true, throwIfNoEntry: false })?.mtimeNs;
+  let indexStale = index === undefined || (!fs.existsSync(repo.indexPath) && tree.size > 0);
+
+  let done = 0;
+  for (const [p, oid] of tree) {
+    if (++done % 1000 === 0) options.onProgress?.(done, tree.size);
+    const row = rows?.get(p);
+    if (rows !== undefined && row === undefined && !inFlight.has(p))
+      findings.push(finding('ROW_MISSING', `${p} is committed but has no row`, { path: p }));
+    else if (row !== undefined && row.blob_oid !== oid)
+      findings.push(
+        finding('BLOB_MISMATCH', `the row of ${p} holds blob ${row.blob_oid}, HEAD holds ${oid}`, {
+          path: p,
+          id: row.id,
+        }),
+      );
+    const file = files.get(p);
+    const indexed = index?.get(p);
+    if (indexed?.oid !== oid) indexStale = true;
+    if (file === undefined || !file.stat.isFile()) {
+      findings.push(
+        finding('FILE_MISSING', `${p} is committed but missing`, { path: p, id: row?.id }),
+      );
+    } else if (!fileMatches(layout, file, oid, indexed, indexMtime)) {
+      findings.push(await classifyEdit(layout, repo, p, oid));
+    } else if (deep && row !== undefined) {
+      const record = parseRecord(fs.readFileSync(path.join(layout.dir, p)));
+      const mismatched = rowDisagreement(row, record);
+      if (mismatched !== undefined)
+        findings.push(
+          finding('FIELD_MISMATCH', `the row of ${p} disagrees with the file on ${mismatched}`, {
+            path: p,
+            id: row.id,
+          }),
+        );
+    }
+  }
+  options.onProgress?.(tree.size, tree.size);
+
+  for (const [p, row] of rows ?? [])
+    if (!tree.has(p) && !inFlight.has(p))
+      findings.push(
+        finding('ROW_ORPHAN', `a row for ${p} exists but HEAD holds no such record`, {
+          path: p,
+          id: row.id,
+        }),
+      );
+  for (const p of files.keys()) {
+    if (tree.has(p) || inFlight.has(p)) continue;
+    const temp = TEMP_FILE.exec(p);
+    if (temp !== null && inFlight.has(p.slice(0, temp.index))) continue;
+    findings.push(
+      temp !== null
+        ? finding('TEMP_FILE', `${p} is the temp file of an interrupted write`, { path: p })
+        : finding('FILE_UNTRACKED', `${p} is in a record folder but not committed`, { path: p }),
+    );
+  }
+  for (const p of index?.keys() ?? []) if (isRecordPath(p) && !tree.has(p)) indexStale = true;
+  if (indexStale && !fs.existsSync(`${repo.indexPath}.lock`))
+    findings.push(
+      finding(
+        'GIT_INDEX_STALE',
+        index === undefined || !fs.existsSync(repo.indexPath)
+          ? '.git/index is missing or unreadable'
+          : '.git/index does not match HEAD, so `git status` in the store is wrong',
+        { path: '.git/index' },
+      ),
+    );
+  if (deep && head !== undefined) findings.push(...(await deepObjects(repo, head)));
+  return { head, tree, rows, files, inFlight, findings };
+}
+
+/** The first column on which a row and its record disagree, or undefined. */
+export function rowDisagreement(row: RecordRow, record: LessonRecord): string | undefined {
+  const expected = rowFromRecord(record, row.path, row.blob_oid, row.txid, row.commit_oid);
+  for (const [column, value] of Object.entries(expected))
+    if (row[column as keyof RecordRow] !== value) return column;
+  return undefined;
+}
