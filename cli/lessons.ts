@@ -3,6 +3,13 @@
 
 import { recordFailureCommand, recordHeuristicCommand } from './commands/record.js';
 import { cleanupCommand, reindexCommand, verifyCommand } from './commands/maintenance.js';
+import {
+  contextCommand,
+  listCommand,
+  searchCommand,
+  showCommand,
+  statsCommand,
+} from './commands/query.js';
 import { recoverCommand } from './commands/recover.js';
 import { run } from './run.js';
 
@@ -11,6 +18,11 @@ await run('lessons', process.argv.slice(2), (yargs) =>
     .usage('$0 [--dir <store>] <command> [options]')
     .command(recordFailureCommand)
     .command(recordHeuristicCommand)
+    .command(listCommand)
+    .command(showCommand)
+    .command(searchCommand)
+    .command(contextCommand)
+    .command(statsCommand)
     .command(recoverCommand)
     .command(verifyCommand)
     .command(cleanupCommand)

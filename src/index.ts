@@ -1,6 +1,26 @@
 // The public API of lessons. Everything a caller needs is re-exported from here.
 
-export { openStore, Store, type OpenStoreOptions, type RecordManyOptions } from './store/store.js';
+export {
+  openStore,
+  Store,
+  type OpenStoreOptions,
+  type RecordManyOptions,
+  type CleanupOptions,
+  type CleanupReport,
+} from './store/store.js';
+export type {
+  ListOptions,
+  RecordView,
+  SearchHit,
+  SearchOptions,
+  SortOrder,
+} from './query/reader.js';
+export type { ContextDigest, ContextOptions } from './query/context.js';
+export type { StoreStats } from './query/stats.js';
+export type { Finding, FindingCode } from './maintenance/findings.js';
+export type { VerifyOptions, VerifyReport } from './maintenance/verify.js';
+export type { CleanupAction } from './maintenance/cleanup.js';
+export type { ReindexResult } from './maintenance/reindex.js';
 export type {
   FailureInput,
   HeuristicInput,

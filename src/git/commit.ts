@@ -22,6 +22,8 @@ export interface ParsedCommit {
   readonly tree: string;
   readonly parents: readonly string[];
   readonly message: string;
+  /** Committer time, seconds since the epoch (0 when the header has none). */
+  readonly time: number;
 }
 
 function sanitize(value: string): string {
@@ -53,12 +55,14 @@ export function parseCommit(oid: string, content: Buffer): ParsedCommit {
   const message = split < 0 ? '' : text.slice(split + 2);
   let tree: string | undefined;
   const parents: string[] = [];
+  let time = 0;
   for (const line of header.split('\n')) {
     if (line.startsWith('tree ')) tree = line.slice(5);
     else if (line.startsWith('parent ')) parents.push(line.slice(7));
+    else if (line.startsWith('committer ')) time = Number(/ (\d+) [+-]\d{4}$/.exec(line)?.[1] ?? 0);
   }
   if (tree === undefined) throw new CorruptObjectError(oid, 'commit has no tree');
-  return { oid, tree, parents, message };
+  return { oid, tree, parents, message, time };
 }
 
 /** The values of one trailer key in a commit message, in order. */

@@ -40,6 +40,15 @@ import {
   type VerifyReport,
 } from '../maintenance/verify.js';
 import { currentIdentity } from './owner.js';
+import { buildContext, type ContextDigest, type ContextOptions } from '../query/context.js';
+import {
+  Reader,
+  type ListOptions,
+  type RecordView,
+  type SearchHit,
+  type SearchOptions,
+} from '../query/reader.js';
+import { storeStats, type StoreStats } from '../query/stats.js';
 import type { WriteContext } from '../txn/types.js';
 import { layoutFor, prepareStoreDir, resolveStoreDir, type StoreLayout } from './layout.js';
 import { DEFAULT_LOCK_TIMEOUT_MS, withWritersLock, type HeldLock } from './lock.js';
@@ -191,6 +200,39 @@ export class Store {
         if (Date.now() >= deadline) throw gitBusyTimeout(error.lockPath, this.lockTimeoutMs);
         await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 80));
       }
+    }
+  }
+
+  /** Committed records, newest first unless sorted otherwise. Never waits on writers. */
+  list(options: ListOptions = {}): Promise<RecordView[]> {
+    return this.read((reader) => reader.list(options));
+  }
+
+  /** One record by ULID, unique ULID prefix, rowid or path (NOT_FOUND, AMBIGUOUS_ID). */
+  get(ref: string): Promise<RecordView> {
+    return this.read((reader) => reader.get(ref));
+  }
+
+  /** Full-text search, best match first. Plain words unless `raw`. */
+  search(text: string, options: SearchOptions = {}): Promise<SearchHit[]> {
+    return this.read((reader) => reader.search(text, options));
+  }
+
+  /** A Markdown digest for an agent, within a token budget. */
+  context(options: ContextOptions = {}): Promise<ContextDigest> {
+    return this.read((reader) => buildContext(reader, options));
+  }
+
+  stats(): Promise<StoreStats> {
+    return this.read((reader) => storeStats(reader));
+  }
+
+  private async read<T>(fn: (reader: Reader) => T | Promise<T>): Promise<T> {
+    const reader = Reader.open(this.dir);
+    try {
+      return await fn(reader);
+    } finally {
+      reader.close();
     }
   }
 

@@ -79,9 +79,13 @@ function headPaths(dir: string): Set<string> {
   }
 }
 
-/** Repeat `once` until `until` settles; collect failures. */
+/**
+ * Repeat `once` until `until` settles, pausing `pauseMs` between runs; collect failures. Each
+ * run is a CLI process, so the pauses keep the side loads from starving the writers of CPU.
+ */
 async function loop(
   until: Promise<unknown>,
+  pauseMs: number,
   once: () => Promise<string | undefined>,
 ): Promise<SideLoad> {
   let over = false;
@@ -92,14 +96,14 @@ async function loop(
     const problem = await once();
     runs++;
     if (problem !== undefined) notes.push(problem);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await new Promise((resolve) => setTimeout(resolve, pauseMs));
   }
   return { runs, failures: notes.length, notes: notes.slice(0, 10) };
 }
 
 async function readOnce(dir: string, command: 'list' | 'search'): Promise<string | undefined> {
   const args =
-    command === 'list' ? ['list', '--limit', '100000'] : ['search', 'summary OR rule OR stress'];
+    command === 'list' ? ['list', '--limit', '100000'] : ['search', 'stress', '--limit', '1000'];
   const result = await runLessons(['--dir', dir, '--json', ...args]);
   // Before the first record the store may not exist yet: that is a clean "nothing" answer.
   if (result.code !== 0 && result.code !== 1)
@@ -152,12 +156,12 @@ export async function runLevel(options: LevelOptions): Promise<LevelReport> {
     side(readerCount > 0 && commands.has('list') && commands.has('search'), () =>
       Promise.all(
         Array.from({ length: readerCount }, (_, i) =>
-          loop(writing, () => readOnce(options.dir, i % 2 === 0 ? 'list' : 'search')),
+          loop(writing, 250, () => readOnce(options.dir, i % 2 === 0 ? 'list' : 'search')),
         ),
       ),
     ),
     side(maintenance && commands.has('verify'), () =>
-      loop(writing, async () => {
+      loop(writing, 1000, async () => {
         const result = await runLessons(['--dir', options.dir, '--json', 'verify']);
         // Before the first record lands verify may find no store (exit 2); later it must be clean.
         return result.code === 0 || (result.code === 2 && outcomes.length === 0)
@@ -166,7 +170,7 @@ export async function runLevel(options: LevelOptions): Promise<LevelReport> {
       }),
     ),
     side(maintenance && commands.has('cleanup'), () =>
-      loop(writing, async () => {
+      loop(writing, 1000, async () => {
         // No grace period: files of transactions in flight must be recognised by the journal.
         const result = await runLessons([
           '--dir',

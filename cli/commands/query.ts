@@ -1,0 +1,101 @@
+// Declarations of the read commands: list, show, search, context, stats. Handlers load lazily.
+
+import type { CommandModule } from 'yargs';
+import type { GlobalArgs } from '../output.js';
+
+export interface ListArgs extends GlobalArgs {
+  readonly kind?: string | undefined;
+  readonly domain?: string | undefined;
+  readonly tag?: string | undefined;
+  readonly since?: string | undefined;
+  readonly limit?: number | undefined;
+  readonly sort?: string | undefined;
+}
+
+export interface ShowArgs extends GlobalArgs {
+  readonly ref: string;
+}
+
+export interface SearchArgs extends GlobalArgs {
+  readonly text: string[];
+  readonly kind?: string | undefined;
+  readonly domain?: string | undefined;
+  readonly limit?: number | undefined;
+  readonly raw?: boolean | undefined;
+}
+
+export interface ContextArgs extends GlobalArgs {
+  readonly domain?: string | undefined;
+  readonly tags?: string | undefined;
+  readonly maxTokens?: number | undefined;
+}
+
+const kind = {
+  type: 'string',
+  choices: ['failure', 'heuristic'],
+  describe: 'only this kind',
+} as const;
+
+export const listCommand: CommandModule<GlobalArgs, ListArgs> = {
+  command: 'list',
+  describe: 'List committed records, newest first',
+  builder: (yargs) =>
+    yargs
+      .option('kind', kind)
+      .option('domain', { type: 'string', describe: 'only this domain' })
+      .option('tag', { type: 'string', describe: 'only records with this tag' })
+      .option('since', { type: 'string', describe: 'created on or after DATE (YYYY-MM-DD)' })
+      .option('limit', { type: 'number', describe: 'at most N records (default 50)' })
+      .option('sort', {
+        type: 'string',
+        choices: ['recent', 'confidence', 'severity'],
+        describe: 'order',
+      }),
+  handler: async (argv) => (await import('../handlers/query.js')).list(argv),
+};
+
+export const showCommand: CommandModule<GlobalArgs, ShowArgs> = {
+  command: 'show <ref>',
+  describe: 'Show one record by id, unique id prefix, rowid or path',
+  builder: (yargs) => yargs.positional('ref', { type: 'string', demandOption: true }),
+  handler: async (argv) => (await import('../handlers/query.js')).show(argv),
+};
+
+export const searchCommand: CommandModule<GlobalArgs, SearchArgs> = {
+  command: 'search <text..>',
+  describe: 'Full-text search over titles, rules, bodies, tags and domains',
+  builder: (yargs) =>
+    yargs
+      .positional('text', { type: 'string', array: true, demandOption: true })
+      .option('kind', kind)
+      .option('domain', { type: 'string', describe: 'only this domain' })
+      .option('limit', { type: 'number', describe: 'at most N hits (default 20)' })
+      .option('raw', {
+        type: 'boolean',
+        describe: 'the text is an FTS5 query (AND, OR, NOT, "phrase", prefix*)',
+      }),
+  handler: async (argv) => (await import('../handlers/query.js')).search(argv),
+};
+
+export const contextCommand: CommandModule<GlobalArgs, ContextArgs> = {
+  command: 'context',
+  describe: "A Markdown digest of a domain's rules and failures for an agent",
+  builder: (yargs) =>
+    yargs
+      .option('domain', { type: 'string', describe: 'the domain of the task' })
+      .option('tags', {
+        type: 'string',
+        describe: 'related records from other domains by tag (a,b)',
+      })
+      .option('max-tokens', {
+        type: 'number',
+        describe: 'token budget (default 2000; 1 token ~ 4 chars)',
+      }),
+  handler: async (argv) => (await import('../handlers/query.js')).context(argv),
+};
+
+export const statsCommand: CommandModule<GlobalArgs, GlobalArgs> = {
+  command: 'stats',
+  describe: 'Counts by kind, domain and month; size; last commit',
+  handler: async (argv) => (await import('../handlers/query.js')).stats(argv),
+};

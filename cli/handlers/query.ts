@@ -1,0 +1,108 @@
+// The read commands: open the store read-only, print people's text or one JSON object.
+
+import { InvalidInputError } from '../../src/errors/index.js';
+import type { RecordView } from '../../src/query/reader.js';
+import type { ContextArgs, ListArgs, SearchArgs, ShowArgs } from '../commands/query.js';
+import { Output, type GlobalArgs } from '../output.js';
+import { storeFrom } from './common.js';
+
+function kindOf(value: string | undefined): 'failure' | 'heuristic' | undefined {
+  return value === 'failure' || value === 'heuristic' ? value : undefined;
+}
+
+function line(r: RecordView): string {
+  const grade = r.kind === 'failure' ? `sev ${r.severity ?? '?'}` : `conf ${r.confidence ?? '?'}`;
+  return `${r.id}  ${r.kind.padEnd(9)} ${r.domain.padEnd(12)} ${grade.padEnd(9)} ${r.created.slice(0, 10)}  ${r.title}`;
+}
+
+export async function list(args: ListArgs): Promise<void> {
+  const out = new Output(args);
+  const store = await storeFrom(args);
+  const records = await store.list({
+    kind: kindOf(args.kind),
+    domain: args.domain,
+    tag: args.tag,
+    since: args.since,
+    limit: args.limit,
+    sort: args.sort as 'recent' | 'confidence' | 'severity' | undefined,
+  });
+  out.result({ ok: true, count: records.length, records }, () =>
+    records.length === 0 ? 'No records match.' : records.map(line).join('\n'),
+  );
+}
+
+export async function show(args: ShowArgs): Promise<void> {
+  const out = new Output(args);
+  const store = await storeFrom(args);
+  const record = await store.get(args.ref);
+  out.result({ ok: true, record }, () => {
+    const grade =
+      record.kind === 'failure' ? `severity ${record.severity}` : `confidence ${record.confidence}`;
+    return [
+      `${record.kind} ${record.id} (rowid ${record.rowid}) · ${record.domain} · ${grade}`,
+      `path ${record.path} · commit ${record.commit.slice(0, 12)} · ${record.created}`,
+      record.tags.length === 0 ? '' : `tags ${record.tags.join(', ')}`,
+      '',
+      record.body.trim() === '' ? `# ${record.title}` : record.body.trimEnd(),
+    ]
+      .filter((l, i) => l !== '' || i === 3)
+      .join('\n');
+  });
+}
+
+export async function search(args: SearchArgs): Promise<void> {
+  const out = new Output(args);
+  const text = args.text.join(' ');
+  if (text.trim() === '')
+    throw new InvalidInputError('text', 'is empty', 'Pass the words to search for.');
+  const store = await storeFrom(args);
+  const hits = await store.search(text, {
+    kind: kindOf(args.kind),
+    domain: args.domain,
+    limit: args.limit,
+    raw: args.raw === true,
+  });
+  out.result({ ok: true, query: text, count: hits.length, hits }, () =>
+    hits.length === 0
+      ? `Nothing matches ${JSON.stringify(text)}.`
+      : hits
+          .map(
+            (h, i) =>
+              `${i + 1}. ${h.title}  [${h.record.kind}, ${h.record.domain}] ${h.record.id}${h.snippet.trim() === '' ? '' : `\n   ${h.snippet.replace(/\s+/g, ' ').trim()}`}`,
+          )
+          .join('\n'),
+  );
+}
+
+export async function context(args: ContextArgs): Promise<void> {
+  const out = new Output(args);
+  const store = await storeFrom(args);
+  const digest = await store.context({
+    domain: args.domain,
+    tags: args.tags?.split(',').map((t) => t.trim()),
+    maxTokens: args.maxTokens,
+  });
+  out.result({ ok: true, ...digest }, () => digest.markdown.trimEnd());
+}
+
+export async function stats(args: GlobalArgs): Promise<void> {
+  const out = new Output(args);
+  const store = await storeFrom(args);
+  const s = await store.stats();
+  const table = (o: Record<string, number>): string =>
+    Object.entries(o)
+      .map(([k, n]) => `  ${k.padEnd(16)} ${n}`)
+      .join('\n');
+  out.result({ ok: true, ...s }, () =>
+    [
+      `${s.records} records`,
+      `by kind:\n${table(s.byKind)}`,
+      `by domain:\n${table(s.byDomain)}`,
+      `by month:\n${table(s.byMonth)}`,
+      `size: ${(s.size.total / 1024).toFixed(0)} KiB (git ${(s.size.git / 1024).toFixed(0)} KiB, index.db ${(s.size.index / 1024).toFixed(0)} KiB, record files ${(s.size.records / 1024).toFixed(0)} KiB)`,
+      s.lastCommit === null
+        ? 'no commit yet'
+        : `last commit: ${s.lastCommit.id.slice(0, 12)} ${s.lastCommit.date} ${s.lastCommit.subject}`,
+    ].join('\n'),
+  );
+}

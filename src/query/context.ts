@@ -1,0 +1,158 @@
+// `lessons context`: a Markdown digest an agent reads before a task. The rules of the domain
+// first (by confidence), then its failures (most severe, then most recent) with what prevents
+// them, then related records from other domains that share a tag. It fits a token budget,
+// estimated as one token per four characters (close for English prose; generous for code), and
+// ends by saying what it left out.
+
+import { InvalidInputError } from '../errors/index.js';
+import type { Reader, RecordView } from './reader.js';
+
+export interface ContextOptions {
+  readonly domain?: string | undefined;
+  readonly tags?: readonly string[] | undefined;
+  /** @default 2000 */
+  readonly maxTokens?: number | undefined;
+}
+
+export interface ContextDigest {
+  readonly markdown: string;
+  /** Estimated tokens of `markdown` (characters / 4, rounded up). */
+  readonly tokens: number;
+  readonly maxTokens: number;
+  readonly included: {
+    readonly heuristics: number;
+    readonly failures: number;
+    readonly related: number;
+  };
+  readonly omitted: {
+    readonly heuristics: number;
+    readonly failures: number;
+    readonly related: number;
+  };
+}
+
+export const CHARS_PER_TOKEN = 4;
+const MIN_TOKENS = 50;
+
+export function estimateTokens(text: string): number {
+  return Math.ceil(text.length / CHARS_PER_TOKEN);
+}
+
+/** The text of a `## Heading` section of a record body, or undefined. */
+export function section(body: string, heading: string): string | undefined {
+  const match = new RegExp(`^## ${heading}\\s*\\n([\\s\\S]*?)(?=^## |(?![\\s\\S]))`, 'm').exec(
+    body,
+  );
+  const text = match?.[1]?.trim();
+  return text === undefined || text === '' ? undefined : text;
+}
+
+function oneLine(text: string | undefined, max = 300): string {
+  if (text === undefined) return '';
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+function heuristicItem(h: RecordView): string {
+  const why = oneLine(section(h.body, 'Explanation'));
+  return `- **${h.title}** (confidence ${h.confidence ?? '?'}, from ${h.source ?? 'observation'}; ${h.id})${why === '' ? '' : `\n  ${why}`}\n`;
+}
+
+function failureItem(f: RecordView): string {
+  const summary = oneLine(section(f.body, 'Summary'));
+  const prevention = oneLine(section(f.body, 'Prevention'));
+  return (
+    `### ${f.title}\nseverity ${f.severity ?? '?'} · ${f.created.slice(0, 10)} · ${f.id}\n` +
+    (summary === '' ? '' : `${summary}\n`) +
+    (prevention === '' ? '' : `**Prevention:** ${prevention}\n`) +
+    '\n'
+  );
+}
+
+function relatedItem(r: RecordView): string {
+  const tags = r.tags.join(', ');
+  return `- ${r.kind === 'heuristic' ? 'rule' : 'failure'} in ${r.domain}: **${r.title}** (${tags}; ${r.id})\n`;
+}
+
+export function buildContext(reader: Reader, options: ContextOptions = {}): ContextDigest {
+  const maxTokens = options.maxTokens ?? 2000;
+  if (!Number.isInteger(maxTokens) || maxTokens < MIN_TOKENS)
+    throw new InvalidInputError(
+      'max-tokens',
+      `${maxTokens} is too small`,
+      `Pass ${MIN_TOKENS} or more.`,
+    );
+  const domain = options.domain?.toLowerCase();
+  const inDomain = domain === undefined ? '1 = 1' : 'domain = @domain';
+  const params = domain === undefined ? {} : { domain };
+
+  // No digest holds more than a few hundred items; the rest are only counted.
+  const heuristicsWhere = `kind = 'heuristic' AND ${inDomain}`;
+  const failuresWhere = `kind = 'failure' AND ${inDomain}`;
+  const heuristics = reader.rows(heuristicsWhere, params, 'confidence DESC, created DESC');
+  const failures = reader.rows(failuresWhere, params, 'severity DESC, created DESC');
+  let tags = options.tags?.filter((t) => t !== '') ?? [];
+  if (tags.length === 0 && domain !== undefined) {
+    tags = reader
+      .scalar<{ tag: string }>(
+        'SELECT value AS tag FROM records, json_each(records.tags) WHERE domain = @domain GROUP BY value ORDER BY count(*) DESC, value LIMIT 5',
+        { domain },
+      )
+      .map((r) => r.tag);
+  }
+  const relatedWhere = `domain <> @domain AND EXISTS (SELECT 1 FROM json_each(records.tags) WHERE value IN (${tags.map((_, i) => `@t${i}`).join(', ')}))`;
+  const relatedParams = { domain, ...Object.fromEntries(tags.map((t, i) => [`t${i}`, t])) };
+  const related =
+    domain === undefined || tags.length === 0
+      ? []
+      : reader.rows(relatedWhere, relatedParams, 'created DESC');
+  const totals = {
+    heuristics: reader.count(heuristicsWhere, params),
+    failures: reader.count(failuresWhere, params),
+    related: related.length === 0 ? 0 : reader.count(relatedWhere, relatedParams),
+  };
+
+  const title = `# Lessons${domain === undefined ? '' : ` for ${domain}`}\n\n`;
+  // Room for the closing line, whose length depends on the counts (at most ~40 tokens).
+  let budget = maxTokens * CHARS_PER_TOKEN - title.length - 160;
+  const parts: string[] = [title];
+  const take = (
+    heading: string,
+    items: readonly RecordView[],
+    render: (r: RecordView) => string,
+  ): number => {
+    let taken = 0;
+    const head = `## ${heading}\n\n`;
+    for (const item of items) {
+      const text = render(item);
+      const cost = text.length + (taken === 0 ? head.length + 1 : 0);
+      if (cost > budget) continue;
+      if (taken === 0) parts.push(head);
+      parts.push(text);
+      budget -= cost;
+      taken++;
+    }
+    if (taken > 0) parts.push('\n');
+    return taken;
+  };
+  const included = {
+    heuristics: take('Rules (by confidence)', heuristics, heuristicItem),
+    failures: take('Failures to avoid (most severe first)', failures, failureItem),
+    related: take(`Related from other domains (tags: ${tags.join(', ')})`, related, relatedItem),
+  };
+  const omitted = {
+    heuristics: totals.heuristics - included.heuristics,
+    failures: totals.failures - included.failures,
+    related: totals.related - included.related,
+  };
+  const left = omitted.heuristics + omitted.failures + omitted.related;
+  if (included.heuristics + included.failures + included.related === 0 && left === 0)
+    parts.push('_Nothing recorded here yet._\n');
+  parts.push(
+    left === 0
+      ? `_Complete: everything recorded${domain === undefined ? '' : ` for ${domain}`} is above._\n`
+      : `_Left out to fit ${maxTokens} tokens: ${omitted.heuristics} rules, ${omitted.failures} failures, ${omitted.related} related. Use \`lessons list\` or \`lessons search\` for more._\n`,
+  );
+  const markdown = parts.join('').replace(/\n{3,}/g, '\n\n');
+  return { markdown, tokens: estimateTokens(markdown), maxTokens, included, omitted };
+}

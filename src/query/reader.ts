@@ -1,0 +1,308 @@
+// Reading the index: list, get, search. Readers open index.db read-only, take no lock and never
+// block writers (WAL). A row exists only once its transaction committed (SQLite COMMIT follows
+// the move of main), so nothing in flight or rolled back is ever seen.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { Database, type RecordRow } from '../db/database.js';
+import { InvalidInputError, StoreError, UsageError } from '../errors/index.js';
+import { layoutFor, resolveStoreDir, type StoreLayout } from '../store/layout.js';
+
+/** A record as readers see it: the row with tags and provenance decoded. */
+export interface RecordView {
+  readonly rowid: number;
+  readonly id: string;
+  readonly kind: 'failure' | 'heuristic';
+  readonly path: string;
+  readonly title: string;
+  readonly domain: string;
+  readonly tags: readonly string[];
+  readonly created: string;
+  readonly severity: number | null;
+  readonly source: string | null;
+  readonly confidence: number | null;
+  readonly sourceId: string | null;
+  readonly body: string;
+  readonly importedFrom: unknown;
+  readonly blob: string;
+  readonly commit: string;
+}
+
+export type SortOrder = 'recent' | 'confidence' | 'severity';
+export const SORT_ORDERS: readonly SortOrder[] = ['recent', 'confidence', 'severity'];
+
+export interface ListOptions {
+  readonly kind?: 'failure' | 'heuristic' | undefined;
+  readonly domain?: string | undefined;
+  readonly tag?: string | undefined;
+  /** ISO date or date-time; records created at or after it. */
+  readonly since?: string | undefined;
+  /** @default 50 */
+  readonly limit?: number | undefined;
+  /** @default 'recent' */
+  readonly sort?: SortOrder | undefined;
+}
+
+export interface SearchOptions {
+  readonly kind?: 'failure' | 'heuristic' | undefined;
+  readonly domain?: string | undefined;
+  /** @default 20 */
+  readonly limit?: number | undefined;
+  /** Pass the text to FTS5 as a query (AND/OR/NOT, "phrases", prefix*) instead of plain words. */
+  readonly raw?: boolean | undefined;
+}
+
+export interface SearchHit {
+  readonly record: RecordView;
+  /** bm25 score with title weighted above tags, domain and body; lower is better. */
+  readonly score: number;
+  /** The title with matches marked **like this**. */
+  readonly title: string;
+  /** A few words of the body around the best match, marked the same way. */
+  readonly snippet: string;
+}
+
+const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+const ULID_PREFIX = /^[0-9A-HJKMNP-TV-Z]{1,25}$/;
+
+export function toView(row: RecordRow): RecordView {
+  return {
+    rowid: row.rowid,
+    id: row.id,
+    kind: row.kind,
+    path: row.path,
+    title: row.title,
+    domain: row.domain,
+    tags: JSON.parse(row.tags) as string[],
+    created: row.created,
+    severity: row.severity,
+    source: row.source,
+    confidence: row.confidence,
+    sourceId: row.source_id,
+    body: row.body,
+    importedFrom: row.imported_from === null ? null : (JSON.parse(row.imported_from) as unknown),
+    blob: row.blob_oid,
+    commit: row.commit_oid,
+  };
+}
+
+function positiveInt(field: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 1)
+    throw new InvalidInputError(
+      field,
+      `${value} is not a whole number >= 1`,
+      `Pass ${field} 1 or more.`,
+    );
+  return value;
+}
+
+function isoSince(since: string): string {
+  const date = new Date(since);
+  if (!/^\d{4}-\d{2}(-\d{2})?/.test(since) || Number.isNaN(date.getTime()))
+    throw new InvalidInputError(
+      'since',
+      `${JSON.stringify(since)} is not a date`,
+      'Use YYYY-MM-DD or an ISO date-time.',
+    );
+  return date.toISOString();
+}
+
+/** The --kind and --domain conditions shared by list and search. */
+function filterKindAndDomain(
+  options: { kind?: string | undefined; domain?: string | undefined },
+  table: string,
+  where: string[],
+  params: Record<string, unknown>,
+): void {
+  if (options.kind !== undefined) {
+    where.push(`${table}kind = @kind`);
+    params.kind = options.kind;
+  }
+  if (options.domain !== undefined) {
+    where.push(`${table}domain = @domain`);
+    params.domain = options.domain.toLowerCase();
+  }
+}
+
+/** FTS5 query from plain text: every word quoted, so punctuation and keywords are just text. */
+export function plainQuery(text: string): string {
+  const words = text
+    .split(/\s+/)
+    .filter((w) => /[\p{L}\p{N}]/u.test(w))
+    .map((w) => `"${w.replace(/"/g, '""')}"`);
+  if (words.length === 0)
+    throw new InvalidInputError(
+      'text',
+      `${JSON.stringify(text)} has no words to search for`,
+      'Search for at least one word.',
+    );
+  return words.join(' ');
+}
+
+/** A read-only view of one store's index. */
+export class Reader {
+  readonly layout: StoreLayout;
+  private readonly database: Database | undefined;
+
+  private constructor(layout: StoreLayout, database: Database | undefined) {
+    this.layout = layout;
+    this.database = database;
+  }
+
+  static open(dir?: string): Reader {
+    const layout = layoutFor(resolveStoreDir(dir));
+    if (!fs.existsSync(path.join(layout.gitdir, 'HEAD')))
+      throw new UsageError(
+        'NOT_A_STORE',
+        `${layout.dir} is not a lessons store yet (no .git/HEAD). Record something first, or pass --dir <store>.`,
+      );
+    return new Reader(layout, Database.openForRead(layout.dbFile));
+  }
+
+  private all(sql: string, params: Record<string, unknown> = {}): RecordRow[] {
+    if (this.database === undefined) return [];
+    return this.database.db.prepare(sql).all(params) as RecordRow[];
+  }
+
+  list(options: ListOptions = {}): RecordView[] {
+    const where: string[] = [];
+    const params: Record<string, unknown> = { limit: positiveInt('limit', options.limit, 50) };
+    filterKindAndDomain(options, '', where, params);
+    if (options.tag !== undefined) {
+      where.push('EXISTS (SELECT 1 FROM json_each(records.tags) WHERE value = @tag)');
+      params.tag = options.tag;
+    }
+    if (options.since !== undefined) {
+      where.push('created >= @since');
+      params.since = isoSince(options.since);
+    }
+    const order = {
+      recent: 'created DESC, id DESC',
+      confidence: 'confidence IS NULL, confidence DESC, created DESC',
+      severity: 'severity IS NULL, severity DESC, created DESC',
+    }[options.sort ?? 'recent'];
+    if (order === undefined)
+      throw new InvalidInputError(
+        'sort',
+        `${JSON.stringify(options.sort)} is not an order`,
+        `Use one of ${SORT_ORDERS.join(', ')}.`,
+      );
+    return this.all(
+      `SELECT * FROM records ${where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`} ORDER BY ${order} LIMIT @limit`,
+      params,
+    ).map(toView);
+  }
+
+  /** A record by ULID, unique ULID prefix, rowid or path. */
+  get(ref: string): RecordView {
+    const text = ref.trim();
+    let rows: RecordRow[];
+    if (/^\d+$/.test(text))
+      rows = this.all('SELECT * FROM records WHERE rowid = @n', { n: Number(text) });
+    else if (text.includes('/') || text.endsWith('.md'))
+      rows = this.all('SELECT * FROM records WHERE path = @p', { p: text.replace(/^\.\//, '') });
+    else if (ULID.test(text.toUpperCase()))
+      rows = this.all('SELECT * FROM records WHERE id = @id', { id: text.toUpperCase() });
+    else if (ULID_PREFIX.test(text.toUpperCase()))
+      rows = this.all(
+        "SELECT * FROM records WHERE id >= @p AND id < @p || 'ZZZZZZZZZZZZZZZZZZZZZZZZZZ' ORDER BY id LIMIT 11",
+        {
+          p: text.toUpperCase(),
+        },
+      ).filter((r) => r.id.startsWith(text.toUpperCase()));
+    else
+      throw new InvalidInputError(
+        'id',
+        `${JSON.stringify(ref)} is not an id, id prefix, rowid or path`,
+        'Pass a ULID (or its first characters), a rowid or the record path.',
+      );
+    if (rows.length === 0)
+      throw new StoreError('NOT_FOUND', `no committed record matches ${JSON.stringify(ref)}.`, {
+        data: { ref },
+      });
+    if (rows.length > 1)
+      throw new UsageError(
+        'AMBIGUOUS_ID',
+        `${JSON.stringify(ref)} matches ${rows.length > 10 ? 'more than 10' : rows.length} records: ${rows
+          .slice(0, 10)
+          .map((r) => `${r.id} (${r.title})`)
+          .join(', ')}. Give more characters of the id.`,
+        {
+          data: {
+            candidates: rows.slice(0, 10).map((r) => ({ id: r.id, title: r.title, path: r.path })),
+          },
+        },
+      );
+    return toView(rows[0]!);
+  }
+
+  search(text: string, options: SearchOptions = {}): SearchHit[] {
+    if (this.database === undefined) return [];
+    const query = options.raw === true ? text : plainQuery(text);
+    const where = ['records_fts MATCH @query'];
+    const params: Record<string, unknown> = {
+      query,
+      limit: positiveInt('limit', options.limit, 20),
+    };
+    filterKindAndDomain(options, 'r.', where, params);
+    try {
+      const rows = this.database.db
+        .prepare(
+          `SELECT r.*, bm25(records_fts, 10.0, 1.0, 4.0, 2.0) AS score,
+                  highlight(records_fts, 0, '**', '**') AS hl_title,
+                  snippet(records_fts, 1, '**', '**', '…', 16) AS hl_snippet
+             FROM records_fts JOIN records r ON r.rowid = records_fts.rowid
+            WHERE ${where.join(' AND ')}
+            ORDER BY score LIMIT @limit`,
+        )
+        .all(params) as (RecordRow & { score: number; hl_title: string; hl_snippet: string })[];
+      return rows.map((row) => ({
+        record: toView(row),
+        score: row.score,
+        title: row.hl_title,
+        snippet: row.hl_snippet,
+      }));
+    } catch (error) {
+      const message = (error as Error).message;
+      if (/fts5|syntax error|no such column|unterminated/i.test(message))
+        throw new InvalidInputError(
+          'text',
+          `${JSON.stringify(text)} is not a valid search query (${message})`,
+          options.raw === true
+            ? 'Fix the FTS5 syntax, or search without --raw to match the words as plain text.'
+            : 'Search for plain words.',
+        );
+      throw error;
+    }
+  }
+
+  /** Rows matching `whereSql` (a WHERE clause over `records`), for the digest. */
+  rows(
+    whereSql: string,
+    params: Record<string, unknown> = {},
+    orderSql = 'created DESC',
+    limit = 500,
+  ): RecordView[] {
+    return this.all(
+      `SELECT * FROM records WHERE ${whereSql} ORDER BY ${orderSql} LIMIT ${limit}`,
+      params,
+    ).map(toView);
+  }
+
+  count(whereSql: string, params: Record<string, unknown> = {}): number {
+    return (
+      this.scalar<{ n: number }>(`SELECT count(*) AS n FROM records WHERE ${whereSql}`, params)[0]
+        ?.n ?? 0
+    );
+  }
+
+  scalar<T>(sql: string, params: Record<string, unknown> = {}): T[] {
+    if (this.database === undefined) return [];
+    return this.database.db.prepare(sql).all(params) as T[];
+  }
+
+  close(): void {
+    this.database?.close();
+  }
+}

@@ -1,0 +1,369 @@
+// The read side: list filters and sorts, show by id/prefix/rowid/path, FTS ranking and hostile
+// search strings, the context digest's token budget, stats, and that nothing uncommitted is seen.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import os from 'node:os';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InvalidInputError, openStore, type Store } from '../../src/index.js';
+import { estimateTokens } from '../../src/query/context.js';
+import { startWriter } from '../../stress/lib/writers.js';
+import { consistencyProblems, lessons, tempStore } from '../helpers/store.js';
+
+let dir: string;
+let store: Store;
+const ids: Record<string, string> = {};
+
+beforeAll(async () => {
+  dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lessons-query-')), 'store');
+  store = await openStore({ dir, now: () => new Date('2026-03-10T12:00:00.000Z') });
+  const early = await openStore({ dir, now: () => new Date('2025-12-01T08:00:00.000Z') });
+  ids.old = (
+    await early.recordFailure({
+      title: 'Old outage',
+      domain: 'ops',
+      severity: 'critical',
+      tags: ['dns'],
+    })
+  ).id;
+  await early.close();
+  const results = await store.recordMany([
+    {
+      kind: 'failure',
+      title: 'Cache stampede',
+      domain: 'infra',
+      severity: 'high',
+      tags: ['cache', 'retry'],
+      summary: 'Every node rebuilt the cache',
+      prevention: 'Jitter the expiry',
+    },
+    {
+      kind: 'failure',
+      title: 'Slow deploy',
+      domain: 'infra',
+      severity: 'low',
+      tags: ['deploy'],
+      summary: 'The stampede of retries made the deploy slow',
+    },
+    {
+      kind: 'heuristic',
+      rule: 'Jitter every retry',
+      domain: 'infra',
+      confidence: 'high',
+      tags: ['retry'],
+      explanation: 'Synchronised retries amplify outages',
+    },
+    {
+      kind: 'heuristic',
+      rule: 'Cap concurrent rebuilds',
+      domain: 'infra',
+      confidence: 'low',
+      tags: ['cache'],
+    },
+    {
+      kind: 'failure',
+      title: 'Retry storm in billing',
+      domain: 'billing',
+      severity: 'medium',
+      tags: ['retry'],
+    },
+    { kind: 'failure', title: 'Quote\'s "edge": -- /* */ 🚀 مرحبا', domain: 'unicode', tags: [] },
+  ]);
+  const names = ['stampede', 'deploy', 'jitter', 'cap', 'billing', 'odd'];
+  results.forEach((r, i) => (ids[names[i]!] = r.id));
+});
+
+afterAll(async () => {
+  await store.close();
+  fs.rmSync(path.dirname(dir), { recursive: true, force: true });
+});
+
+/** The longest prefix two of the ids share (ids of one transaction are consecutive). */
+function sharedPrefix(): string {
+  const sorted = Object.values(ids).sort();
+  let best = '';
+  for (let i = 1; i < sorted.length; i++) {
+    let n = 0;
+    while (sorted[i]![n] === sorted[i - 1]![n]) n++;
+    if (n > best.length) best = sorted[i]!.slice(0, n);
+  }
+  return best;
+}
+
+describe('list', () => {
+  it('filters by kind, domain, tag and date, and limits', async () => {
+    expect((await store.list({ kind: 'heuristic' })).map((r) => r.title).sort()).toEqual([
+      'Cap concurrent rebuilds',
+      'Jitter every retry',
+    ]);
+    expect((await store.list({ domain: 'INFRA' })).length).toBe(4);
+    expect((await store.list({ tag: 'retry' })).map((r) => r.id).sort()).toEqual(
+      [ids.stampede, ids.jitter, ids.billing].sort(),
+    );
+    expect((await store.list({ since: '2026-01-01' })).some((r) => r.id === ids.old)).toBe(false);
+    expect((await store.list({ since: '2025-11-30' })).some((r) => r.id === ids.old)).toBe(true);
+    expect(await store.list({ limit: 2 })).toHaveLength(2);
+  });
+
+  it('sorts by recency, severity and confidence', async () => {
+    const recent = await store.list();
+    expect(recent.at(-1)!.id).toBe(ids.old);
+    const severity = await store.list({ sort: 'severity', kind: 'failure' });
+    expect(severity.map((r) => r.severity)).toEqual([5, 4, 3, 3, 2]);
+    const confidence = await store.list({ sort: 'confidence', kind: 'heuristic' });
+    expect(confidence.map((r) => r.title)).toEqual([
+      'Jitter every retry',
+      'Cap concurrent rebuilds',
+    ]);
+  });
+
+  it('refuses a bad date, limit or sort with the field named', async () => {
+    await expect(store.list({ since: 'yesterday' })).rejects.toMatchObject({
+      data: { field: 'since' },
+    });
+    await expect(store.list({ limit: 0 })).rejects.toMatchObject({ data: { field: 'limit' } });
+    await expect(store.list({ sort: 'loud' as never })).rejects.toBeInstanceOf(InvalidInputError);
+  });
+});
+
+describe('show', () => {
+  it('finds a record by ULID, lower-case prefix, rowid and path', async () => {
+    const full = await store.get(ids.jitter!);
+    expect(full.title).toBe('Jitter every retry');
+    expect((await store.get(ids.old!.slice(0, 12).toLowerCase())).id).toBe(ids.old);
+    expect((await store.get(String(full.rowid))).id).toBe(ids.jitter);
+    expect((await store.get(full.path)).id).toBe(ids.jitter);
+  });
+
+  it('lists the candidates of an ambiguous prefix, and says when nothing matches', async () => {
+    // Ids made in one transaction are consecutive: they share all but their last characters.
+    const prefix = sharedPrefix();
+    const sharing = Object.values(ids).filter((id) => id.startsWith(prefix));
+    expect(sharing.length).toBeGreaterThan(1);
+    await expect(store.get(prefix)).rejects.toMatchObject({ code: 'AMBIGUOUS_ID', exitCode: 2 });
+    const err = (await store.get(prefix).catch((e: unknown) => e)) as Error;
+    for (const id of sharing) expect(err.message).toContain(id);
+    await expect(store.get('7ZZZZZZZZZ')).rejects.toMatchObject({ code: 'NOT_FOUND', exitCode: 1 });
+  });
+});
+
+describe('search', () => {
+  it('ranks a title match above a body match', async () => {
+    const hits = await store.search('stampede');
+    expect(hits.map((h) => h.record.id)).toEqual([ids.stampede, ids.deploy]);
+    expect(hits[0]!.title).toBe('Cache **stampede**');
+    expect(hits[1]!.snippet).toContain('**stampede**');
+  });
+
+  it('covers rules, explanations, tags and domains', async () => {
+    expect((await store.search('amplify')).map((h) => h.record.id)).toEqual([ids.jitter]);
+    expect((await store.search('billing')).map((h) => h.record.id)).toEqual([ids.billing]);
+    expect((await store.search('deploy', { kind: 'heuristic' })).length).toBe(0);
+  });
+
+  const hostile = [
+    `'; DROP TABLE records; --`,
+    '"unbalanced',
+    'title:stampede',
+    'cache -retry',
+    'NEAR(cache retry)',
+    'retry*',
+    'AND OR NOT',
+    'quote\'s "edge"',
+    'مرحبا',
+    'a) OR (b',
+    '{title}: x',
+  ];
+  it.each(hostile)('treats %s as plain text', async (text) => {
+    const hits = await store.search(text);
+    expect(Array.isArray(hits)).toBe(true);
+    const rows = await store.list({ limit: 100 });
+    expect(rows).toHaveLength(7);
+  });
+
+  it('finds the punctuation-heavy title by its words', async () => {
+    expect((await store.search('🚀 مرحبا')).map((h) => h.record.id)).toEqual([ids.odd]);
+    expect((await store.search("quote's edge")).map((h) => h.record.id)).toEqual([ids.odd]);
+  });
+
+  it('turns text without words, or bad --raw syntax, into a clear input error', async () => {
+    await expect(store.search('🚀')).rejects.toMatchObject({ exitCode: 2 });
+    await expect(store.search('* - :')).rejects.toMatchObject({
+      exitCode: 2,
+      data: { field: 'text' },
+    });
+    await expect(store.search('AND OR (', { raw: true })).rejects.toMatchObject({
+      exitCode: 2,
+      data: { field: 'text' },
+    });
+    expect((await store.search('stamp*', { raw: true })).length).toBe(2);
+  });
+});
+
+describe('context', () => {
+  it('gives rules by confidence, failures with prevention, and related records by tag', async () => {
+    const digest = await store.context({ domain: 'infra' });
+    const md = digest.markdown;
+    expect(md.indexOf('Jitter every retry')).toBeLessThan(md.indexOf('Cap concurrent rebuilds'));
+    expect(md).toContain('**Prevention:** Jitter the expiry');
+    expect(md.indexOf('Cache stampede')).toBeLessThan(md.indexOf('Slow deploy'));
+    expect(md).toContain('Retry storm in billing');
+    expect(md).not.toContain('Old outage');
+    expect(digest.included).toEqual({ heuristics: 2, failures: 2, related: 1 });
+    expect(digest.omitted).toEqual({ heuristics: 0, failures: 0, related: 0 });
+    expect(md).toContain('_Complete:');
+  });
+});
+
+describe('a store of 5,000 records', () => {
+  it('keeps every context digest within its token budget and says what it left out', async () => {
+    const big = await openStore({ dir: tempStore() });
+    await big.recordMany(
+      Array.from({ length: 5000 }, (_, i) =>
+        i % 5 === 0
+          ? {
+              kind: 'heuristic' as const,
+              rule: `Rule ${i} about queues`,
+              domain: 'queues',
+              confidence: (i % 100) / 100,
+              tags: [`t${i % 9}`],
+              explanation: 'why '.repeat(i % 40),
+            }
+          : {
+              kind: 'failure' as const,
+              title: `Failure ${i} in the queue consumer`,
+              domain: i % 2 ? 'queues' : 'db',
+              severity: (i % 5) + 1,
+              tags: [`t${i % 9}`],
+              summary: 'what happened '.repeat(i % 30),
+              prevention: 'do this instead '.repeat(i % 10),
+            },
+      ),
+    );
+    for (const maxTokens of [100, 500, 2000, 8000]) {
+      const digest = await big.context({ domain: 'queues', maxTokens });
+      expect(digest.tokens).toBeLessThanOrEqual(maxTokens);
+      expect(estimateTokens(digest.markdown)).toBe(digest.tokens);
+      expect(digest.included.heuristics + digest.included.failures).toBeGreaterThan(0);
+      expect(digest.omitted.heuristics + digest.omitted.failures).toBeGreaterThan(0);
+      expect(digest.markdown).toMatch(
+        /_Left out to fit \d+ tokens: \d+ rules, \d+ failures, \d+ related/,
+      );
+      expect(digest.included.heuristics + digest.omitted.heuristics).toBe(1000);
+    }
+    const stats = await big.stats();
+    expect(stats.records).toBe(5000);
+    expect(stats.byKind).toEqual({ failure: 4000, heuristic: 1000 });
+    await big.close();
+  });
+});
+
+describe('only committed records are visible', () => {
+  it('a rolled-back transaction never shows', async () => {
+    const other = tempStore();
+    const s = await openStore({ dir: other });
+    await s.recordFailure({ title: 'kept', domain: 'x' });
+    process.env.LESSONS_TEST_FAIL_AT = 'commit';
+    try {
+      await expect(s.recordFailure({ title: 'rolled back', domain: 'x' })).rejects.toThrow();
+    } finally {
+      delete process.env.LESSONS_TEST_FAIL_AT;
+    }
+    expect((await s.list()).map((r) => r.title)).toEqual(['kept']);
+    expect(await s.search('rolled')).toEqual([]);
+    await s.close();
+  });
+
+  it('a transaction in flight is not seen until it commits, and readers do not wait for it', async () => {
+    const other = tempStore();
+    const s = await openStore({ dir: other });
+    await s.recordFailure({ title: 'first', domain: 'x' });
+    // The writer pauses after main moved, before SQLite COMMIT, holding the lock.
+    const writer = startWriter({
+      dir: other,
+      kind: 'failure',
+      title: 'in flight',
+      env: { LESSONS_TEST_DELAY_AT: 'commit:1500' },
+    });
+    const journal = path.join(other, '.lessons', 'journal');
+    while (!fs.existsSync(journal) || fs.readdirSync(journal).length === 0)
+      await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 200));
+    const started = performance.now();
+    expect((await s.list()).map((r) => r.title)).toEqual(['first']);
+    expect(await s.search('flight')).toEqual([]);
+    const cli = await lessons(['--dir', other, '--json', 'list']);
+    expect((cli.json!.records as { title: string }[]).map((r) => r.title)).toEqual(['first']);
+    expect(performance.now() - started).toBeLessThan(1200);
+    expect((await writer.done).code).toBe(0);
+    expect((await s.list()).map((r) => r.title)).toEqual(['in flight', 'first']);
+    expect(consistencyProblems(other)).toEqual([]);
+    await s.close();
+  });
+});
+
+describe('the CLI', () => {
+  it('prints documented JSON shapes', async () => {
+    const list = await lessons(['--dir', dir, '--json', 'list', '--kind', 'heuristic']);
+    expect(list.code).toBe(0);
+    expect(list.json).toMatchObject({ ok: true, count: 2 });
+    expect(
+      (list.json!.records as Record<string, unknown>[]).find((r) => r.id === ids.jitter),
+    ).toMatchObject({
+      id: ids.jitter,
+      kind: 'heuristic',
+      tags: ['retry'],
+      confidence: 0.85,
+    });
+
+    const show = await lessons(['--dir', dir, '--json', 'show', ids.cap!]);
+    expect(show.json).toMatchObject({
+      ok: true,
+      record: { id: ids.cap, title: 'Cap concurrent rebuilds' },
+    });
+
+    const search = await lessons(['--dir', dir, '--json', 'search', 'stampede']);
+    expect(search.json).toMatchObject({ ok: true, query: 'stampede', count: 2 });
+    expect((search.json!.hits as { record: { id: string } }[])[0]!.record.id).toBe(ids.stampede);
+
+    const context = await lessons([
+      '--dir',
+      dir,
+      '--json',
+      'context',
+      '--domain',
+      'infra',
+      '--max-tokens',
+      '300',
+    ]);
+    expect(context.json).toMatchObject({ ok: true, maxTokens: 300 });
+    expect(context.json!.tokens as number).toBeLessThanOrEqual(300);
+
+    const stats = await lessons(['--dir', dir, '--json', 'stats']);
+    expect(stats.json).toMatchObject({
+      ok: true,
+      records: 7,
+      byKind: { failure: 5, heuristic: 2 },
+    });
+    expect((stats.json!.lastCommit as { subject: string }).subject).toBe(
+      'lessons: record 6 records',
+    );
+  });
+
+  it('exits 2 on ambiguity and bad queries, 1 when nothing is found, 2 without a store', async () => {
+    const ambiguous = await lessons(['--dir', dir, '--json', 'show', sharedPrefix()]);
+    expect(ambiguous.code).toBe(2);
+    expect(ambiguous.json).toMatchObject({ ok: false, error: { code: 'AMBIGUOUS_ID' } });
+    const missing = await lessons(['--dir', dir, 'show', '7ZZZZZZZZZ']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('no committed record matches');
+    const raw = await lessons(['--dir', dir, 'search', '--raw', 'AND OR (']);
+    expect(raw.code).toBe(2);
+    expect(raw.stderr).toMatch(/not a valid search query/);
+    const hostile = await lessons(['--dir', dir, 'search', `'; DROP TABLE records; --`]);
+    expect(hostile.code).toBe(0);
+    const none = await lessons(['--dir', tempStore(), 'list']);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('not a lessons store');
+  });
+});
