@@ -61,10 +61,26 @@ export async function run(
           throw error ?? new UsageError('USAGE', `${message}. Run \`${bin} --help\` for usage.`);
         }),
     );
+    skipHelpCache(program);
     await program.parseAsync();
   } catch (error) {
     process.exitCode = reportError(error, argv, bin);
   }
+}
+
+/**
+ * yargs renders the full help text before every subcommand's handler, in case the handler
+ * later asks for it (about 15 ms of a cold start). Ours never do: failures are reported by
+ * reportError. This reaches into yargs internals, so it is guarded: if they change, the only
+ * loss is those milliseconds.
+ */
+function skipHelpCache(program: Argv): void {
+  const internals = (
+    program as unknown as { getInternalMethods?: () => unknown }
+  ).getInternalMethods?.() as
+    { getUsageInstance?: () => { cacheHelpMessage?: () => void } } | undefined;
+  const usage = internals?.getUsageInstance?.();
+  if (typeof usage?.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => undefined;
 }
 
 declare global {

@@ -7,6 +7,7 @@ import { StoreError, UsageError } from '../errors/index.js';
 import { errnoCode, fsyncDir, readIfExists, rmQuiet, writeFileAtomic } from '../util/durable.js';
 import { formatCommit, readCommit, trailerValues, type Signature } from './commit.js';
 import { hashObject } from './hash.js';
+import { writePack } from './pack.js';
 import {
   encodeIndex,
   entryFromStat,
@@ -43,6 +44,9 @@ function processExists(pid: number): boolean {
     return errnoCode(error) !== 'ESRCH';
   }
 }
+
+/** Transactions with at least this many new blobs write them as a pack. */
+export const PACK_THRESHOLD = 32;
 
 export class GitRepository {
   readonly workdir: string;
@@ -154,11 +158,19 @@ export class GitRepository {
     author: Signature;
     time: number;
   }): Promise<NewCommit> {
-    for (const [oid, content] of options.blobs ?? []) {
-      const written = this.objects.write('blob', content);
-      if (written !== oid)
-        throw new StoreError('GIT_OBJECT_CORRUPT', `blob for ${oid} hashed to ${written}`);
-    }
+    const blobs = [...(options.blobs ?? [])];
+    // Many blobs go into one pack, fsynced once; a few are cheaper as loose objects.
+    const written =
+      blobs.length >= PACK_THRESHOLD
+        ? writePack(
+            this.objects.objectsDir,
+            blobs.map(([, content]) => ({ type: 'blob' as const, content })),
+          )
+        : blobs.map(([, content]) => this.objects.write('blob', content));
+    blobs.forEach(([oid], i) => {
+      if (written[i] !== oid)
+        throw new StoreError('GIT_OBJECT_CORRUPT', `blob for ${oid} hashed to ${written[i]}`);
+    });
     const base =
       options.parent === undefined
         ? undefined

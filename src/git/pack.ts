@@ -1,0 +1,130 @@
+// Writing a packfile: many objects in one file, fsynced once. A transaction of thousands of
+// records (recordMany, the importer) would otherwise write and fsync thousands of loose objects.
+// Objects are stored whole (no deltas): version 2 pack, version 2 index, as git documents them
+// in gitformat-pack(5). The index is renamed into place last, since git finds packs by it.
+
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { crc32, deflateSync } from 'node:zlib';
+import { fsyncDir, mkdirDurable, rmQuiet, tempPathFor } from '../util/durable.js';
+import { hashObject, type ObjectType } from './hash.js';
+
+const TYPE_CODES: Record<ObjectType, number> = { commit: 1, tree: 2, blob: 3, tag: 4 };
+
+interface PackedEntry {
+  readonly oid: Buffer;
+  readonly offset: number;
+  readonly crc: number;
+}
+
+/** The variable-length object header: type and size, 4 bits then 7 bits per byte. */
+function entryHeader(type: ObjectType, size: number): Buffer {
+  const bytes: number[] = [];
+  let byte = (TYPE_CODES[type] << 4) | (size & 0x0f);
+  let rest = Math.floor(size / 16);
+  while (rest > 0) {
+    bytes.push(byte | 0x80);
+    byte = rest & 0x7f;
+    rest = Math.floor(rest / 128);
+  }
+  bytes.push(byte);
+  return Buffer.from(bytes);
+}
+
+function u32(value: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(value >>> 0);
+  return b;
+}
+
+function writeDurably(file: string, chunks: readonly Buffer[]): void {
+  const fd = fs.openSync(file, 'wx', 0o444);
+  try {
+    for (const chunk of chunks) fs.writeSync(fd, chunk);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * Write `objects` as one pack and its index under `objects/pack/`, durably. Returns the ids of
+ * the objects in input order.
+ */
+export function writePack(
+  objectsDir: string,
+  objects: readonly { readonly type: ObjectType; readonly content: Uint8Array }[],
+): string[] {
+  const ids: string[] = [];
+  const entries: PackedEntry[] = [];
+  const seen = new Set<string>();
+  const chunks: Buffer[] = [];
+  const packHash = createHash('sha1');
+  let offset = 12;
+  const body: Buffer[] = [];
+  for (const object of objects) {
+    const oid = hashObject(object.type, object.content);
+    ids.push(oid);
+    if (seen.has(oid)) continue;
+    seen.add(oid);
+    const data = Buffer.concat([
+      entryHeader(object.type, object.content.length),
+      deflateSync(object.content, { level: 1 }),
+    ]);
+    entries.push({ oid: Buffer.from(oid, 'hex'), offset, crc: crc32(data) });
+    body.push(data);
+    offset += data.length;
+  }
+  const header = Buffer.concat([Buffer.from('PACK'), u32(2), u32(entries.length)]);
+  chunks.push(header, ...body);
+  for (const chunk of chunks) packHash.update(chunk);
+  const packChecksum = packHash.digest();
+  chunks.push(packChecksum);
+
+  entries.sort((a, b) => Buffer.compare(a.oid, b.oid));
+  const fanout = Buffer.alloc(256 * 4);
+  let cursor = 0;
+  for (let byte = 0; byte < 256; byte++) {
+    while (cursor < entries.length && entries[cursor]!.oid[0]! <= byte) cursor++;
+    fanout.writeUInt32BE(cursor, byte * 4);
+  }
+  const large: Buffer[] = [];
+  const offsets = entries.map((e) => {
+    if (e.offset < 0x80000000) return u32(e.offset);
+    const big = Buffer.alloc(8);
+    big.writeBigUInt64BE(BigInt(e.offset));
+    large.push(big);
+    return u32(0x80000000 | (large.length - 1));
+  });
+  const index = [
+    Buffer.from([0xff, 0x74, 0x4f, 0x63]),
+    u32(2),
+    fanout,
+    ...entries.map((e) => e.oid),
+    ...entries.map((e) => u32(e.crc)),
+    ...offsets,
+    ...large,
+    packChecksum,
+  ];
+  const indexHash = createHash('sha1');
+  for (const chunk of index) indexHash.update(chunk);
+  index.push(indexHash.digest());
+
+  const packDir = path.join(objectsDir, 'pack');
+  mkdirDurable(packDir);
+  const base = path.join(packDir, `pack-${packChecksum.toString('hex')}`);
+  const packTemp = tempPathFor(`${base}.pack`);
+  const indexTemp = tempPathFor(`${base}.idx`);
+  try {
+    writeDurably(packTemp, chunks);
+    writeDurably(indexTemp, index);
+    fs.renameSync(packTemp, `${base}.pack`);
+    fs.renameSync(indexTemp, `${base}.idx`);
+    fsyncDir(packDir);
+  } finally {
+    rmQuiet(packTemp);
+    rmQuiet(indexTemp);
+  }
+  return ids;
+}
