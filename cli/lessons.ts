@@ -10,6 +10,7 @@ import {
   showCommand,
   statsCommand,
 } from './commands/query.js';
+import { importElfCommand } from './commands/import-elf.js';
 import { recoverCommand } from './commands/recover.js';
 import { run } from './run.js';
 
@@ -24,6 +25,7 @@ await run('lessons', process.argv.slice(2), (yargs) =>
     .command(contextCommand)
     .command(statsCommand)
     .command(recoverCommand)
+    .command(importElfCommand)
     .command(verifyCommand)
     .command(cleanupCommand)
     .command(reindexCommand)

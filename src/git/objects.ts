@@ -174,7 +174,11 @@ function parseLoose(oid: string, raw: Buffer): GitObject {
 }
 
 async function loadPackReader(gitdir: string): Promise<PackReader> {
-  const git = await import('isomorphic-git');
+  const loaded = (await import('isomorphic-git')) as typeof import('isomorphic-git') & {
+    default?: typeof import('isomorphic-git');
+  };
+  // Bundled (dist/cli), the CommonJS module arrives as the default export.
+  const git = typeof loaded.readObject === 'function' ? loaded : loaded.default;
   const cache = {};
   return async (oid) => {
     try {

@@ -227,6 +227,22 @@ export class Store {
     return this.read((reader) => storeStats(reader));
   }
 
+  /** `<from>:<key>` of every imported record (imported_from.keys), for idempotent imports. */
+  async importedKeys(): Promise<Set<string>> {
+    const keys = new Set<string>();
+    if (!fs.existsSync(path.join(this.layout.gitdir, 'HEAD'))) return keys;
+    return this.read((reader) => {
+      for (const { imported_from } of reader.scalar<{ imported_from: string }>(
+        'SELECT imported_from FROM records WHERE imported_from IS NOT NULL',
+      )) {
+        const origin = JSON.parse(imported_from) as { from?: unknown; keys?: unknown };
+        if (Array.isArray(origin.keys))
+          for (const key of origin.keys) keys.add(`${String(origin.from)}:${String(key)}`);
+      }
+      return keys;
+    });
+  }
+
   private async read<T>(fn: (reader: Reader) => T | Promise<T>): Promise<T> {
     const reader = Reader.open(this.dir);
     try {

@@ -7,7 +7,14 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writePack } from '../../src/git/pack.js';
 import { openStore } from '../../src/index.js';
-import { consistencyProblems, git, readRows, tempDir, tempStore } from '../helpers/store.js';
+import {
+  consistencyProblems,
+  git,
+  lessons,
+  readRows,
+  tempDir,
+  tempStore,
+} from '../helpers/store.js';
 
 describe('writePack', () => {
   it('writes a pack and index that git verify-pack accepts and cat-file reads', () => {
@@ -56,6 +63,9 @@ describe('a large transaction', () => {
     expect(git(dir, 'cat-file', '-t', blob).trim()).toBe('blob');
 
     expect((await store.verify({ deep: true })).findings).toEqual([]);
+    // The bundled CLI reads packs through isomorphic-git as well.
+    const cli = await lessons(['--dir', dir, '--json', 'verify', '--deep']);
+    expect(cli.json).toMatchObject({ ok: true, findings: [] });
     const reindexed = await store.reindex();
     expect(reindexed.rows).toBe(120);
     expect(readRows(dir)).toHaveLength(120);

@@ -11,6 +11,7 @@ import BetterSqlite3 from 'better-sqlite3';
 export function git(dir: string, ...args: string[]): string {
   return execFileSync('git', ['-C', dir, ...args], {
     encoding: 'utf8',
+    maxBuffer: 1 << 28,
     env: {
       ...process.env,
       GIT_AUTHOR_DATE: '2026-01-01T00:00:00Z',

@@ -1,0 +1,24 @@
+// Declaration of `lessons import-elf`; the handler loads lazily.
+
+import type { CommandModule } from 'yargs';
+import type { GlobalArgs } from '../output.js';
+
+export interface ImportElfArgs extends GlobalArgs {
+  readonly source: string;
+  readonly dryRun?: boolean | undefined;
+  readonly includeBackups?: boolean | undefined;
+}
+
+export const importElfCommand: CommandModule<GlobalArgs, ImportElfArgs> = {
+  command: 'import-elf <source>',
+  describe: "Import the shell-script framework's memory directory, as one transaction",
+  builder: (yargs) =>
+    yargs
+      .positional('source', { type: 'string', demandOption: true, describe: 'its memory/ folder' })
+      .option('dry-run', {
+        type: 'boolean',
+        describe: 'report what would be imported; write nothing',
+      })
+      .option('include-backups', { type: 'boolean', describe: 'also import failures.backup/' }),
+  handler: async (argv) => (await import('../handlers/import-elf.js')).importElfHandler(argv),
+};

@@ -1,0 +1,48 @@
+// `lessons import-elf`: run the import and print its report.
+
+import { importElf, type KindCounts } from '../../src/import/elf.js';
+import type { ImportElfArgs } from '../commands/import-elf.js';
+import { Output } from '../output.js';
+import { storeFrom } from './common.js';
+
+function line(name: string, c: KindCounts): string {
+  return `${name}: ${c.imported} (joined file and row ${c.joined}, file only ${c.fileOnly}, row only ${c.rowOnly})`;
+}
+
+export async function importElfHandler(args: ImportElfArgs): Promise<void> {
+  const out = new Output(args);
+  const store = await storeFrom(args);
+  try {
+    const report = await importElf(store, args.source, {
+      dryRun: args.dryRun === true,
+      includeBackups: args.includeBackups === true,
+      onProgress: out.interactive
+        ? (done, total) =>
+            process.stderr.write(`importing ${done}/${total}${done === total ? '\n' : '\r'}`)
+        : undefined,
+    });
+    out.result(report, () =>
+      [
+        `${report.dryRun ? 'import-elf --dry-run (nothing written)' : 'import-elf'}: ${report.source}`,
+        line('failures', report.failures),
+        line('heuristics', report.heuristics),
+        `already imported: ${report.alreadyImported}`,
+        ...report.unmodelled.map(
+          (u) =>
+            `not modelled by lessons: ${u.count} ${u.type} entries (${u.paths.slice(0, 3).join(', ')}${u.count > 3 ? ', ...' : ''})`,
+        ),
+        ...report.skipped.map((s) => `skipped ${s.path}: ${s.reason}`),
+        ...report.unparseable.map((u) => `could not parse ${u.path}: ${u.reason}`),
+        report.normalised.length === 0
+          ? ''
+          : `normalised (originals kept in imported_from.original): ${report.normalised.length} entries`,
+        report.commit === null ? '' : `commit: ${report.commit}`,
+      ]
+        .filter((l) => l !== '')
+        .join('\n'),
+    );
+    if (!report.ok) process.exitCode = 1;
+  } finally {
+    await store.close();
+  }
+}
