@@ -2,7 +2,10 @@
 // Each row's commit is the most recent commit on main that added or changed its file, found
 // from the commits' Lessons-Id trailers, and by a tree diff for commits that lack them.
 
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Database, NewRow } from '../db/database.js';
+import { hashObject } from '../git/hash.js';
 import { rowFromRecord } from '../db/database.js';
 import { readCommit, trailerValues } from '../git/commit.js';
 import type { GitRepository } from '../git/repository.js';
@@ -75,6 +78,20 @@ export interface RowsFromTreeOptions {
   readonly onProgress?: ((done: number, total: number) => void) | undefined;
 }
 
+/**
+ * The committed bytes of a record: its working file when that hashes to the blob (reading a
+ * file is much cheaper than finding the object in a pack), else the object itself.
+ */
+async function committedBytes(repo: GitRepository, relative: string, oid: string): Promise<Buffer> {
+  try {
+    const bytes = fs.readFileSync(path.join(repo.workdir, relative));
+    if (hashObject('blob', bytes) === oid) return bytes;
+  } catch {
+    // missing or unreadable: fall back to git
+  }
+  return repo.objects.readTyped(oid, 'blob');
+}
+
 /** Rows for every record in `tree`; files that do not parse are reported, not fatal. */
 export async function rowsFromTree(
   repo: GitRepository,
@@ -87,7 +104,7 @@ export async function rowsFromTree(
   const unparseable: Unparseable[] = [];
   for (const [path, oid] of files) {
     try {
-      parsed.set(path, parseRecord(await repo.objects.readTyped(oid, 'blob')));
+      parsed.set(path, parseRecord(await committedBytes(repo, path, oid)));
     } catch (error) {
       unparseable.push({ path, reason: (error as Error).message });
     }

@@ -33,6 +33,8 @@ export interface ContextDigest {
 
 export const CHARS_PER_TOKEN = 4;
 const MIN_TOKENS = 50;
+/** The shortest an item of the digest can be (a related line with a short title). */
+const MIN_ITEM_CHARS = 48;
 
 export function estimateTokens(text: string): number {
   return Math.ceil(text.length / CHARS_PER_TOKEN);
@@ -89,23 +91,29 @@ export function buildContext(reader: Reader, options: ContextOptions = {}): Cont
   // No digest holds more than a few hundred items; the rest are only counted.
   const heuristicsWhere = `kind = 'heuristic' AND ${inDomain}`;
   const failuresWhere = `kind = 'failure' AND ${inDomain}`;
-  const heuristics = reader.rows(heuristicsWhere, params, 'confidence DESC, created DESC');
-  const failures = reader.rows(failuresWhere, params, 'severity DESC, created DESC');
+  // No item is shorter than MIN_ITEM_CHARS, so no digest can hold more than this many.
+  const most = Math.ceil((maxTokens * CHARS_PER_TOKEN) / MIN_ITEM_CHARS);
+  const heuristics = reader.rows(heuristicsWhere, params, 'confidence DESC, created DESC', most);
+  const failures = reader.rows(failuresWhere, params, 'severity DESC, created DESC', most);
   let tags = options.tags?.filter((t) => t !== '') ?? [];
   if (tags.length === 0 && domain !== undefined) {
     tags = reader
       .scalar<{ tag: string }>(
-        'SELECT value AS tag FROM records, json_each(records.tags) WHERE domain = @domain GROUP BY value ORDER BY count(*) DESC, value LIMIT 5',
+        `SELECT t.tag FROM record_tags t JOIN records r ON r.rowid = t.rowid_ref
+          WHERE r.domain = @domain GROUP BY t.tag ORDER BY count(*) DESC, t.tag LIMIT 5`,
         { domain },
       )
       .map((r) => r.tag);
   }
-  const relatedWhere = `domain <> @domain AND EXISTS (SELECT 1 FROM json_each(records.tags) WHERE value IN (${tags.map((_, i) => `@t${i}`).join(', ')}))`;
+  const sharesTag = `rowid IN (SELECT rowid_ref FROM record_tags WHERE tag IN (${tags.map((_, i) => `@t${i}`).join(', ')}))`;
+  const relatedWhere = `domain <> @domain AND ${sharesTag}`;
   const relatedParams = { domain, ...Object.fromEntries(tags.map((t, i) => [`t${i}`, t])) };
   const related =
     domain === undefined || tags.length === 0
       ? []
-      : reader.rows(relatedWhere, relatedParams, 'created DESC');
+      : // `+rowid` keeps SQLite walking records newest first, stopping at the limit, instead of
+        // collecting and sorting every record that shares a tag.
+        reader.rows(`domain <> @domain AND +${sharesTag}`, relatedParams, 'created DESC', 100);
   const totals = {
     heuristics: reader.count(heuristicsWhere, params),
     failures: reader.count(failuresWhere, params),
@@ -124,6 +132,7 @@ export function buildContext(reader: Reader, options: ContextOptions = {}): Cont
     let taken = 0;
     const head = `## ${heading}\n\n`;
     for (const item of items) {
+      if (budget < MIN_ITEM_CHARS) break;
       const text = render(item);
       const cost = text.length + (taken === 0 ? head.length + 1 : 0);
       if (cost > budget) continue;

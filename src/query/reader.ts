@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Database, type RecordRow } from '../db/database.js';
+import { SCHEMA_VERSION } from '../db/schema.js';
 import { InvalidInputError, StoreError, UsageError } from '../errors/index.js';
 import { layoutFor, resolveStoreDir, type StoreLayout } from '../store/layout.js';
 
@@ -157,7 +158,16 @@ export class Reader {
         'NOT_A_STORE',
         `${layout.dir} is not a lessons store yet (no .git/HEAD). Record something first, or pass --dir <store>.`,
       );
-    return new Reader(layout, Database.openForRead(layout.dbFile));
+    const database = Database.openForRead(layout.dbFile);
+    if (database !== undefined && database.schemaVersion() < SCHEMA_VERSION) {
+      const version = database.schemaVersion();
+      database.close();
+      throw new StoreError(
+        'SCHEMA_OLD',
+        `${layout.dbFile} has schema version ${version}, older than this lessons (${SCHEMA_VERSION}). Readers never write: run \`lessons reindex\` (or record something) once to migrate it.`,
+      );
+    }
+    return new Reader(layout, database);
   }
 
   private all(sql: string, params: Record<string, unknown> = {}): RecordRow[] {
@@ -170,7 +180,7 @@ export class Reader {
     const params: Record<string, unknown> = { limit: positiveInt('limit', options.limit, 50) };
     filterKindAndDomain(options, '', where, params);
     if (options.tag !== undefined) {
-      where.push('EXISTS (SELECT 1 FROM json_each(records.tags) WHERE value = @tag)');
+      where.push('rowid IN (SELECT rowid_ref FROM record_tags WHERE tag = @tag)');
       params.tag = options.tag;
     }
     if (options.since !== undefined) {
