@@ -272,12 +272,157 @@ function rewriteExtensions(buf: Buffer, from: number, paths: readonly string[]):
       kept.push(head, tree);
     } else if (signature === 'REUC') {
       kept.push(buf.subarray(pos, pos + 8 + size));
+    } else if (signature === 'link' && linkIsPlain(data)) {
+      // A split index adding entries to its shared index stays valid when entries are added.
+      kept.unshift(buf.subarray(pos, pos + 8 + size));
     } else if (!/^[A-Z]/.test(signature)) {
       throw new UnsupportedIndexError(`the required extension "${signature}"`);
     }
     pos += 8 + size;
   }
   return kept;
+}
+
+// Split index (git's "link" extension): .git/index holds only the entries added since the
+// shared index `sharedindex.<sha>` was written, plus the extensions. A record then rewrites a
+// file of a few entries instead of one holding every file of the store. We write split indexes
+// without delete or replace bitmaps: a new entry whose path is also in the shared index
+// replaces it when git merges the two. Indexes with bitmaps (git's own, under
+// core.splitIndex) are read by unsplitting and never spliced.
+
+/** A link extension naming a shared index, whose delete and replace bitmaps have no bit set. */
+function linkIsPlain(data: Buffer): boolean {
+  if (data.length === HASH) return true;
+  // Two EWAH bitmaps: bit count, word count, 64-bit words, position of the last marker word.
+  // Marker words hold a running bit (bit 0) and the number of literal words that follow them.
+  let pos = HASH;
+  for (let i = 0; i < 2; i++) {
+    if (pos + 8 > data.length) return false;
+    const words = data.readUInt32BE(pos + 4);
+    pos += 8;
+    if (pos + words * 8 + 4 > data.length) return false;
+    for (let w = 0; w < words;) {
+      const marker = data.readBigUInt64BE(pos + w * 8);
+      if ((marker & 1n) !== 0n && ((marker >> 1n) & 0xffffffffn) !== 0n) return false;
+      const literals = Number(marker >> 33n);
+      for (let l = 1; l <= literals; l++) {
+        if (w + l >= words || data.readBigUInt64BE(pos + (w + l) * 8) !== 0n) return false;
+      }
+      w += 1 + literals;
+    }
+    pos += words * 8 + 4;
+  }
+  return pos === data.length;
+}
+
+interface Extension {
+  readonly signature: string;
+  readonly data: Buffer;
+  /** Header and data, as stored. */
+  readonly raw: Buffer;
+}
+
+function extensionsOf(buf: Buffer, from: number): Extension[] {
+  const found: Extension[] = [];
+  let pos = from;
+  const end = buf.length - HASH;
+  while (pos + 8 <= end) {
+    const size = buf.readUInt32BE(pos + 4);
+    if (pos + 8 + size > end) throw new IndexFormatError('an extension runs past the end');
+    found.push({
+      signature: buf.toString('latin1', pos, pos + 4),
+      data: buf.subarray(pos + 8, pos + 8 + size),
+      raw: buf.subarray(pos, pos + 8 + size),
+    });
+    pos += 8 + size;
+  }
+  return found;
+}
+
+/** The number of entries the index file itself holds (for a split index: its own part). */
+export function entryCount(buf: Buffer): number {
+  return checkHeader(buf).count;
+}
+
+/** The id (hex) of the shared index a split index names, or undefined for a plain index. */
+export function sharedIndexId(buf: Buffer): string | undefined {
+  const loc = locate(buf);
+  const link = extensionsOf(buf, loc.entriesEnd).find((e) => e.signature === 'link');
+  if (link === undefined) return undefined;
+  const id = link.data.toString('hex', 0, HASH);
+  return /^0+$/.test(id) ? undefined : id;
+}
+
+/**
+ * The plain index equivalent to `buf`: a split index merged with its shared index (entries of
+ * the split part win by path), its other extensions kept. A plain index comes back as is.
+ */
+export function unsplitIndex(buf: Buffer, loadShared: (id: string) => Buffer): Buffer {
+  const loc = locate(buf);
+  const extensions = extensionsOf(buf, loc.entriesEnd);
+  const link = extensions.find((e) => e.signature === 'link');
+  if (link === undefined) return buf;
+  if (!linkIsPlain(link.data)) throw new UnsupportedIndexError('a split index with bitmaps');
+  const id = link.data.toString('hex', 0, HASH);
+  const shared = loadShared(id);
+  const sharedLoc = locate(shared);
+  if (shared.toString('hex', shared.length - HASH) !== id)
+    throw new IndexFormatError(`sharedindex.${id} does not match its name`);
+  const own = new Set<string>();
+  for (let i = 0; i < loc.count; i++)
+    own.add(buf.toString('utf8', loc.pathStarts[i], loc.pathEnds[i]));
+  const merged: { key: Buffer; raw: Buffer }[] = [];
+  for (let i = 0; i < sharedLoc.count; i++) {
+    const key = shared.subarray(sharedLoc.pathStarts[i], sharedLoc.pathEnds[i]);
+    if (own.has(key.toString('utf8'))) continue;
+    merged.push({ key, raw: shared.subarray(sharedLoc.starts[i], sharedLoc.starts[i + 1]) });
+  }
+  for (let i = 0; i < loc.count; i++) {
+    merged.push({
+      key: buf.subarray(loc.pathStarts[i], loc.pathEnds[i]),
+      raw: buf.subarray(loc.starts[i], loc.starts[i + 1]),
+    });
+  }
+  // Stable: entries of one path keep their stage order.
+  merged.sort((a, b) => Buffer.compare(a.key, b.key));
+  const header = Buffer.from(buf.subarray(0, HEADER));
+  header.writeUInt32BE(Math.max(loc.version, sharedLoc.version), 4);
+  header.writeUInt32BE(merged.length, 8);
+  return withChecksum([
+    header,
+    ...merged.map((m) => m.raw),
+    ...extensions.filter((e) => e.signature !== 'link').map((e) => e.raw),
+  ]);
+}
+
+/**
+ * Split a plain index: `shared` is the file to store as `sharedindex.<id>` (every entry, no
+ * extensions), `index` the new .git/index (no entries of its own, its extensions and a link).
+ */
+export function splitIndex(buf: Buffer): { id: string; shared: Buffer; index: Buffer } {
+  const loc = locate(buf);
+  const extensions = extensionsOf(buf, loc.entriesEnd);
+  if (extensions.some((e) => e.signature === 'link'))
+    throw new UnsupportedIndexError('a split index where a plain one was expected');
+  const shared = withChecksum([buf.subarray(0, loc.entriesEnd)]);
+  const id = shared.subarray(shared.length - HASH);
+  const header = Buffer.from(buf.subarray(0, HEADER));
+  header.writeUInt32BE(0, 8);
+  // Git (2.39) expects both bitmaps to be present, even empty: 0 bits in one zero word.
+  const emptyBitmap = Buffer.alloc(20);
+  emptyBitmap.writeUInt32BE(1, 4);
+  const linkHead = Buffer.alloc(8);
+  linkHead.write('link', 0, 'latin1');
+  linkHead.writeUInt32BE(HASH + 2 * emptyBitmap.length, 4);
+  const index = withChecksum([
+    header,
+    linkHead,
+    id,
+    emptyBitmap,
+    emptyBitmap,
+    ...extensions.map((e) => e.raw),
+  ]);
+  return { id: id.toString('hex'), shared, index };
 }
 
 interface CacheTreeNode {

@@ -10,9 +10,13 @@ import { hashObject } from './hash.js';
 import { writePack } from './pack.js';
 import {
   encodeIndex,
+  entryCount,
   entryFromStat,
   readIndexEntries,
+  sharedIndexId,
   spliceIndex,
+  splitIndex,
+  unsplitIndex,
   UnsupportedIndexError,
   type IndexEntry,
 } from './index-file.js';
@@ -23,6 +27,20 @@ import { listTree, TreeEditor } from './tree.js';
 
 const CONFIG =
   '[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = false\n\tlogallrefupdates = true\n';
+
+/** An index of this many entries or more is kept split. */
+export const SPLIT_FROM = 5000;
+/** The split part is folded back into a new shared index beyond this many entries. */
+export const SPLIT_MAX = 1000;
+/** Shared indexes nothing names are removed once untouched this long. */
+const SHARED_INDEX_GRACE_MS = 5 * 60_000;
+
+export interface SplitOptions {
+  /** Keep an index of at least this many entries split. @default 5000 */
+  readonly splitFrom?: number;
+  /** Fold the split part into a new shared index beyond this many entries. @default 1000 */
+  readonly splitMax?: number;
+}
 
 export interface FileChange {
   /** Path relative to the work tree, with `/`. */
@@ -217,18 +235,73 @@ export class GitRepository {
   /**
    * The index bytes after applying `upsert` and `remove` to `current`. When the current index
    * cannot be spliced (a layout we do not edit, or unreadable), it is rebuilt from `tree`.
+   *
+   * A large index is kept split (see index-file.ts): a record adds its entry to the small
+   * .git/index and the shared index is rewritten only when that part outgrows `splitMax`
+   * entries, so the cost of a record does not follow the size of the store. Before the new
+   * .git/index can name a new shared index, that file is written and fsynced here.
    */
   async nextIndex(
     current: Buffer | undefined,
     upsert: readonly IndexEntry[],
     remove: readonly string[],
     tree: string,
+    options: SplitOptions = {},
   ): Promise<Buffer> {
+    const splitFrom = options.splitFrom ?? SPLIT_FROM;
+    const splitMax = options.splitMax ?? SPLIT_MAX;
     try {
-      return spliceIndex(current, { upsert, remove });
+      if (current !== undefined && remove.length === 0 && sharedIndexId(current) !== undefined) {
+        const next = spliceIndex(current, { upsert, remove });
+        if (entryCount(next) <= splitMax) return next;
+      }
+      const plain = spliceIndex(
+        current === undefined ? undefined : unsplitIndex(current, (id) => this.readShared(id)),
+        { upsert, remove },
+      );
+      if (entryCount(plain) < splitFrom) return plain;
+      const split = splitIndex(plain);
+      const file = path.join(this.gitdir, `sharedindex.${split.id}`);
+      if (!fs.existsSync(file)) {
+        writeFileAtomic(file, split.shared, { fsyncDir: true, mode: 0o644 });
+        this.sweepSharedIndexes(file);
+      }
+      return split.index;
     } catch (error) {
       if (!(error instanceof UnsupportedIndexError) && !(error instanceof StoreError)) throw error;
       return this.buildIndex(tree);
+    }
+  }
+
+  private readShared(id: string): Buffer {
+    const buf = readIfExists(path.join(this.gitdir, `sharedindex.${id}`));
+    if (buf === undefined)
+      throw new StoreError('GIT_INDEX_UNREADABLE', `the shared index sharedindex.${id} is missing`);
+    return buf;
+  }
+
+  /**
+   * Remove shared indexes nothing names any more. A reader that has just read an index naming
+   * one may still be about to open it, so only those untouched for a while go.
+   */
+  private sweepSharedIndexes(keep: string): void {
+    const named = new Set([keep]);
+    const current = this.readIndex();
+    try {
+      const id = current === undefined ? undefined : sharedIndexId(current);
+      if (id !== undefined) named.add(path.join(this.gitdir, `sharedindex.${id}`));
+    } catch {
+      return;
+    }
+    const cutoff = Date.now() - SHARED_INDEX_GRACE_MS;
+    for (const name of fs.readdirSync(this.gitdir)) {
+      const file = path.join(this.gitdir, name);
+      if (!name.startsWith('sharedindex.') || named.has(file)) continue;
+      try {
+        if (fs.statSync(file).mtimeMs < cutoff) rmQuiet(file);
+      } catch {
+        // gone already
+      }
     }
   }
 
@@ -263,7 +336,7 @@ export class GitRepository {
     if (buf === undefined) return new Map();
     try {
       return new Map(
-        readIndexEntries(buf)
+        readIndexEntries(unsplitIndex(buf, (id) => this.readShared(id)))
           .filter((e) => e.stage === 0)
           .map((e) => [e.path, e]),
       );
