@@ -58,7 +58,9 @@ export async function run(
         .version(__LESSONS_VERSION__)
         .wrap(Math.min(100, process.stdout.columns || 100))
         .fail((message, error) => {
-          throw error ?? new UsageError('USAGE', `${message}. Run \`${bin} --help\` for usage.`);
+          // yargs' own complaints (a flag without its value, an unknown flag) come as YError.
+          if (error !== undefined && error.name !== 'YError') throw error;
+          throw new UsageError('USAGE', `${message.replace(/\.$/, '')}. Run \`${bin} --help\` for usage.`);
         }),
     );
     skipHelpCache(program);

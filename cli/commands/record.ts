@@ -1,6 +1,7 @@
 // Declarations of record-failure and record-heuristic: flags only, handlers load lazily.
 
 import type { Argv, CommandModule } from 'yargs';
+import { InvalidInputError } from '../../src/errors/index.js';
 import type { GlobalArgs } from '../output.js';
 
 export interface RecordFailureArgs extends GlobalArgs {
@@ -27,41 +28,61 @@ export interface RecordHeuristicArgs extends GlobalArgs {
   readonly bodyFile?: string;
 }
 
-const text = { type: 'string', requiresArg: true } as const;
+/** The flags of record-failure (all take a string): yargs and the fast path read this table. */
+export const FAILURE_FLAGS = {
+  title: 'What went wrong, one line (env FAILURE_TITLE)',
+  domain: 'Area of work, [a-z0-9_-] (env FAILURE_DOMAIN)',
+  severity: '1-5 or low|medium|high|critical (default medium)',
+  summary: 'A short account of the failure',
+  'what-happened': 'Section "What Happened"',
+  'root-cause': 'Section "Root Cause"',
+  impact: 'Section "Impact"',
+  prevention: 'Section "Prevention"',
+  tags: 'Comma-separated tags',
+  'body-file': 'Markdown to append; "-" reads stdin',
+} as const;
+
+/** The flags of record-heuristic (all take a string). */
+export const HEURISTIC_FLAGS = {
+  rule: 'The rule, one line (env HEURISTIC_RULE)',
+  domain: 'Area of work, [a-z0-9_-] (env HEURISTIC_DOMAIN)',
+  explanation: 'Why the rule holds',
+  source: 'failure|success|observation|debugging (default observation)',
+  confidence: '0..1 or low|medium|high (default 0.7)',
+  'source-id': 'Id of the failure this rule came from',
+  tags: 'Comma-separated tags',
+  'body-file': 'Markdown to append; "-" reads stdin',
+} as const;
+
+/** `--tags` may be repeated (the lists are joined); any other flag given twice is an error. */
+function once(name: string): (value: string | string[]) => string {
+  return (value) => {
+    if (!Array.isArray(value)) return value;
+    if (name === 'tags') return value.join(',');
+    throw new InvalidInputError(
+      `--${name}`,
+      `is given ${value.length} times`,
+      `Give --${name} once.`,
+    );
+  };
+}
+
+function stringFlags<T>(yargs: Argv<T>, flags: Readonly<Record<string, string>>): Argv<T> {
+  for (const [name, describe] of Object.entries(flags))
+    yargs = yargs.option(name, { type: 'string', requiresArg: true, describe, coerce: once(name) });
+  return yargs;
+}
 
 export function failureFlags<T>(yargs: Argv<T>): Argv<T> {
-  return yargs
-    .option('title', { ...text, describe: 'What went wrong, one line (env FAILURE_TITLE)' })
-    .option('domain', { ...text, describe: 'Area of work, [a-z0-9_-] (env FAILURE_DOMAIN)' })
-    .option('severity', { ...text, describe: '1-5 or low|medium|high|critical (default medium)' })
-    .option('summary', { ...text, describe: 'A short account of the failure' })
-    .option('what-happened', { ...text, describe: 'Section "What Happened"' })
-    .option('root-cause', { ...text, describe: 'Section "Root Cause"' })
-    .option('impact', { ...text, describe: 'Section "Impact"' })
-    .option('prevention', { ...text, describe: 'Section "Prevention"' })
-    .option('tags', { ...text, describe: 'Comma-separated tags' })
-    .option('body-file', { ...text, describe: 'Markdown to append; "-" reads stdin' })
-    .epilog(
-      'Every option can also come from FAILURE_<NAME> in the environment, e.g. FAILURE_ROOT_CAUSE.',
-    );
+  return stringFlags(yargs, FAILURE_FLAGS).epilog(
+    'Every option can also come from FAILURE_<NAME> in the environment, e.g. FAILURE_ROOT_CAUSE.',
+  );
 }
 
 export function heuristicFlags<T>(yargs: Argv<T>): Argv<T> {
-  return yargs
-    .option('rule', { ...text, describe: 'The rule, one line (env HEURISTIC_RULE)' })
-    .option('domain', { ...text, describe: 'Area of work, [a-z0-9_-] (env HEURISTIC_DOMAIN)' })
-    .option('explanation', { ...text, describe: 'Why the rule holds' })
-    .option('source', {
-      ...text,
-      describe: 'failure|success|observation|debugging (default observation)',
-    })
-    .option('confidence', { ...text, describe: '0..1 or low|medium|high (default 0.7)' })
-    .option('source-id', { ...text, describe: 'Id of the failure this rule came from' })
-    .option('tags', { ...text, describe: 'Comma-separated tags' })
-    .option('body-file', { ...text, describe: 'Markdown to append; "-" reads stdin' })
-    .epilog(
-      'Every option can also come from HEURISTIC_<NAME> in the environment, e.g. HEURISTIC_SOURCE_ID.',
-    );
+  return stringFlags(yargs, HEURISTIC_FLAGS).epilog(
+    'Every option can also come from HEURISTIC_<NAME> in the environment, e.g. HEURISTIC_SOURCE_ID.',
+  );
 }
 
 export const recordFailureCommand: CommandModule<GlobalArgs, RecordFailureArgs> = {

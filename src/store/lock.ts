@@ -8,11 +8,12 @@
 // on this host, with no window in which a lock has no owner, and it replaces proper-lockfile's
 // own mtime-based takeover (which can hand one lock to two waiters).
 //
-// Waiting is driven by events: a waiter watches the lock's directory and tries again as soon as
-// the lock is released (after a few milliseconds of jitter, so a crowd of waiters does not all
-// stampede at once), with jittered, growing polls as the fallback that also notices a holder
-// that died. Without the events, a hundred waiters polling leave the lock idle between holders
-// and burn the CPU the holder needs.
+// Waiting is driven by events, in line (queue.ts): the first waiter watches the lock's
+// directory and tries again as soon as the lock is released; those behind it each watch the
+// ticket of the one ahead. Jittered, growing polls are the fallback that also notices a holder
+// or a waiter ahead that died. Without the events, a hundred waiters polling leave the lock idle
+// between holders; without the line, each release wakes all of them, and those wake-ups take
+// the CPU the holder needs.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -22,6 +23,8 @@ import pRetry, { AbortError } from 'p-retry';
 import { LockTimeoutError, TransactionError } from '../errors/index.js';
 import { errnoCode } from '../util/durable.js';
 import { currentIdentity, liveness, type ProcessIdentity } from './owner.js';
+import { trace } from '../txn/faults.js';
+import { WaitQueue, ticketPid } from './queue.js';
 
 const OWNER_FILE = 'owner.json';
 /** proper-lockfile's own staleness is switched off; reclaiming is decided here. */
@@ -143,16 +146,19 @@ function lockFs(identity: ProcessIdentity): object {
   };
 }
 
+/** Dead on this host (pid gone or recycled), or on another host silent for over `staleMs`. */
+function isAbandoned(holder: LockHolder, staleMs: number): boolean {
+  const state = liveness(holder.owner);
+  return state === 'dead' || (state === 'unknown' && holder.idleMs > staleMs);
+}
+
 /**
  * Take the lock if its holder is gone: dead on this host (pid gone or recycled), or, on
  * another host, silent for longer than `staleMs`. Returns true when something was removed.
  */
 function reclaimIfAbandoned(lockDir: string, staleMs: number): boolean {
   const holder = inspectLock(lockDir);
-  if (holder === undefined) return false;
-  const state = liveness(holder.owner);
-  const abandoned = state === 'dead' || (state === 'unknown' && holder.idleMs > staleMs);
-  if (!abandoned) return false;
+  if (holder === undefined || !isAbandoned(holder, staleMs)) return false;
   // Rename it aside, then check that what we moved is the lock we judged; if another waiter
   // already replaced it with a live one, put that back.
   const aside = sidePath(lockDir, 'old');
@@ -174,7 +180,13 @@ function reclaimIfAbandoned(lockDir: string, staleMs: number): boolean {
   return true;
 }
 
-/** Leftovers of acquisitions and releases interrupted by a crash, in the side directory. */
+/** True while the lock exists and its holder is alive (or, on another host, fresh). */
+function heldByLiveOwner(lockDir: string, staleMs: number): boolean {
+  const holder = inspectLock(lockDir);
+  return holder !== undefined && !isAbandoned(holder, staleMs);
+}
+
+/** Leftovers of acquisitions, releases and waits interrupted by a crash, in the side directory. */
 function sweepDebris(lockDir: string): void {
   const dir = sideDir(lockDir);
   let names: string[];
@@ -185,8 +197,8 @@ function sweepDebris(lockDir: string): void {
   }
   const host = currentIdentity().host;
   for (const name of names) {
-    const match = /^(?:new|old)-(\d+)-[0-9a-f]+$/.exec(name);
-    if (match && liveness({ pid: Number(match[1]), host }) === 'dead') {
+    const pid = /^(?:new|old)-(\d+)-[0-9a-f]+$/.exec(name)?.[1] ?? ticketPid(name);
+    if (pid !== undefined && liveness({ pid: Number(pid), host }) === 'dead') {
       fs.rmSync(path.join(dir, name), { recursive: true, force: true });
     }
   }
@@ -195,25 +207,32 @@ function sweepDebris(lockDir: string): void {
 /** Fallback polling: the first retry after ~20 ms, growing to ~400 ms, each jittered. */
 const POLL_MIN_MS = 20;
 const POLL_MAX_MS = 400;
-/** After the lock is released, each waiter tries within this many ms, at random. */
-const WAKE_JITTER_MS = 8;
-
 /**
- * Wakes a waiter when the lock at `lockDir` is released, or when its poll delay runs out.
- * Falls back to polling alone where the file system offers no change events.
+ * Wakes the first waiter in line when the lock at `lockDir` is released, or when its poll delay
+ * runs out. Watches only while armed (first in line), so the waiters behind are not woken by
+ * every coming and going of the lock. Where the file system offers no change events, waiting
+ * is polling alone.
  */
 class ReleaseWatch {
+  private readonly lockDir: string;
   private watcher: fs.FSWatcher | undefined;
   private wake: (() => void) | undefined;
 
   constructor(lockDir: string) {
-    const name = path.basename(lockDir);
+    this.lockDir = lockDir;
+  }
+
+  /** Start watching (no-op when already watching). */
+  arm(): void {
+    if (this.watcher !== undefined) return;
+    const name = path.basename(this.lockDir);
     try {
-      this.watcher = fs.watch(path.dirname(lockDir), { persistent: false }, (_event, file) => {
-        if (file === name && this.wake !== undefined) {
+      this.watcher = fs.watch(path.dirname(this.lockDir), { persistent: false }, (_e, file) => {
+        // Taking the lock is a change too; only its release is news.
+        if (file === name && this.wake !== undefined && !fs.existsSync(this.lockDir)) {
           const wake = this.wake;
           this.wake = undefined;
-          setTimeout(wake, Math.random() * WAKE_JITTER_MS);
+          wake();
         }
       });
       this.watcher.on('error', () => this.close());
@@ -222,7 +241,7 @@ class ReleaseWatch {
     }
   }
 
-  /** Resolves after the next change of the lock, or after `ms`, whichever comes first. */
+  /** Resolves after the lock is next released, or after `ms`, whichever comes first. */
   next(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
@@ -302,17 +321,32 @@ export async function withWritersLock<T>(
   let release: () => Promise<void>;
   const deadline = performance.now() + timeoutMs;
   const watch = new ReleaseWatch(lockDir);
+  const queue = new WaitQueue(sideDir(lockDir), identity);
   try {
     release = await pRetry(attempt, {
       retries: Number.POSITIVE_INFINITY,
       maxRetryTime: timeoutMs,
-      // The waiting between attempts happens here, so that a release can cut it short.
+      // The waiting between attempts happens here. A waiter joins the line, waits for the one
+      // ahead of it to be served, then (first in line) for the lock's release, and looks (a
+      // stat, the owner file, a signal 0) before each full attempt, which is far costlier.
       minTimeout: 0,
       shouldRetry: async ({ attemptNumber }) => {
-        await watch.next(
-          Math.max(0, Math.min(pollDelay(attemptNumber), deadline - performance.now())),
-        );
-        return true;
+        queue.join();
+        for (let polls = attemptNumber; ; polls++) {
+          const remaining = deadline - performance.now();
+          if (remaining <= 0) return true;
+          const delay = Math.min(pollDelay(polls), remaining);
+          const ahead = queue.ahead();
+          if (ahead !== undefined) {
+            watch.close();
+            await WaitQueue.waitGone(ahead, delay);
+            continue;
+          }
+          watch.arm();
+          if (!heldByLiveOwner(lockDir, staleMs)) return true;
+          await watch.next(delay);
+          if (!heldByLiveOwner(lockDir, staleMs)) return true;
+        }
       },
     });
   } catch (error) {
@@ -329,8 +363,10 @@ export async function withWritersLock<T>(
     throw error;
   } finally {
     watch.close();
+    queue.leave();
   }
 
+  trace('lock-acquired');
   const held: HeldLock = {
     identity,
     assertHeld() {
@@ -348,6 +384,7 @@ export async function withWritersLock<T>(
   } finally {
     if (compromised === undefined) {
       await release().catch(() => undefined);
+      trace('lock-released');
     }
   }
 }

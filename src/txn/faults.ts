@@ -49,12 +49,17 @@ function sleep(ms: number): Promise<void> {
 /** Steps after SQLite COMMIT: the record is stored, so a fault there could only lie about it. */
 const AFTER_COMMIT: ReadonlySet<Step> = new Set(['committed', 'done']);
 
+/** With LESSONS_TRACE=1, print `event` and the time; also used for the lock's comings and goings. */
+export function trace(event: string): void {
+  if (process.env.LESSONS_TRACE === '1')
+    process.stderr.write(
+      `lessons-trace ${event} ${(performance.timeOrigin + performance.now()).toFixed(1)}\n`,
+    );
+}
+
 export async function checkpoint(step: Step): Promise<void> {
   const env = process.env;
-  if (env.LESSONS_TRACE === '1')
-    process.stderr.write(
-      `lessons-trace ${step} ${(performance.timeOrigin + performance.now()).toFixed(1)}\n`,
-    );
+  trace(step);
   if (env.LESSONS_TEST_KILL_AT === step) process.kill(process.pid, 'SIGKILL');
   const delay = env.LESSONS_TEST_DELAY_AT;
   if (delay !== undefined && delay.startsWith(`${step}:`))

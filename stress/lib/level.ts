@@ -3,11 +3,13 @@
 // the writers are done. Then the audit: every exit-0 record in all three stores, nothing else.
 
 import { execFileSync } from 'node:child_process';
+import os from 'node:os';
 import { auditStore, type AuditReport } from './audit.js';
 import {
   latencies,
   runLessons,
   type Latencies,
+  StartGate,
   startWriter,
   type RunningWriter,
   type WriterOutcome,
@@ -40,6 +42,7 @@ export interface LevelReport {
   readonly audit: AuditReport;
   readonly latencyMs: Latencies;
   readonly recordsPerSecond: number;
+  /** From the writers' start to the last writer's exit, in milliseconds. */
   readonly wallMs: number;
   readonly readers: SideLoad | undefined;
   readonly verifyDuringLoad: SideLoad | undefined;
@@ -127,17 +130,23 @@ export async function runLevel(options: LevelOptions): Promise<LevelReport> {
   const perWriter = options.recordsPerWriter ?? 1;
   const killRate = options.killRate ?? 0;
   const commands = await availableCommands();
-  const started = performance.now();
   const outcomes: WriterOutcome[] = [];
+  // The first round of writers starts at one instant (see StartGate); later rounds each start
+  // as soon as the writer before them in their slot exits.
+  const gate = new StartGate(os.tmpdir());
+  let started = performance.now();
 
   const writerLoop = async (w: number): Promise<void> => {
     for (let r = 0; r < perWriter; r++) {
-      const running: RunningWriter = startWriter({
-        dir: options.dir,
-        kind: (w + r) % 2 === 0 ? 'failure' : 'heuristic',
-        title: `level ${options.writers} writer ${w} record ${r}`,
-        lockTimeout: options.lockTimeout ?? '60s',
-      });
+      const running: RunningWriter = startWriter(
+        {
+          dir: options.dir,
+          kind: (w + r) % 2 === 0 ? 'failure' : 'heuristic',
+          title: `level ${options.writers} writer ${w} record ${r}`,
+          lockTimeout: options.lockTimeout ?? '60s',
+        },
+        r === 0 ? gate : undefined,
+      );
       if (Math.random() < killRate) {
         const timer = setTimeout(() => running.child.kill('SIGKILL'), Math.random() * 1000);
         void running.done.finally(() => clearTimeout(timer));
@@ -145,7 +154,16 @@ export async function runLevel(options: LevelOptions): Promise<LevelReport> {
       outcomes.push(await running.done);
     }
   };
-  const writing = Promise.all(Array.from({ length: options.writers }, (_, w) => writerLoop(w)));
+  // Throughput is the writers' own: from the gate's opening to the last one's exit. The side
+  // loads run throughout, but their last round (and its pause) after that is not counted.
+  let writersMs = 0;
+  const spawned = Array.from({ length: options.writers }, (_, w) => writerLoop(w));
+  gate.open(options.writers);
+  started = gate.openedAt!;
+  const writing = Promise.all(spawned).finally(() => {
+    writersMs = performance.now() - started;
+    gate.close();
+  });
 
   const side = <T>(enabled: boolean, run: () => Promise<T>): Promise<T | undefined> =>
     enabled ? run() : Promise.resolve(undefined);
@@ -186,7 +204,6 @@ export async function runLevel(options: LevelOptions): Promise<LevelReport> {
       }),
     ),
   ]);
-  const wallMs = performance.now() - started;
 
   if (killRate > 0) await runLessons(['--dir', options.dir, 'recover']);
   const verifyExit = commands.has('verify')
@@ -206,8 +223,8 @@ export async function runLevel(options: LevelOptions): Promise<LevelReport> {
     runs: outcomes.length,
     audit,
     latencyMs: latencies(outcomes),
-    recordsPerSecond: audit.exit0 / (wallMs / 1000),
-    wallMs,
+    recordsPerSecond: audit.exit0 / (writersMs / 1000),
+    wallMs: writersMs,
     readers,
     verifyDuringLoad: verifyLoad,
     cleanupDuringLoad: cleanupLoad,

@@ -1,7 +1,8 @@
 // Real CLI writers as child processes, for the crash tests and the stress suite: start them,
 // kill them, and collect what each one reported.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -77,9 +78,48 @@ export function writerArgs(spec: WriterSpec): string[] {
       ];
 }
 
-export function startWriter(spec: WriterSpec): RunningWriter {
+/**
+ * Lets a crowd of writers start at one instant. Spawning a hundred processes from this (large)
+ * harness takes seconds once the first ones compete with it for the CPU, which would stagger
+ * the "concurrent" writers; so each writer is spawned as a shell blocked on reading a line from
+ * a FIFO, and `open` writes one line per writer: every shell then execs the CLI at once.
+ */
+export class StartGate {
+  private readonly fifo: string;
+  private readonly fd: number;
+  /** performance.now() when the gate opened; undefined until then. */
+  openedAt: number | undefined;
+
+  constructor(dir: string) {
+    this.fifo = path.join(dir, `start-gate-${process.pid}-${Date.now()}`);
+    execFileSync('mkfifo', [this.fifo]);
+    // Held open for reading and writing, so the shells never block on opening it.
+    this.fd = fs.openSync(this.fifo, 'r+');
+  }
+
+  /** The command line that waits at the gate, then runs `argv`. */
+  wrap(argv: readonly string[]): [string, string[]] {
+    return ['/bin/sh', ['-c', 'read -r _ <"$0" && exec "$@"', this.fifo, ...argv]];
+  }
+
+  /** Let `count` waiting writers go. */
+  open(count: number): void {
+    this.openedAt = performance.now();
+    fs.writeSync(this.fd, '\n'.repeat(count));
+  }
+
+  close(): void {
+    fs.closeSync(this.fd);
+    fs.rmSync(this.fifo, { force: true });
+  }
+}
+
+/** Start one CLI writer; behind `gate`, it waits there and its time counts from the opening. */
+export function startWriter(spec: WriterSpec, gate?: StartGate): RunningWriter {
   const started = performance.now();
-  const child = spawn(process.execPath, [LESSONS_BIN, ...writerArgs(spec)], {
+  const argv = [process.execPath, LESSONS_BIN, ...writerArgs(spec)];
+  const [command, args] = gate === undefined ? [argv[0]!, argv.slice(1)] : gate.wrap(argv);
+  const child = spawn(command, args, {
     env: { ...process.env, ...spec.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -103,7 +143,7 @@ export function startWriter(spec: WriterSpec): RunningWriter {
         signal,
         json,
         stderr: Buffer.concat(err).toString('utf8'),
-        ms: performance.now() - started,
+        ms: performance.now() - (gate?.openedAt ?? started),
       });
     });
   });

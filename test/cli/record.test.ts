@@ -357,6 +357,30 @@ describe('bad input: exit 2, a message naming the field, nothing touched', () =>
     expect(result.stderr).toContain('titel');
   });
 
+  const usage: [string, string[], string][] = [
+    ['a flag without its value', ['record-failure', '--domain', 'x', '--title'], 'title'],
+    [
+      'a title given twice',
+      ['record-failure', '--title', 'a', '--title', 'b', '--domain', 'x'],
+      '--title',
+    ],
+    [
+      'a positional argument',
+      ['record-heuristic', '--rule', 'r', '--domain', 'x', 'extra'],
+      'extra',
+    ],
+    ['a value that looks like a flag', ['record-failure', '--title', '--domain', 'x'], 'title'],
+  ];
+
+  it.each(usage)('rejects %s as a usage error', async (_name, args, named) => {
+    const dir = tempStore();
+    const result = await lessons(['--dir', dir, '--json', ...args]);
+    expect(result).toMatchObject({ code: 2, json: { ok: false, error: { code: 'USAGE' } } });
+    expect(result.stderr).toContain(named);
+    expect(result.stderr).not.toContain('bug');
+    expect(fs.existsSync(dir)).toBe(false);
+  });
+
   it('rejects a store path that is a file', async () => {
     const file = path.join(tempDir(), 'not-a-dir');
     fs.writeFileSync(file, 'hello');

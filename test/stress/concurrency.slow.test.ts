@@ -2,6 +2,8 @@
 // maintenance beside them, a level where random writers are killed, and the naive baseline
 // checked to lose what lessons keeps. `npm run stress` runs the full levels.
 
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runLevel } from '../../stress/lib/level.js';
 import { runNaiveLevel } from '../../stress/lib/naive.js';
@@ -23,6 +25,9 @@ describe('concurrent CLI writers', () => {
       expect(load?.notes ?? []).toEqual([]);
     if (level.verifyExit !== undefined) expect(level.verifyExit).toBe(0);
     expect(consistencyProblems(dir)).toEqual([]);
+    // Every waiter left the line, and no lock or staging directory is left behind.
+    expect(fs.readdirSync(path.join(dir, '.lessons', 'lock.d'))).toEqual([]);
+    expect(fs.existsSync(path.join(dir, '.lessons', 'lock'))).toBe(false);
   });
 
   it('with random writers killed, recovery leaves no half record and loses no exit-0 record', async () => {
