@@ -59,6 +59,36 @@ describe('rollback at every step', () => {
     },
   );
 
+  it.each(['files', 'objects', 'ref'] as const)(
+    'undoes a 300-record transaction (one syncfs, one pack) when step "%s" fails',
+    async (step) => {
+      const dir = await seededStore();
+      const before = storeState(dir);
+      const packsBefore = fs.readdirSync(path.join(dir, '.git', 'objects', 'pack'));
+      process.env.LESSONS_TEST_FAIL_AT = step;
+      const store = await openStore({ dir });
+      const many = Array.from({ length: 300 }, (_, i) => ({
+        kind: 'failure' as const,
+        title: `bulk ${i}`,
+        domain: `d${i % 7}`,
+      }));
+      await expect(store.recordMany(many)).rejects.toMatchObject({ code: 'INJECTED_FAULT' });
+      delete process.env.LESSONS_TEST_FAIL_AT;
+      // No record file, no temp file, no row, no commit; a pack written before the fault is
+      // unreferenced and harmless (git gc prunes it), the index is as it was.
+      expect(storeState(dir)).toEqual(before);
+      expect(consistencyProblems(dir)).toEqual([]);
+      const stored = await store.recordMany(many);
+      await store.close();
+      expect(stored).toHaveLength(300);
+      expect(Object.keys(storeState(dir).tree)).toHaveLength(302);
+      expect(fs.readdirSync(path.join(dir, '.git', 'objects', 'pack')).length).toBeGreaterThan(
+        packsBefore.length,
+      );
+      expect(consistencyProblems(dir)).toEqual([]);
+    },
+  );
+
   it.each(['committed', 'done'])(
     'treats step "%s" as stored: a fault there cannot un-store the record',
     async (step) => {
