@@ -60,7 +60,10 @@ export async function run(
         .fail((message, error) => {
           // yargs' own complaints (a flag without its value, an unknown flag) come as YError.
           if (error !== undefined && error.name !== 'YError') throw error;
-          throw new UsageError('USAGE', `${message.replace(/\.$/, '')}. Run \`${bin} --help\` for usage.`);
+          throw new UsageError(
+            'USAGE',
+            `${message.replace(/\.$/, '')}. Run \`${bin} --help\` for usage.`,
+          );
         }),
     );
     skipHelpCache(program);

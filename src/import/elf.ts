@@ -69,7 +69,6 @@ const SEVERITY_WORDS: Record<string, number> = {
   trivial: 1,
 };
 const SOURCES = new Set(['failure', 'success', 'observation', 'debugging']);
-// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/g;
 
 function walkFiles(root: string, relative: string, recursive: boolean): string[] {

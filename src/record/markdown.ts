@@ -1,6 +1,10 @@
 // A record on disk: YAML front matter holding every indexed field, then the Markdown body.
 // render() and parse() are exact inverses for every record validate() can produce.
+// Rendering uses `yaml` (its Document API sets the quoting and the flow style of tags);
+// parsing uses js-yaml with the YAML 1.2 core schema, about ten times faster, which is most
+// of what `reindex` and `verify --deep` spend on 100k records.
 
+import jsyaml from 'js-yaml';
 import YAML from 'yaml';
 import { StoreError } from '../errors/index.js';
 import { hashObject, sha256 } from '../git/hash.js';
@@ -99,7 +103,7 @@ export function parseRecord(content: string | Uint8Array): LessonRecord {
   if (end < 0) fail('the front matter is not closed by a "---" line');
   let fm: unknown;
   try {
-    fm = YAML.parse(text.slice(FENCE.length, end + 1));
+    fm = jsyaml.load(text.slice(FENCE.length, end + 1), { schema: jsyaml.CORE_SCHEMA });
   } catch (error) {
     fail(`the front matter is not valid YAML (${(error as Error).message.split('\n')[0]})`);
   }
