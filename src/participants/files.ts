@@ -69,6 +69,7 @@ export class FilesParticipant implements Participant {
    */
   async prepare(txn: Transaction): Promise<void> {
     const dirs = new Set<string>();
+    const verified = new Set<string>();
     const staged: { tmp: string; target: string }[] = [];
     const bulk = txn.records.length >= SYNCFS_FROM;
     let renamed = 0;
@@ -78,7 +79,7 @@ export class FilesParticipant implements Participant {
         try {
           for (const record of txn.records.slice(start, start + SYNC_BATCH)) {
             // The coordinator refused existing paths under this same lock, before the journal.
-            const target = recordTarget(this.ctx.layout, record.path);
+            const target = recordTarget(this.ctx.layout, record.path, verified);
             const dir = path.dirname(target);
             if (!dirs.has(dir)) mkdirDurable(dir);
             dirs.add(dir);

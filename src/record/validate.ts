@@ -1,6 +1,7 @@
 // Turns caller input into a normalised record, or throws InvalidInputError naming the field,
 // the bad value and the fix. Pure: no I/O, so a rejected record has touched nothing.
 
+import { randomFillSync } from 'node:crypto';
 import { monotonicFactory, ulid } from 'ulid';
 import { InvalidInputError } from '../errors/index.js';
 import { isReservedName } from './slug.js';
@@ -44,14 +45,26 @@ const SINGLE_LINE_FORBIDDEN = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/u;
 // Multi-line text may hold tabs and line breaks, nothing else below 0x20.
 const MULTI_LINE_FORBIDDEN = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/u;
 
-const nextUlid = monotonicFactory();
+// ulid's own source of randomness asks the OS for one byte per character (16 calls per id,
+// 50 us); a pool filled from the same source 4 KB at a time gives the same bytes far cheaper.
+const pool = Buffer.alloc(4096);
+let poolAt = pool.length;
+function pooledRandom(): number {
+  if (poolAt === pool.length) {
+    randomFillSync(pool);
+    poolAt = 0;
+  }
+  return pool[poolAt++]! / 256;
+}
+
+const nextUlid = monotonicFactory(pooledRandom);
 
 /**
  * Create a ULID. Without `time`, ids from this process are strictly increasing; with `time`
  * (an imported record's original date), the id carries that moment and fresh randomness.
  */
 export function newId(time?: number): string {
-  return time === undefined ? nextUlid() : ulid(time);
+  return time === undefined ? nextUlid() : ulid(time, pooledRandom);
 }
 
 export function isUlid(value: string): boolean {

@@ -78,9 +78,14 @@ function notDirectory(dir: string): UsageError {
 
 /**
  * The absolute path of a record, refusing anything that would leave the store or pass
- * through a symbolic link inside it.
+ * through a symbolic link inside it. `verified` holds folders already checked in this pass
+ * (a transaction of thousands of records checks each folder once) and receives new ones.
  */
-export function recordTarget(layout: StoreLayout, relative: string): string {
+export function recordTarget(
+  layout: StoreLayout,
+  relative: string,
+  verified?: Set<string>,
+): string {
   const parts = relative.split('/');
   if (
     !RECORD_ROOTS.includes(parts[0] as (typeof RECORD_ROOTS)[number]) ||
@@ -99,8 +104,10 @@ export function recordTarget(layout: StoreLayout, relative: string): string {
     );
   }
   let current = layout.dir;
-  for (const part of parts) {
+  for (const [i, part] of parts.entries()) {
     current = path.join(current, part);
+    const folder = i < parts.length - 1;
+    if (folder && verified?.has(current)) continue;
     let stat: fs.Stats;
     try {
       stat = fs.lstatSync(current);
@@ -114,6 +121,7 @@ export function recordTarget(layout: StoreLayout, relative: string): string {
         `refusing to write through the symbolic link ${current}: lessons does not follow links inside a store. Replace it with a real folder.`,
       );
     }
+    if (folder) verified?.add(current);
   }
   return target;
 }

@@ -62,8 +62,9 @@ export async function runTransaction(
   let journaled = false;
 
   // Refuse unusable paths before anything is written.
+  const verified = new Set<string>();
   for (const record of records) {
-    if (fs.existsSync(recordTarget(ctx.layout, record.path))) {
+    if (fs.existsSync(recordTarget(ctx.layout, record.path, verified))) {
       throw new TransactionError(
         'FILE_EXISTS',
         `${record.path} already exists in the store; nothing was stored`,
