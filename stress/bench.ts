@@ -4,10 +4,11 @@
 //
 //   npm run bench -- [--sizes 1000,10000,100000] [--runs 15] [--queries 200]
 //
-// For each size: the store is built with recordMany (its throughput is reported), then, in
-// alternation, one in-process record (file + SQLite + git, fsynced) and one native
-// `git add <file> && git commit` of a file in the same store; CLI cold start against `node -e 0`
-// and the CLI's peak RSS; verify and reindex; search and context latency. Medians of --runs.
+// After an unmeasured warm-up, for each size: the store is built with recordMany (its
+// throughput is reported), then, in alternation, one in-process record (file + SQLite + git,
+// fsynced) and one native `git add <file> && git commit` of a file in the same store; CLI cold
+// start against `node -e 0` and the CLI's peak RSS; verify and reindex; search and context
+// latency. Medians of --runs.
 // Results go to stress/results/bench-<time>.json.
 
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -143,6 +144,18 @@ interface SizeResult {
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'lessons-bench-'));
 const results: SizeResult[] = [];
 try {
+  // Warm-up, not measured: the first size would otherwise pay for compiling every code path
+  // (V8 tiers up on use) and for the file system's first touches of a fresh tree.
+  {
+    const store = await openStore({ dir: path.join(work, 'warm-up') });
+    await store.recordMany(inputs(0, 600));
+    for (let r = 0; r < 5; r++)
+      await store.recordFailure({ title: `warm-up ${r}`, domain: 'bench', summary: 'warm-up' });
+    await store.verify();
+    await store.reindex();
+    await store.close();
+    fs.rmSync(path.join(work, 'warm-up'), { recursive: true, force: true });
+  }
   for (const size of sizes) {
     const dir = path.join(work, `store-${size}`);
     const store = await openStore({ dir });

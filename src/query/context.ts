@@ -76,6 +76,29 @@ function relatedItem(r: RecordView): string {
   return `- ${r.kind === 'heuristic' ? 'rule' : 'failure'} in ${r.domain}: **${r.title}** (${tags}; ${r.id})\n`;
 }
 
+/**
+ * How many records outside the domain share one of `tags`: all records sharing one, less those
+ * of the domain. Two index-only counts; the direct count (a rowid lookup per sharing record)
+ * took 35 ms on a store of 100k records.
+ */
+function countRelated(
+  reader: Reader,
+  tags: readonly string[],
+  params: Record<string, unknown>,
+): number {
+  const inTags = `tag IN (${tags.map((_, i) => `@t${i}`).join(', ')})`;
+  const [sharing] = reader.scalar<{ n: number }>(
+    `SELECT count(DISTINCT rowid_ref) AS n FROM record_tags WHERE ${inTags}`,
+    params,
+  );
+  const [ownSharing] = reader.scalar<{ n: number }>(
+    `SELECT count(*) AS n FROM records r WHERE r.domain = @domain
+       AND EXISTS (SELECT 1 FROM record_tags t WHERE t.rowid_ref = r.rowid AND t.${inTags})`,
+    params,
+  );
+  return (sharing?.n ?? 0) - (ownSharing?.n ?? 0);
+}
+
 export function buildContext(reader: Reader, options: ContextOptions = {}): ContextDigest {
   const maxTokens = options.maxTokens ?? 2000;
   if (!Number.isInteger(maxTokens) || maxTokens < MIN_TOKENS)
@@ -105,19 +128,18 @@ export function buildContext(reader: Reader, options: ContextOptions = {}): Cont
       )
       .map((r) => r.tag);
   }
-  const sharesTag = `rowid IN (SELECT rowid_ref FROM record_tags WHERE tag IN (${tags.map((_, i) => `@t${i}`).join(', ')}))`;
-  const relatedWhere = `domain <> @domain AND ${sharesTag}`;
+  const sharesTag = `EXISTS (SELECT 1 FROM record_tags t WHERE t.rowid_ref = records.rowid AND t.tag IN (${tags.map((_, i) => `@t${i}`).join(', ')}))`;
   const relatedParams = { domain, ...Object.fromEntries(tags.map((t, i) => [`t${i}`, t])) };
   const related =
     domain === undefined || tags.length === 0
       ? []
-      : // `+rowid` keeps SQLite walking records newest first, stopping at the limit, instead of
-        // collecting and sorting every record that shares a tag.
-        reader.rows(`domain <> @domain AND +${sharesTag}`, relatedParams, 'created DESC', 100);
+      : // SQLite walks records newest first and probes each one's tags, stopping at the limit,
+        // rather than collecting every record that shares a tag (tens of thousands at 100k).
+        reader.rows(`domain <> @domain AND ${sharesTag}`, relatedParams, 'created DESC', 100);
   const totals = {
     heuristics: reader.count(heuristicsWhere, params),
     failures: reader.count(failuresWhere, params),
-    related: related.length === 0 ? 0 : reader.count(relatedWhere, relatedParams),
+    related: related.length === 0 ? 0 : countRelated(reader, tags, relatedParams),
   };
 
   const title = `# Lessons${domain === undefined ? '' : ` for ${domain}`}\n\n`;
