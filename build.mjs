@@ -3,7 +3,9 @@
 // Command handlers stay in lazily loaded chunks; better-sqlite3 is native and stays external.
 
 import { execFileSync } from 'node:child_process';
-import { rmSync, chmodSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import * as esbuild from 'esbuild';
 
@@ -39,3 +41,49 @@ await esbuild.build({
   logLevel: 'warning',
 });
 for (const name of entries) chmodSync(`dist/cli/${name}.js`, 0o755);
+
+// The record fast path again, as one CommonJS bundle the bins run with a V8 code cache
+// (cli/cached.ts).
+await esbuild.build({
+  entryPoints: ['cli/record-path.ts'],
+  outfile: 'dist/cli/record.cjs',
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  minify: true,
+  external: ['better-sqlite3'],
+  define: { __LESSONS_VERSION__: JSON.stringify(version) },
+  logLevel: 'warning',
+});
+
+// The cache is taken after real records (a new store, then an existing one, the common case),
+// so it holds the functions a record compiles, not only the top level.
+const scratch = mkdtempSync(path.join(os.tmpdir(), 'lessons-build-'));
+try {
+  for (const title of ['code cache: first record', 'code cache: second record'])
+    execFileSync(
+      process.execPath,
+      [
+        'dist/cli/record-failure.js',
+        '--dir',
+        scratch,
+        '--title',
+        title,
+        '--domain',
+        'build',
+        '--quiet',
+      ],
+      {
+        stdio: 'inherit',
+        env: {
+          ...process.env,
+          LESSONS_WRITE_CODE_CACHE: '1',
+          LESSONS_AUTHOR_NAME: 'lessons build',
+          LESSONS_AUTHOR_EMAIL: 'build@lessons.invalid',
+        },
+      },
+    );
+} finally {
+  rmSync(scratch, { recursive: true, force: true });
+}

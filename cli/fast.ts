@@ -6,7 +6,7 @@
 
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { FAILURE_FLAGS, HEURISTIC_FLAGS } from './commands/record.js';
-import { GLOBAL_OPTIONS, reportError } from './run.js';
+import { GLOBAL_OPTIONS, reportError } from './report.js';
 
 export type RecordCommand = 'record-failure' | 'record-heuristic';
 

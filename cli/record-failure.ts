@@ -1,12 +1,16 @@
 #!/usr/bin/env node
 // `record-failure`: the same as `lessons record-failure`.
 
-import { runFast } from './fast.js';
-import { recordFailureCommand } from './commands/record.js';
-import { run } from './run.js';
+import { loadRecordPath } from './cached.js';
 
 const argv = process.argv.slice(2);
-if (!(await runFast('record-failure', 'record-failure', argv, argv)))
+const fast = loadRecordPath(import.meta.url) ?? (await import('./fast.js'));
+if (!(await fast.runFast('record-failure', 'record-failure', argv, argv))) {
+  const [{ run }, { recordFailureCommand }] = await Promise.all([
+    import('./run.js'),
+    import('./commands/record.js'),
+  ]);
   await run('record-failure', argv, (yargs) =>
     yargs.command({ ...recordFailureCommand, command: '$0' }),
   );
+}

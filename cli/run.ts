@@ -1,43 +1,12 @@
-// The one place that turns outcomes into exit codes and error output. Nothing else calls
-// process.exit; commands throw, and this maps LessonsError classes to 1, 2 or 3.
+// The yargs command line: parse, run the command's handler, and set the exit code through
+// reportError (report.ts). Nothing calls process.exit; commands throw, and reportError maps
+// LessonsError classes to 1, 2 or 3.
 
 import type { Argv } from 'yargs';
-import { InternalError, LessonsError, UsageError } from '../src/errors/index.js';
+import { UsageError } from '../src/errors/index.js';
+import { GLOBAL_OPTIONS, reportError } from './report.js';
 
-export const GLOBAL_OPTIONS = {
-  dir: {
-    type: 'string',
-    requiresArg: true,
-    global: true,
-    describe: 'The store (default $LESSONS_DIR, else ./memory)',
-  },
-  json: { type: 'boolean', global: true, describe: 'Print exactly one JSON object on stdout' },
-  quiet: { type: 'boolean', global: true, describe: 'Print nothing on success' },
-  'lock-timeout': {
-    type: 'string',
-    requiresArg: true,
-    global: true,
-    describe: 'How long to wait for a busy store: seconds or 500ms/30s/2m (default 60s)',
-  },
-} as const;
-
-function wantsJson(argv: readonly string[]): boolean {
-  return argv.includes('--json') && !argv.slice(0, argv.indexOf('--json')).includes('--');
-}
-
-/** Render an error to stderr (and stdout with --json) and return the exit code. */
-export function reportError(error: unknown, argv: readonly string[], bin: string): number {
-  const known =
-    error instanceof LessonsError
-      ? error
-      : new InternalError(error instanceof Error ? error.message : String(error), { cause: error });
-  if (wantsJson(argv))
-    process.stdout.write(`${JSON.stringify({ ok: false, error: known.toJSON() })}\n`);
-  process.stderr.write(`${bin}: ${known.message}\n`);
-  if (!(error instanceof LessonsError) && process.env.LESSONS_DEBUG && error instanceof Error)
-    process.stderr.write(`${error.stack}\n`);
-  return known.exitCode;
-}
+export { GLOBAL_OPTIONS, reportError };
 
 /** Parse and run; set process.exitCode from the outcome. */
 export async function run(

@@ -103,7 +103,10 @@ function walkRecordFolders(layout: StoreLayout): Map<string, WorkFile> {
     }
     for (const name of names) {
       const p = `${relative}/${name}`;
-      const stat = fs.lstatSync(path.join(layout.dir, p), { bigint: true });
+      // verify takes no lock: a writer may rename its temp file into place (or a rollback
+      // remove a file) between the listing and this look. What vanished is not there.
+      const stat = fs.lstatSync(path.join(layout.dir, p), { bigint: true, throwIfNoEntry: false });
+      if (stat === undefined) continue;
       if (stat.isDirectory()) walk(p);
       else files.set(p, { path: p, stat });
     }

@@ -1,0 +1,92 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  BIN,
+  consistencyProblems,
+  ROOT,
+  runCli,
+  storeState,
+  tempDir,
+  tempStore,
+} from '../helpers/store.js';
+
+const CLI_DIR = path.join(ROOT, 'dist', 'cli');
+
+/** A copy of the built command line, to damage without disturbing other tests. */
+function cliCopy(): string {
+  const dir = path.join(tempDir(), 'cli');
+  fs.cpSync(CLI_DIR, dir, { recursive: true });
+  return dir;
+}
+
+// The copy lives outside the repository; better-sqlite3 is found through NODE_PATH.
+const env = { NODE_PATH: path.join(ROOT, 'node_modules') };
+
+describe('the record fast path with a V8 code cache', () => {
+  it('is built with a cache that this Node accepts (a run does not rewrite it)', async () => {
+    const cli = cliCopy();
+    const cache = path.join(cli, 'record.cjs.cache');
+    const before = fs.readFileSync(cache);
+    const dir = tempStore();
+    const result = await runCli(
+      path.join(cli, 'record-failure.js'),
+      ['--dir', dir, '--json', '--title', 'cached', '--domain', 'x'],
+      { env },
+    );
+    expect(result).toMatchObject({ code: 0, stderr: '' });
+    expect(fs.readFileSync(cache).equals(before)).toBe(true);
+    expect(storeState(dir).rows.map((r) => r.title)).toEqual(['cached']);
+    expect(consistencyProblems(dir)).toEqual([]);
+  });
+
+  it('records as usual with a damaged cache, and writes a good one back', async () => {
+    const cli = cliCopy();
+    const cache = path.join(cli, 'record.cjs.cache');
+    fs.writeFileSync(cache, Buffer.from('not a V8 code cache'));
+    const dir = tempStore();
+    const result = await runCli(
+      path.join(cli, 'record-failure.js'),
+      ['--dir', dir, '--json', '--title', 'uncached', '--domain', 'x'],
+      { env },
+    );
+    expect(result).toMatchObject({ code: 0, stderr: '' });
+    expect(fs.statSync(cache).size).toBeGreaterThan(100_000);
+    expect(Object.keys(storeState(dir).tree)).toEqual([result.json!.path]);
+    expect(consistencyProblems(dir)).toEqual([]);
+  });
+
+  it('falls back to the bundled ES modules when record.cjs is missing', async () => {
+    const dir = tempStore();
+    const cli = cliCopy();
+    fs.rmSync(path.join(cli, 'record.cjs'));
+    // Without record.cjs the entry imports its ES chunks, which resolve packages from their own
+    // location: run this copy from inside the repository's tree instead.
+    const inside = fs.mkdtempSync(path.join(ROOT, 'dist', 'cli-copy-'));
+    try {
+      fs.cpSync(cli, inside, { recursive: true });
+      const result = await runCli(path.join(inside, 'record-heuristic.js'), [
+        '--dir',
+        dir,
+        '--json',
+        '--rule',
+        'no bundle',
+        '--domain',
+        'x',
+      ]);
+      expect(result).toMatchObject({ code: 0, stderr: '' });
+      expect(storeState(dir).rows.map((r) => r.title)).toEqual(['no bundle']);
+    } finally {
+      fs.rmSync(inside, { recursive: true, force: true });
+    }
+    expect(consistencyProblems(dir)).toEqual([]);
+  });
+
+  it('hands anything but plain flags to yargs, from every bin', async () => {
+    for (const bin of [BIN.lessons, BIN.recordFailure, BIN.recordHeuristic]) {
+      const result = await runCli(bin, ['--help']);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toContain('--lock-timeout');
+    }
+  });
+});
