@@ -3,7 +3,7 @@
 // crash rounds that SIGKILL writers at random moments.
 //
 //   npm run stress -- [--levels 5,10,15,20,30,50,100] [--records 1] [--readers 2]
-//                     [--kill-rate 0] [--no-baseline] [--crash-iterations 0]
+//                     [--kill-rate 0] [--no-baseline] [--no-maintenance] [--crash-iterations 0]
 //                     [--crash-max-delay 600] [--keep]
 //
 // One row per level on stdout; the full reports as JSON under stress/results/.
@@ -24,6 +24,7 @@ const { values } = parseArgs({
     readers: { type: 'string', default: '2' },
     'kill-rate': { type: 'string', default: '0' },
     'no-baseline': { type: 'boolean', default: false },
+    'no-maintenance': { type: 'boolean', default: false },
     'crash-iterations': { type: 'string', default: '0' },
     'crash-max-delay': { type: 'string', default: '600' },
     keep: { type: 'boolean', default: false },
@@ -169,6 +170,7 @@ for (const writers of levels) {
     writers,
     recordsPerWriter: records,
     readers,
+    maintenance: !values['no-maintenance'],
     killRate,
   });
   console.log(lessonsRow(lessons));
