@@ -20,7 +20,7 @@ import { describe, expect, it } from 'vitest';
 import { ROOT } from '../../stress/lib/writers.js';
 import { consistencyProblems, git, lessons, readRows, tempStore } from '../helpers/store.js';
 
-const FIXTURE = path.resolve(ROOT, '../shared/fixtures/elf-memory');
+const FIXTURE = path.join(ROOT, 'test/fixtures/elf-memory');
 
 function fixtureHashes(): Record<string, string> {
   const out: Record<string, string> = {};
