@@ -1,8 +1,10 @@
 // A record on disk: YAML front matter holding every indexed field, then the Markdown body.
 // render() and parse() are exact inverses for every record validate() can produce.
 // Rendering uses `yaml` (its Document API sets the quoting and the flow style of tags);
-// parsing uses js-yaml with the YAML 1.2 core schema, about ten times faster, which is most
-// of what `reindex` and `verify --deep` spend on 100k records.
+// parsing uses js-yaml, about ten times faster, which is most of what `reindex` and
+// `verify --deep` spend on 100k records. js-yaml's own core schema resolves more plain scalars
+// than YAML 1.2's (0b101, +0x1, 1_0.5 are numbers to it, strings to `yaml`, which therefore
+// writes them unquoted), so it parses with CORE_1_2 below: exactly the 1.2 core schema.
 
 import jsyaml from 'js-yaml';
 import YAML from 'yaml';
@@ -87,6 +89,42 @@ function str(fm: Record<string, unknown>, key: string): string {
   return value;
 }
 
+/** A YAML 1.2 core-schema scalar type for js-yaml: `pattern` decides, `construct` converts. */
+function coreType(tag: string, pattern: RegExp, construct: (text: string) => unknown): jsyaml.Type {
+  return new jsyaml.Type(`tag:yaml.org,2002:${tag}`, {
+    kind: 'scalar',
+    resolve: (text: unknown) => typeof text === 'string' && pattern.test(text),
+    construct: (text: string) => construct(text),
+  });
+}
+
+/** YAML 1.2 core schema (null, bool, int, float), as `yaml` reads and writes it. */
+const CORE_1_2 = jsyaml.FAILSAFE_SCHEMA.extend({
+  implicit: [
+    coreType('null', /^(?:~|null|Null|NULL|)$/, () => null),
+    coreType('bool', /^(?:true|True|TRUE|false|False|FALSE)$/, (t) => /^t/i.test(t)),
+    coreType('int', /^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$/, (t) =>
+      t.startsWith('0o')
+        ? parseInt(t.slice(2), 8)
+        : t.startsWith('0x')
+          ? parseInt(t.slice(2), 16)
+          : parseInt(t, 10),
+    ),
+    coreType(
+      'float',
+      /^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$/,
+      (t) =>
+        /nan$/i.test(t)
+          ? NaN
+          : /inf$/i.test(t)
+            ? t.startsWith('-')
+              ? -Infinity
+              : Infinity
+            : Number(t),
+    ),
+  ],
+});
+
 /** Parse a record file. Throws RecordParseError when the file is not one this tool wrote. */
 export function parseRecord(content: string | Uint8Array): LessonRecord {
   let text: string;
@@ -103,7 +141,7 @@ export function parseRecord(content: string | Uint8Array): LessonRecord {
   if (end < 0) fail('the front matter is not closed by a "---" line');
   let fm: unknown;
   try {
-    fm = jsyaml.load(text.slice(FENCE.length, end + 1), { schema: jsyaml.CORE_SCHEMA });
+    fm = jsyaml.load(text.slice(FENCE.length, end + 1), { schema: CORE_1_2 });
   } catch (error) {
     fail(`the front matter is not valid YAML (${(error as Error).message.split('\n')[0]})`);
   }

@@ -23,6 +23,23 @@ const hardTitles = [
   '2026-11-22',
   '@at [brackets] {braces} & *star* !bang %percent |pipe >gt',
   '  leading spaces are trimmed  ',
+  // Numbers to js-yaml's own core schema, strings to YAML 1.2 (and to `yaml`, which renders).
+  '0b101',
+  '+0x1',
+  '-0b1',
+  '1_000',
+  '1_0.5',
+  '0o17',
+  '0x1F',
+  '.inf',
+  '-.Inf',
+  '.NaN',
+  '~',
+  'NULL',
+  'TRUE',
+  'on',
+  '0777',
+  '1e3',
 ];
 
 describe('render and parse', () => {
@@ -40,6 +57,41 @@ describe('render and parse', () => {
     const parsed = parseRecord(renderRecord(record));
     expect(parsed).toEqual(record);
     expect(parsed.title).toBe(title.trim());
+  });
+
+  it('round-trips 3,000 generated scalars in title, domain and tags', () => {
+    // Strings made of the pieces that decide how YAML resolves a plain scalar.
+    const pieces = [
+      '0',
+      '1',
+      '7',
+      '9',
+      '0b',
+      '0o',
+      '0x',
+      'F',
+      '_',
+      '.',
+      'e',
+      '+',
+      '-',
+      'inf',
+      'NaN',
+      '~',
+      'null',
+      'True',
+      'no',
+      ':',
+    ];
+    let seed = 42;
+    const random = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const pick = (): string => pieces[Math.floor(random() * pieces.length)]!;
+    for (let i = 0; i < 3000; i++) {
+      const text = Array.from({ length: 1 + Math.floor(random() * 4) }, pick).join('');
+      const domain = text.toLowerCase().replace(/[^a-z0-9_-]/g, '') || 'd';
+      const record = validateFailure({ title: text, domain, tags: [domain] }, now);
+      expect(parseRecord(renderRecord(record)), text).toEqual(record);
+    }
   });
 
   it('round-trips a heuristic with every field', () => {
