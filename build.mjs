@@ -20,9 +20,9 @@ if (!cliOnly) {
 }
 rmSync('dist/cli', { recursive: true, force: true });
 
-const entries = ['lessons', 'record-failure', 'record-heuristic'];
+// The full command line, an ES module whose command handlers stay in lazily loaded chunks.
 await esbuild.build({
-  entryPoints: entries.map((name) => `cli/${name}.ts`),
+  entryPoints: ['cli/main.ts'],
   outdir: 'dist/cli',
   bundle: true,
   splitting: true,
@@ -40,7 +40,21 @@ await esbuild.build({
   define: { __LESSONS_VERSION__: JSON.stringify(version) },
   logLevel: 'warning',
 });
-for (const name of entries) chmodSync(`dist/cli/${name}.js`, 0o755);
+
+// The bins, small CommonJS launchers (cli/launch.ts) that import main.js only when needed.
+const bins = ['lessons', 'record-failure', 'record-heuristic'];
+await esbuild.build({
+  entryPoints: bins.map((name) => `cli/${name}.ts`),
+  outdir: 'dist/cli',
+  outExtension: { '.js': '.cjs' },
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  minify: true,
+  logLevel: 'warning',
+});
+for (const name of bins) chmodSync(`dist/cli/${name}.cjs`, 0o755);
 
 // The record fast path again, as one CommonJS bundle the bins run with a V8 code cache
 // (cli/cached.ts).
@@ -53,6 +67,10 @@ await esbuild.build({
   target: 'node20',
   minify: true,
   external: ['better-sqlite3'],
+  // Two built-ins a cold record need not load. graceful-fs (proper-lockfile's default fs, which
+  // lessons never uses: it passes its own) patches node:fs and loads streams; assert: see the
+  // shim.
+  alias: { 'graceful-fs': 'node:fs', assert: './cli/shims/assert.cjs' },
   define: { __LESSONS_VERSION__: JSON.stringify(version) },
   logLevel: 'warning',
 });
@@ -65,7 +83,7 @@ try {
     execFileSync(
       process.execPath,
       [
-        'dist/cli/record-failure.js',
+        'dist/cli/record-failure.cjs',
         '--dir',
         scratch,
         '--title',

@@ -10,7 +10,6 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
 
 export type RecordPath = typeof import('./record-path.js');
@@ -23,9 +22,8 @@ type CommonJsWrapper = (
   dirname: string,
 ) => void;
 
-/** The record fast path bundled beside the entry at `entryUrl`; undefined when not built. */
-export function loadRecordPath(entryUrl: string): RecordPath | undefined {
-  const file = path.join(path.dirname(fileURLToPath(entryUrl)), 'record.cjs');
+/** The record fast path bundled at `file` (record.cjs); undefined when not built. */
+export function loadRecordPath(file: string): RecordPath | undefined {
   let source: string;
   try {
     source = fs.readFileSync(file, 'utf8');

@@ -1,16 +1,6 @@
 #!/usr/bin/env node
-// `record-heuristic`: the same as `lessons record-heuristic`.
+// `record-heuristic`: the same as `lessons record-heuristic` (launch.ts).
 
-import { loadRecordPath } from './cached.js';
+import { launch } from './launch.js';
 
-const argv = process.argv.slice(2);
-const fast = loadRecordPath(import.meta.url) ?? (await import('./fast.js'));
-if (!(await fast.runFast('record-heuristic', 'record-heuristic', argv, argv))) {
-  const [{ run }, { recordHeuristicCommand }] = await Promise.all([
-    import('./run.js'),
-    import('./commands/record.js'),
-  ]);
-  await run('record-heuristic', argv, (yargs) =>
-    yargs.command({ ...recordHeuristicCommand, command: '$0' }),
-  );
-}
+void launch('record-heuristic');

@@ -29,7 +29,7 @@ const { values } = parseArgs({
 const sizes = values.sizes.split(',').map(Number);
 const runs = Number(values.runs);
 const queries = Number(values.queries);
-const RECORD_CLI = path.join(ROOT, 'dist/cli/record-failure.js');
+const RECORD_CLI = path.join(ROOT, 'dist/cli/record-failure.cjs');
 const DOMAINS = ['infra', 'database', 'ci', 'frontend', 'agents', 'security', 'release', 'ops'];
 const WORDS = [
   'cache',

@@ -1,6 +1,5 @@
 // The file-system participant: each record's Markdown file, written atomically and durably.
 
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -30,6 +29,9 @@ const fsyncAsync = promisify(fs.fsync);
 function syncFileSystem(file: string): boolean {
   if (process.platform !== 'linux') return false;
   try {
+    // Loaded here, not imported: child_process (with net and dgram) costs a single record's
+    // cold start ~5 ms of CPU, and only large batches come here.
+    const { execFileSync } = process.getBuiltinModule('node:child_process');
     execFileSync('sync', ['--file-system', file], { stdio: 'ignore', timeout: 120_000 });
     return true;
   } catch {

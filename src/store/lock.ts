@@ -332,19 +332,13 @@ export async function withWritersLock<T>(
       minTimeout: 0,
       shouldRetry: async ({ attemptNumber }) => {
         queue.join();
+        await queue.waitTurn(deadline, pollDelay);
         for (let polls = attemptNumber; ; polls++) {
           const remaining = deadline - performance.now();
           if (remaining <= 0) return true;
-          const delay = Math.min(pollDelay(polls), remaining);
-          const ahead = queue.ahead();
-          if (ahead !== undefined) {
-            watch.close();
-            await WaitQueue.waitGone(ahead, delay);
-            continue;
-          }
           watch.arm();
           if (!heldByLiveOwner(lockDir, staleMs)) return true;
-          await watch.next(delay);
+          await watch.next(Math.min(pollDelay(polls), remaining));
           if (!heldByLiveOwner(lockDir, staleMs)) return true;
         }
       },

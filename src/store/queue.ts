@@ -53,11 +53,7 @@ export class WaitQueue {
   /** Leave the line, waking whoever is behind. */
   leave(): void {
     if (this.ticket === undefined) return;
-    try {
-      fs.unlinkSync(path.join(this.dir, this.ticket));
-    } catch {
-      // swept already
-    }
+    removeTicket(path.join(this.dir, this.ticket));
     this.ticket = undefined;
   }
 
@@ -67,6 +63,39 @@ export class WaitQueue {
    * on the way are removed.
    */
   ahead(): string | undefined {
+    return this.nearestAhead()?.file;
+  }
+
+  /**
+   * Resolves once this process is first in line, or at `deadline` (a `performance.now()` time).
+   * It watches the ticket just ahead and, between that ticket's events, looks every
+   * `pollDelay(n)` ms only at whether its owner still lives (a signal 0 and a /proc read), not
+   * at the whole line: with a hundred waiters, listing and reading the line at every poll
+   * cost more CPU than the records themselves. The line is listed again only when the ticket
+   * ahead goes (served, or its owner died).
+   */
+  async waitTurn(deadline: number, pollDelay: (poll: number) => number): Promise<void> {
+    let poll = 1;
+    for (let ahead = this.nearestAhead(); ahead !== undefined; ahead = this.nearestAhead()) {
+      const watch = new TicketWatch(ahead.file);
+      try {
+        for (;;) {
+          const remaining = deadline - performance.now();
+          if (remaining <= 0) return;
+          if (await watch.gone(Math.min(pollDelay(poll++), remaining))) break;
+          if (liveness(ahead.owner) === 'dead') {
+            removeTicket(ahead.file);
+            break;
+          }
+        }
+      } finally {
+        watch.close();
+      }
+    }
+  }
+
+  private nearestAhead():
+    { file: string; owner: Partial<ProcessIdentity> | undefined } | undefined {
     if (this.ticket === undefined) return undefined;
     let names: string[];
     try {
@@ -77,40 +106,75 @@ export class WaitQueue {
     names.sort();
     for (let i = names.length - 1; i >= 0; i--) {
       const file = path.join(this.dir, names[i]!);
-      const state = liveness(readIdentity(file));
-      if (state === 'alive') return file;
-      if (state === 'dead') {
-        try {
-          fs.unlinkSync(file);
-        } catch {
-          // removed meanwhile
-        }
-      }
+      const owner = readIdentity(file);
+      const state = liveness(owner);
+      if (state === 'alive') return { file, owner };
+      if (state === 'dead') removeTicket(file);
     }
     return undefined;
   }
+}
 
-  /** Resolves when `ticket` is removed, or after `ms` (to look again at its owner). */
-  static waitGone(ticket: string, ms: number): Promise<void> {
+/** Watches one ticket file for its removal, for as long as the waiter behind it waits. */
+class TicketWatch {
+  private readonly file: string;
+  private watcher: fs.FSWatcher | undefined;
+  private removed = false;
+  private wake: (() => void) | undefined;
+
+  constructor(file: string) {
+    this.file = file;
+    try {
+      this.watcher = fs.watch(file, { persistent: false }, () => this.look());
+      this.watcher.on('error', () => this.markRemoved());
+    } catch (error) {
+      // Gone before we watched it; any other failure leaves only the polls (see gone()).
+      if (errnoCode(error) === 'ENOENT') this.removed = true;
+    }
+  }
+
+  /**
+   * True once the ticket is removed: at once if it already is, else as soon as that happens
+   * within `ms`. False when `ms` ran out with the ticket still there.
+   */
+  gone(ms: number): Promise<boolean> {
+    if (this.removed) return Promise.resolve(true);
     return new Promise((resolve) => {
-      let watcher: fs.FSWatcher | undefined;
-      const done = (): void => {
+      const timer = setTimeout(() => {
+        this.wake = undefined;
+        this.look();
+        resolve(this.removed);
+      }, ms);
+      this.wake = () => {
         clearTimeout(timer);
-        watcher?.close();
-        resolve();
+        resolve(true);
       };
-      const timer = setTimeout(done, ms);
-      try {
-        watcher = fs.watch(ticket, { persistent: false }, () => {
-          if (!fs.existsSync(ticket)) done();
-        });
-        watcher.on('error', done);
-      } catch (error) {
-        // Gone before we watched it (or no events here): look again now, or at the poll.
-        if (errnoCode(error) === 'ENOENT') done();
-      }
-      if (watcher !== undefined && !fs.existsSync(ticket)) done();
     });
+  }
+
+  close(): void {
+    this.watcher?.close();
+    this.watcher = undefined;
+    this.wake = undefined;
+  }
+
+  private look(): void {
+    if (!this.removed && !fs.existsSync(this.file)) this.markRemoved();
+  }
+
+  private markRemoved(): void {
+    this.removed = true;
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+}
+
+function removeTicket(file: string): void {
+  try {
+    fs.unlinkSync(file);
+  } catch {
+    // removed meanwhile
   }
 }
 

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const LESSONS_BIN = path.join(ROOT, 'dist/cli/lessons.js');
+export const LESSONS_BIN = path.join(ROOT, 'dist/cli/lessons.cjs');
 
 export interface WriterSpec {
   readonly dir: string;

@@ -30,7 +30,7 @@ describe('the record fast path with a V8 code cache', () => {
     const before = fs.readFileSync(cache);
     const dir = tempStore();
     const result = await runCli(
-      path.join(cli, 'record-failure.js'),
+      path.join(cli, 'record-failure.cjs'),
       ['--dir', dir, '--json', '--title', 'cached', '--domain', 'x'],
       { env },
     );
@@ -46,7 +46,7 @@ describe('the record fast path with a V8 code cache', () => {
     fs.writeFileSync(cache, Buffer.from('not a V8 code cache'));
     const dir = tempStore();
     const result = await runCli(
-      path.join(cli, 'record-failure.js'),
+      path.join(cli, 'record-failure.cjs'),
       ['--dir', dir, '--json', '--title', 'uncached', '--domain', 'x'],
       { env },
     );
@@ -56,16 +56,16 @@ describe('the record fast path with a V8 code cache', () => {
     expect(consistencyProblems(dir)).toEqual([]);
   });
 
-  it('falls back to the bundled ES modules when record.cjs is missing', async () => {
+  it('falls back to the full command line (main.js) when record.cjs is missing', async () => {
     const dir = tempStore();
     const cli = cliCopy();
     fs.rmSync(path.join(cli, 'record.cjs'));
-    // Without record.cjs the entry imports its ES chunks, which resolve packages from their own
-    // location: run this copy from inside the repository's tree instead.
+    // Without record.cjs the bin imports main.js, whose ES chunks resolve packages from their
+    // own location: run this copy from inside the repository's tree instead.
     const inside = fs.mkdtempSync(path.join(ROOT, 'dist', 'cli-copy-'));
     try {
       fs.cpSync(cli, inside, { recursive: true });
-      const result = await runCli(path.join(inside, 'record-heuristic.js'), [
+      const result = await runCli(path.join(inside, 'record-heuristic.cjs'), [
         '--dir',
         dir,
         '--json',

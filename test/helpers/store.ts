@@ -13,9 +13,9 @@ export * from './inspect.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const BIN = {
-  lessons: path.join(ROOT, 'dist/cli/lessons.js'),
-  recordFailure: path.join(ROOT, 'dist/cli/record-failure.js'),
-  recordHeuristic: path.join(ROOT, 'dist/cli/record-heuristic.js'),
+  lessons: path.join(ROOT, 'dist/cli/lessons.cjs'),
+  recordFailure: path.join(ROOT, 'dist/cli/record-failure.cjs'),
+  recordHeuristic: path.join(ROOT, 'dist/cli/record-heuristic.cjs'),
 };
 
 /** A fresh temporary directory, removed when the test ends. */

@@ -1,4 +1,5 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -27,12 +28,19 @@ describe('the line of waiters for the writers lock', () => {
     const ticketOfB = c!.ahead()!;
     expect([ticketOfA, ticketOfB].map((t) => fs.existsSync(t))).toEqual([true, true]);
     expect(ticketOfB > ticketOfA).toBe(true);
-    // b is served and leaves, which wakes c; c now waits on a.
-    const woken = WaitQueue.waitGone(ticketOfB, 60_000);
+    // c waits its turn: b being served is not enough while a is still ahead.
+    let served = false;
+    const turn = c!
+      .waitTurn(performance.now() + 60_000, () => 60_000)
+      .then(() => {
+        served = true;
+      });
     b!.leave();
-    await woken;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(served).toBe(false);
     expect(c!.ahead()).toBe(ticketOfA);
     a!.leave();
+    await turn;
     expect(c!.ahead()).toBeUndefined();
     c!.leave();
     expect(fs.readdirSync(dir)).toEqual([]);
@@ -66,8 +74,43 @@ describe('the line of waiters for the writers lock', () => {
     me!.leave();
   });
 
-  it('wakes a waiter at once when the ticket ahead is already gone', async () => {
+  it('notices at its next poll that the waiter ahead died in line, and removes its ticket', async () => {
     const dir = tempDir();
-    await WaitQueue.waitGone(path.join(dir, 'q-000000000000001-1-00000000'), 60_000);
+    const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)']);
+    await once(child, 'spawn');
+    const ticket = path.join(
+      dir,
+      `q-${String(Date.now() - 1000).padStart(15, '0')}-${child.pid}-00ff00ff`,
+    );
+    fs.writeFileSync(
+      ticket,
+      JSON.stringify({ ...currentIdentity(), pid: child.pid, startTicks: undefined }),
+    );
+    const [me] = await line(dir, 1);
+    expect(me!.ahead()).toBe(ticket);
+    let served = false;
+    const turn = me!
+      .waitTurn(performance.now() + 60_000, () => 50)
+      .then(() => {
+        served = true;
+      });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(served).toBe(false);
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+    await turn;
+    expect(fs.existsSync(ticket)).toBe(false);
+    me!.leave();
+  });
+
+  it('gives up waiting at the deadline, leaving the line as it is', async () => {
+    const dir = tempDir();
+    const [a, b] = await line(dir, 2);
+    const started = performance.now();
+    await b!.waitTurn(started + 150, () => 1_000);
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(b!.ahead()).toBeDefined();
+    a!.leave();
+    b!.leave();
   });
 });
