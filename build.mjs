@@ -20,28 +20,42 @@ if (!cliOnly) {
 }
 rmSync('dist/cli', { recursive: true, force: true });
 
-// The full command line, an ES module whose command handlers stay in lazily loaded chunks.
-await esbuild.build({
-  entryPoints: ['cli/main.ts'],
-  outdir: 'dist/cli',
+// The full command line, and the record fast path again on its own, as CommonJS bundles the bins
+// run with a V8 code cache (cli/cached.ts). Command handlers are still evaluated lazily: esbuild
+// turns each import() into a deferred initialiser. A few dependencies (yargs) are ES modules
+// that ask for import.meta.url, which the banner provides.
+const commonJs = {
   bundle: true,
-  splitting: true,
-  format: 'esm',
+  format: 'cjs',
   platform: 'node',
   target: 'node20',
   minify: true,
-  sourcemap: 'linked',
   external: ['better-sqlite3'],
-  chunkNames: 'chunks/[name]-[hash]',
-  // Bundled CommonJS dependencies call require() for node built-ins.
-  banner: {
-    js: "import{createRequire as __lessonsRequire}from'node:module';const require=__lessonsRequire(import.meta.url);",
+  // graceful-fs is proper-lockfile's default fs, which lessons never uses (it passes its own);
+  // its patching of node:fs loads streams.
+  alias: { 'graceful-fs': 'node:fs' },
+  banner: { js: "var __lessonsImportMetaUrl=require('node:url').pathToFileURL(__filename).href;" },
+  define: {
+    __LESSONS_VERSION__: JSON.stringify(version),
+    'import.meta.url': '__lessonsImportMetaUrl',
   },
-  define: { __LESSONS_VERSION__: JSON.stringify(version) },
   logLevel: 'warning',
+};
+await esbuild.build({
+  ...commonJs,
+  entryPoints: ['cli/main.ts'],
+  outfile: 'dist/cli/main.cjs',
+  sourcemap: 'linked',
+});
+await esbuild.build({
+  ...commonJs,
+  entryPoints: ['cli/record-path.ts'],
+  outfile: 'dist/cli/record.cjs',
+  // A record need not load node:assert either; see the shim. (yargs, in main.cjs, needs it.)
+  alias: { ...commonJs.alias, assert: './cli/shims/assert.cjs' },
 });
 
-// The bins, small CommonJS launchers (cli/launch.ts) that import main.js only when needed.
+// The bins, small CommonJS launchers (cli/launch.ts).
 const bins = ['lessons', 'record-failure', 'record-heuristic'];
 await esbuild.build({
   entryPoints: bins.map((name) => `cli/${name}.ts`),
@@ -56,52 +70,32 @@ await esbuild.build({
 });
 for (const name of bins) chmodSync(`dist/cli/${name}.cjs`, 0o755);
 
-// The record fast path again, as one CommonJS bundle the bins run with a V8 code cache
-// (cli/cached.ts).
-await esbuild.build({
-  entryPoints: ['cli/record-path.ts'],
-  outfile: 'dist/cli/record.cjs',
-  bundle: true,
-  format: 'cjs',
-  platform: 'node',
-  target: 'node20',
-  minify: true,
-  external: ['better-sqlite3'],
-  // Two built-ins a cold record need not load. graceful-fs (proper-lockfile's default fs, which
-  // lessons never uses: it passes its own) patches node:fs and loads streams; assert: see the
-  // shim.
-  alias: { 'graceful-fs': 'node:fs', assert: './cli/shims/assert.cjs' },
-  define: { __LESSONS_VERSION__: JSON.stringify(version) },
-  logLevel: 'warning',
-});
-
-// The cache is taken after real records (a new store, then an existing one, the common case),
-// so it holds the functions a record compiles, not only the top level.
+// The caches are taken after real commands, so they hold the functions those compile, not only
+// the top level: two records (a new store, then an existing one, the common case) for
+// record.cjs, then the reading and checking commands, one after another, for main.cjs (each run
+// starts from the cache the last one wrote, and adds what it compiled).
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'lessons-build-'));
+const runs = [
+  ['record-failure', '--title', 'code cache: first record', '--domain', 'build', '--quiet'],
+  ['record-failure', '--title', 'code cache: second record', '--domain', 'build', '--quiet'],
+  ['list'],
+  ['search', 'cache'],
+  ['context', '--domain', 'build'],
+  ['stats'],
+  ['verify'],
+  ['--help'],
+];
 try {
-  for (const title of ['code cache: first record', 'code cache: second record'])
-    execFileSync(
-      process.execPath,
-      [
-        'dist/cli/record-failure.cjs',
-        '--dir',
-        scratch,
-        '--title',
-        title,
-        '--domain',
-        'build',
-        '--quiet',
-      ],
-      {
-        stdio: 'inherit',
-        env: {
-          ...process.env,
-          LESSONS_WRITE_CODE_CACHE: '1',
-          LESSONS_AUTHOR_NAME: 'lessons build',
-          LESSONS_AUTHOR_EMAIL: 'build@lessons.invalid',
-        },
+  for (const [command, ...args] of runs)
+    execFileSync(process.execPath, ['dist/cli/lessons.cjs', '--dir', scratch, command, ...args], {
+      stdio: 'ignore',
+      env: {
+        ...process.env,
+        LESSONS_WRITE_CODE_CACHE: '1',
+        LESSONS_AUTHOR_NAME: 'lessons build',
+        LESSONS_AUTHOR_EMAIL: 'build@lessons.invalid',
       },
-    );
+    });
 } finally {
   rmSync(scratch, { recursive: true, force: true });
 }

@@ -1,9 +1,10 @@
-// Runs dist/cli/record.cjs (the record fast path, one CommonJS bundle) with a V8 code cache, so a
-// cold `record-failure` skips most parsing and compiling: about 15-20 ms of the ~140 ms of CPU
-// a record costs, which is what bounds a hundred concurrent writers on two cores. Node 20 has
-// no module compile cache for ES modules, hence the CommonJS bundle and vm.Script.
+// Runs the command line's CommonJS bundles with a V8 code cache, so a cold start skips most
+// parsing and compiling: dist/cli/record.cjs (the record fast path; about 15-20 ms of the
+// ~120 ms of CPU a record costs, which is what bounds a hundred concurrent writers on two cores)
+// and dist/cli/main.cjs (every other command, with yargs; about 35 ms). Node 20 has no module
+// compile cache, hence the CommonJS bundles and vm.Script.
 //
-// The cache (record.cjs.cache) is made by the build, from real records into a scratch store.
+// The caches (<bundle>.cache) are made by the build, from real commands on a scratch store.
 // V8 rejects a cache made by another Node version or with other flags; the bundle then compiles
 // as usual, and a fresh cache is written beside it when that directory is writable.
 
@@ -13,6 +14,7 @@ import path from 'node:path';
 import vm from 'node:vm';
 
 export type RecordPath = typeof import('./record-path.js');
+export type Main = typeof import('./main.js');
 
 type CommonJsWrapper = (
   exports: object,
@@ -22,8 +24,8 @@ type CommonJsWrapper = (
   dirname: string,
 ) => void;
 
-/** The record fast path bundled at `file` (record.cjs); undefined when not built. */
-export function loadRecordPath(file: string): RecordPath | undefined {
+/** The exports of the CommonJS bundle at `file`; undefined when it is not built. */
+export function loadCached<T>(file: string): T | undefined {
   let source: string;
   try {
     source = fs.readFileSync(file, 'utf8');
@@ -51,7 +53,7 @@ export function loadRecordPath(file: string): RecordPath | undefined {
     file,
     path.dirname(file),
   );
-  return module.exports as RecordPath;
+  return module.exports as T;
 }
 
 /** After the run, so the cache holds every function the record compiled. Best effort. */

@@ -1,20 +1,24 @@
 // What each bin runs, built as CommonJS (dist/cli/<bin>.cjs): a cold start in CommonJS skips
 // Node's ES module loader, and with it the ~30 built-in modules (streams, readline, fs/promises)
 // that importing node:fs as an ES module loads, about 6 ms of CPU. A record with plain flags
-// runs the fast path (cached.ts) and never leaves CommonJS; anything else imports main.js.
+// runs the fast path (record.cjs); anything else the full command line (main.cjs). Both are
+// CommonJS bundles run with a V8 code cache (cached.ts).
 
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { loadRecordPath, type RecordPath } from './cached.js';
+import { loadCached, type Main, type RecordPath } from './cached.js';
 import type { Bin } from './main.js';
 
 export async function launch(bin: Bin): Promise<void> {
   const argv = process.argv.slice(2);
-  const fast = loadRecordPath(path.join(__dirname, 'record.cjs'));
+  // `lessons list` and the like need not load the record path only to be declined by it.
+  const mayRecord =
+    bin !== 'lessons' || argv.includes('record-failure') || argv.includes('record-heuristic');
+  const fast = mayRecord ? loadCached<RecordPath>(path.join(__dirname, 'record.cjs')) : undefined;
   if (fast !== undefined && (await runRecord(fast, bin, argv))) return;
-  const url = pathToFileURL(path.join(__dirname, 'main.js')).href;
-  const { main } = (await import(url)) as typeof import('./main.js');
-  await main(bin, argv);
+  const full = loadCached<Main>(path.join(__dirname, 'main.cjs'));
+  if (full === undefined)
+    throw new Error(`${path.join(__dirname, 'main.cjs')} is missing: run \`npm run build\``);
+  await full.main(bin, argv);
 }
 
 /** Run a record on the fast path; false when its flags need the full command line. */

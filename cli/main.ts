@@ -1,6 +1,6 @@
 // The full command line (yargs), for everything the record fast path does not take: every
 // command but a record with plain flags, help, and records when the fast path is not built.
-// The bins (launch.ts) import this ES module only when they need it.
+// Built as dist/cli/main.cjs, which the bins (launch.ts) load only when they need it.
 
 export type Bin = 'lessons' | 'record-failure' | 'record-heuristic';
 

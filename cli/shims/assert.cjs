@@ -1,8 +1,10 @@
 'use strict';
-// node:assert as the record bundle sees it (build.mjs aliases it here). Its callers there are
-// signal-exit, through proper-lockfile (assert.equal on its own arguments), and graceful-fs in
-// debug mode. Loading node's assert costs a cold record ~3 ms of CPU, so `equal` is checked
-// here, and only a failure, or any other use, loads the real module.
+// node:assert as the record bundle sees it (build.mjs aliases it there). Its one caller there is
+// signal-exit, through proper-lockfile: a CommonJS require, then assert.equal on its own
+// arguments. Loading node's assert costs a cold record ~3 ms of CPU, so `equal` is checked
+// here, and only a failure, or any other property, loads the real module. It serves property
+// access only: an ES module importing names from it would find none (so main.cjs, where yargs
+// does that, keeps the real assert).
 
 function real() {
   return process.getBuiltinModule('node:assert');

@@ -23,7 +23,7 @@ function cliCopy(): string {
 // The copy lives outside the repository; better-sqlite3 is found through NODE_PATH.
 const env = { NODE_PATH: path.join(ROOT, 'node_modules') };
 
-describe('the record fast path with a V8 code cache', () => {
+describe('the command line bundles with a V8 code cache', () => {
   it('is built with a cache that this Node accepts (a run does not rewrite it)', async () => {
     const cli = cliCopy();
     const cache = path.join(cli, 'record.cjs.cache');
@@ -38,6 +38,25 @@ describe('the record fast path with a V8 code cache', () => {
     expect(fs.readFileSync(cache).equals(before)).toBe(true);
     expect(storeState(dir).rows.map((r) => r.title)).toEqual(['cached']);
     expect(consistencyProblems(dir)).toEqual([]);
+  });
+
+  it('runs the full command line (main.cjs) from its cache too, without rewriting it', async () => {
+    const cli = cliCopy();
+    const cache = path.join(cli, 'main.cjs.cache');
+    const before = fs.readFileSync(cache);
+    const dir = tempStore();
+    const recorded = await runCli(
+      path.join(cli, 'lessons.cjs'),
+      ['--dir', dir, '--json', 'record-failure', '--title', 'listed', '--domain', 'x'],
+      { env },
+    );
+    expect(recorded.code).toBe(0);
+    const listed = await runCli(path.join(cli, 'lessons.cjs'), ['--dir', dir, '--json', 'list'], {
+      env,
+    });
+    expect(listed).toMatchObject({ code: 0, stderr: '' });
+    expect(listed.json).toMatchObject({ records: [{ title: 'listed', domain: 'x' }] });
+    expect(fs.readFileSync(cache).equals(before)).toBe(true);
   });
 
   it('records as usual with a damaged cache, and writes a good one back', async () => {
@@ -56,29 +75,17 @@ describe('the record fast path with a V8 code cache', () => {
     expect(consistencyProblems(dir)).toEqual([]);
   });
 
-  it('falls back to the full command line (main.js) when record.cjs is missing', async () => {
+  it('falls back to the full command line (main.cjs) when record.cjs is missing', async () => {
     const dir = tempStore();
     const cli = cliCopy();
     fs.rmSync(path.join(cli, 'record.cjs'));
-    // Without record.cjs the bin imports main.js, whose ES chunks resolve packages from their
-    // own location: run this copy from inside the repository's tree instead.
-    const inside = fs.mkdtempSync(path.join(ROOT, 'dist', 'cli-copy-'));
-    try {
-      fs.cpSync(cli, inside, { recursive: true });
-      const result = await runCli(path.join(inside, 'record-heuristic.cjs'), [
-        '--dir',
-        dir,
-        '--json',
-        '--rule',
-        'no bundle',
-        '--domain',
-        'x',
-      ]);
-      expect(result).toMatchObject({ code: 0, stderr: '' });
-      expect(storeState(dir).rows.map((r) => r.title)).toEqual(['no bundle']);
-    } finally {
-      fs.rmSync(inside, { recursive: true, force: true });
-    }
+    const result = await runCli(
+      path.join(cli, 'record-heuristic.cjs'),
+      ['--dir', dir, '--json', '--rule', 'no bundle', '--domain', 'x'],
+      { env },
+    );
+    expect(result).toMatchObject({ code: 0, stderr: '' });
+    expect(storeState(dir).rows.map((r) => r.title)).toEqual(['no bundle']);
     expect(consistencyProblems(dir)).toEqual([]);
   });
 
