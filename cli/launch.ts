@@ -7,18 +7,44 @@
 import path from 'node:path';
 import { loadCached, type Main, type RecordPath } from './cached.js';
 import type { Bin } from './main.js';
+import { reportError } from './report.js';
 
+/**
+ * Run `bin`. Commands report their own failures; this catches what escapes them (a bundle that
+ * cannot be loaded, say), so it too becomes one `lessons: ...` line, the JSON error object under
+ * --json and exit 1, never an unhandled rejection.
+ */
 export async function launch(bin: Bin): Promise<void> {
   const argv = process.argv.slice(2);
+  try {
+    await start(bin, argv);
+  } catch (error) {
+    process.exitCode = reportError(error, argv, bin);
+  }
+}
+
+async function start(bin: Bin, argv: string[]): Promise<void> {
   // `lessons list` and the like need not load the record path only to be declined by it.
   const mayRecord =
     bin !== 'lessons' || argv.includes('record-failure') || argv.includes('record-heuristic');
-  const fast = mayRecord ? loadCached<RecordPath>(path.join(__dirname, 'record.cjs')) : undefined;
+  const fast = mayRecord ? loadRecordPath() : undefined;
   if (fast !== undefined && (await runRecord(fast, bin, argv))) return;
   const full = loadCached<Main>(path.join(__dirname, 'main.cjs'));
   if (full === undefined)
     throw new Error(`${path.join(__dirname, 'main.cjs')} is missing: run \`npm run build\``);
   await full.main(bin, argv);
+}
+
+/**
+ * The record fast path, or undefined when it is not built or cannot be loaded (for instance
+ * half written by a build running meanwhile): the full command line records as well, slower.
+ */
+function loadRecordPath(): RecordPath | undefined {
+  try {
+    return loadCached<RecordPath>(path.join(__dirname, 'record.cjs'));
+  } catch {
+    return undefined;
+  }
 }
 
 /** Run a record on the fast path; false when its flags need the full command line. */

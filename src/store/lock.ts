@@ -332,7 +332,7 @@ export async function withWritersLock<T>(
       minTimeout: 0,
       shouldRetry: async ({ attemptNumber }) => {
         queue.join();
-        await queue.waitTurn(deadline, pollDelay);
+        await queue.waitTurn(deadline, pollDelay, () => !heldByLiveOwner(lockDir, staleMs));
         for (let polls = attemptNumber; ; polls++) {
           const remaining = deadline - performance.now();
           if (remaining <= 0) return true;

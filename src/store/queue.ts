@@ -18,6 +18,9 @@ import { randomBytes } from 'node:crypto';
 import { errnoCode } from '../util/durable.js';
 import { liveness, type ProcessIdentity } from './owner.js';
 
+/** How long the lock may stay free while the waiter ahead does not take it. */
+const STUCK_MS = 1_000;
+
 const TICKET = /^q-(\d+)-(\d+)-[0-9a-f]+$/;
 
 /** A ticket's owner pid, for sweeping those of dead processes. */
@@ -73,9 +76,18 @@ export class WaitQueue {
    * at the whole line: with a hundred waiters, listing and reading the line at every poll
    * cost more CPU than the records themselves. The line is listed again only when the ticket
    * ahead goes (served, or its owner died).
+   *
+   * A waiter ahead that lives but does not move (stopped, say, or a recycled pid where tickets
+   * carry no start time) must not hold up the line: once `lockFree()` has held at every poll
+   * for `STUCK_MS`, this resolves anyway and the waiter tries the lock out of turn.
    */
-  async waitTurn(deadline: number, pollDelay: (poll: number) => number): Promise<void> {
+  async waitTurn(
+    deadline: number,
+    pollDelay: (poll: number) => number,
+    lockFree: () => boolean = () => false,
+  ): Promise<void> {
     let poll = 1;
+    let freeSince: number | undefined;
     for (let ahead = this.nearestAhead(); ahead !== undefined; ahead = this.nearestAhead()) {
       const watch = new TicketWatch(ahead.file);
       try {
@@ -87,6 +99,8 @@ export class WaitQueue {
             removeTicket(ahead.file);
             break;
           }
+          if (!lockFree()) freeSince = undefined;
+          else if (performance.now() - (freeSince ??= performance.now()) >= STUCK_MS) return;
         }
       } finally {
         watch.close();

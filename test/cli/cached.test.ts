@@ -89,6 +89,34 @@ describe('the command line bundles with a V8 code cache', () => {
     expect(consistencyProblems(dir)).toEqual([]);
   });
 
+  it('falls back to main.cjs when record.cjs cannot be loaded (half written)', async () => {
+    const dir = tempStore();
+    const cli = cliCopy();
+    const bundle = path.join(cli, 'record.cjs');
+    fs.writeFileSync(bundle, fs.readFileSync(bundle, 'utf8').slice(0, 10_000));
+    const result = await runCli(
+      path.join(cli, 'record-failure.cjs'),
+      ['--dir', dir, '--json', '--title', 'half a bundle', '--domain', 'x'],
+      { env },
+    );
+    expect(result).toMatchObject({ code: 0, stderr: '' });
+    expect(storeState(dir).rows.map((r) => r.title)).toEqual(['half a bundle']);
+    expect(consistencyProblems(dir)).toEqual([]);
+  });
+
+  it('reports a missing main.cjs as one error line and the JSON object, exit 1', async () => {
+    const dir = tempStore();
+    const cli = cliCopy();
+    fs.rmSync(path.join(cli, 'main.cjs'));
+    const result = await runCli(path.join(cli, 'lessons.cjs'), ['--dir', dir, '--json', 'list'], {
+      env: { ...env, NODE_OPTIONS: '--unhandled-rejections=warn' },
+    });
+    expect(result.code).toBe(1);
+    expect(result.json).toMatchObject({ ok: false, error: { code: 'INTERNAL' } });
+    expect(result.stderr).toMatch(/^lessons: .*main\.cjs is missing/);
+    expect(fs.existsSync(dir)).toBe(false);
+  });
+
   it('hands anything but plain flags to yargs, from every bin', async () => {
     for (const bin of [BIN.lessons, BIN.recordFailure, BIN.recordHeuristic]) {
       const result = await runCli(bin, ['--help']);

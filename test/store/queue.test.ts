@@ -103,6 +103,48 @@ describe('the line of waiters for the writers lock', () => {
     me!.leave();
   });
 
+  it('stops waiting behind a live waiter that does not move while the lock stays free', async () => {
+    const dir = tempDir();
+    const stuck = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)']);
+    await once(stuck, 'spawn');
+    const ticket = path.join(
+      dir,
+      `q-${String(Date.now() - 1000).padStart(15, '0')}-${stuck.pid}-00ff00ff`,
+    );
+    fs.writeFileSync(
+      ticket,
+      JSON.stringify({ ...currentIdentity(), pid: stuck.pid, startTicks: undefined }),
+    );
+    const [me] = await line(dir, 1);
+    try {
+      // While the lock is held, a live waiter ahead is waited on...
+      let served = false;
+      const held = me!
+        .waitTurn(
+          performance.now() + 1_500,
+          () => 50,
+          () => false,
+        )
+        .then(() => (served = true));
+      await new Promise((resolve) => setTimeout(resolve, 1_200));
+      expect(served).toBe(false);
+      await held;
+      // ...but with the lock free all along, for about a second only.
+      const started = performance.now();
+      await me!.waitTurn(
+        started + 60_000,
+        () => 50,
+        () => true,
+      );
+      expect(performance.now() - started).toBeGreaterThanOrEqual(900);
+      expect(performance.now() - started).toBeLessThan(10_000);
+      expect(fs.existsSync(ticket)).toBe(true);
+    } finally {
+      stuck.kill('SIGKILL');
+      me!.leave();
+    }
+  });
+
   it('gives up waiting at the deadline, leaving the line as it is', async () => {
     const dir = tempDir();
     const [a, b] = await line(dir, 2);
