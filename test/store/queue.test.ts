@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -17,6 +17,21 @@ async function line(dir: string, n: number): Promise<WaitQueue[]> {
     await new Promise((resolve) => setTimeout(resolve, 3));
   }
   return queues;
+}
+
+/** A live process (idle) with a ticket in line at `dir`, ahead of any joined later. */
+async function waiterAhead(dir: string): Promise<{ child: ChildProcess; ticket: string }> {
+  const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)']);
+  await once(child, 'spawn');
+  const ticket = path.join(
+    dir,
+    `q-${String(Date.now() - 1000).padStart(15, '0')}-${child.pid}-00ff00ff`,
+  );
+  fs.writeFileSync(
+    ticket,
+    JSON.stringify({ ...currentIdentity(), pid: child.pid, startTicks: undefined }),
+  );
+  return { child, ticket };
 }
 
 describe('the line of waiters for the writers lock', () => {
@@ -76,16 +91,7 @@ describe('the line of waiters for the writers lock', () => {
 
   it('notices at its next poll that the waiter ahead died in line, and removes its ticket', async () => {
     const dir = tempDir();
-    const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)']);
-    await once(child, 'spawn');
-    const ticket = path.join(
-      dir,
-      `q-${String(Date.now() - 1000).padStart(15, '0')}-${child.pid}-00ff00ff`,
-    );
-    fs.writeFileSync(
-      ticket,
-      JSON.stringify({ ...currentIdentity(), pid: child.pid, startTicks: undefined }),
-    );
+    const { child, ticket } = await waiterAhead(dir);
     const [me] = await line(dir, 1);
     expect(me!.ahead()).toBe(ticket);
     let served = false;
@@ -105,16 +111,7 @@ describe('the line of waiters for the writers lock', () => {
 
   it('stops waiting behind a live waiter that does not move while the lock stays free', async () => {
     const dir = tempDir();
-    const stuck = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)']);
-    await once(stuck, 'spawn');
-    const ticket = path.join(
-      dir,
-      `q-${String(Date.now() - 1000).padStart(15, '0')}-${stuck.pid}-00ff00ff`,
-    );
-    fs.writeFileSync(
-      ticket,
-      JSON.stringify({ ...currentIdentity(), pid: stuck.pid, startTicks: undefined }),
-    );
+    const { child: stuck, ticket } = await waiterAhead(dir);
     const [me] = await line(dir, 1);
     try {
       // While the lock is held, a live waiter ahead is waited on...
