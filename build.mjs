@@ -24,12 +24,16 @@ rmSync('dist/cli', { recursive: true, force: true });
 // run with a V8 code cache (cli/cached.ts). Command handlers are still evaluated lazily: esbuild
 // turns each import() into a deferred initialiser. A few dependencies (yargs) are ES modules
 // that ask for import.meta.url, which the banner provides.
-const commonJs = {
+const cjsBase = {
   bundle: true,
   format: 'cjs',
   platform: 'node',
   target: 'node20',
   minify: true,
+  logLevel: 'warning',
+};
+const commonJs = {
+  ...cjsBase,
   external: ['better-sqlite3'],
   // graceful-fs is proper-lockfile's default fs, which lessons never uses (it passes its own);
   // its patching of node:fs loads streams.
@@ -39,7 +43,6 @@ const commonJs = {
     __LESSONS_VERSION__: JSON.stringify(version),
     'import.meta.url': '__lessonsImportMetaUrl',
   },
-  logLevel: 'warning',
 };
 await esbuild.build({
   ...commonJs,
@@ -61,12 +64,7 @@ await esbuild.build({
   entryPoints: bins.map((name) => `cli/${name}.ts`),
   outdir: 'dist/cli',
   outExtension: { '.js': '.cjs' },
-  bundle: true,
-  format: 'cjs',
-  platform: 'node',
-  target: 'node20',
-  minify: true,
-  logLevel: 'warning',
+  ...cjsBase,
 });
 for (const name of bins) chmodSync(`dist/cli/${name}.cjs`, 0o755);
 

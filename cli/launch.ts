@@ -29,9 +29,9 @@ async function start(bin: Bin, argv: string[]): Promise<void> {
     bin !== 'lessons' || argv.includes('record-failure') || argv.includes('record-heuristic');
   const fast = mayRecord ? loadRecordPath() : undefined;
   if (fast !== undefined && (await runRecord(fast, bin, argv))) return;
-  const full = loadCached<Main>(path.join(__dirname, 'main.cjs'));
-  if (full === undefined)
-    throw new Error(`${path.join(__dirname, 'main.cjs')} is missing: run \`npm run build\``);
+  const file = path.join(__dirname, 'main.cjs');
+  const full = loadCached<Main>(file);
+  if (full === undefined) throw new Error(`${file} is missing: run \`npm run build\``);
   await full.main(bin, argv);
 }
 

@@ -23,17 +23,31 @@ function cliCopy(): string {
 // The copy lives outside the repository; better-sqlite3 is found through NODE_PATH.
 const env = { NODE_PATH: path.join(ROOT, 'node_modules') };
 
+/** Run `bin` of the copy at `cli` on the store at `dir`, with --json. */
+function runCopy(
+  cli: string,
+  bin: string,
+  dir: string,
+  args: readonly string[],
+  extraEnv: NodeJS.ProcessEnv = {},
+): ReturnType<typeof runCli> {
+  return runCli(path.join(cli, bin), ['--dir', dir, '--json', ...args], {
+    env: { ...env, ...extraEnv },
+  });
+}
+
 describe('the command line bundles with a V8 code cache', () => {
   it('is built with a cache that this Node accepts (a run does not rewrite it)', async () => {
     const cli = cliCopy();
     const cache = path.join(cli, 'record.cjs.cache');
     const before = fs.readFileSync(cache);
     const dir = tempStore();
-    const result = await runCli(
-      path.join(cli, 'record-failure.cjs'),
-      ['--dir', dir, '--json', '--title', 'cached', '--domain', 'x'],
-      { env },
-    );
+    const result = await runCopy(cli, 'record-failure.cjs', dir, [
+      '--title',
+      'cached',
+      '--domain',
+      'x',
+    ]);
     expect(result).toMatchObject({ code: 0, stderr: '' });
     expect(fs.readFileSync(cache).equals(before)).toBe(true);
     expect(storeState(dir).rows.map((r) => r.title)).toEqual(['cached']);
@@ -45,15 +59,15 @@ describe('the command line bundles with a V8 code cache', () => {
     const cache = path.join(cli, 'main.cjs.cache');
     const before = fs.readFileSync(cache);
     const dir = tempStore();
-    const recorded = await runCli(
-      path.join(cli, 'lessons.cjs'),
-      ['--dir', dir, '--json', 'record-failure', '--title', 'listed', '--domain', 'x'],
-      { env },
-    );
+    const recorded = await runCopy(cli, 'lessons.cjs', dir, [
+      'record-failure',
+      '--title',
+      'listed',
+      '--domain',
+      'x',
+    ]);
     expect(recorded.code).toBe(0);
-    const listed = await runCli(path.join(cli, 'lessons.cjs'), ['--dir', dir, '--json', 'list'], {
-      env,
-    });
+    const listed = await runCopy(cli, 'lessons.cjs', dir, ['list']);
     expect(listed).toMatchObject({ code: 0, stderr: '' });
     expect(listed.json).toMatchObject({ records: [{ title: 'listed', domain: 'x' }] });
     expect(fs.readFileSync(cache).equals(before)).toBe(true);
@@ -64,11 +78,12 @@ describe('the command line bundles with a V8 code cache', () => {
     const cache = path.join(cli, 'record.cjs.cache');
     fs.writeFileSync(cache, Buffer.from('not a V8 code cache'));
     const dir = tempStore();
-    const result = await runCli(
-      path.join(cli, 'record-failure.cjs'),
-      ['--dir', dir, '--json', '--title', 'uncached', '--domain', 'x'],
-      { env },
-    );
+    const result = await runCopy(cli, 'record-failure.cjs', dir, [
+      '--title',
+      'uncached',
+      '--domain',
+      'x',
+    ]);
     expect(result).toMatchObject({ code: 0, stderr: '' });
     expect(fs.statSync(cache).size).toBeGreaterThan(100_000);
     expect(Object.keys(storeState(dir).tree)).toEqual([result.json!.path]);
@@ -79,11 +94,12 @@ describe('the command line bundles with a V8 code cache', () => {
     const dir = tempStore();
     const cli = cliCopy();
     fs.rmSync(path.join(cli, 'record.cjs'));
-    const result = await runCli(
-      path.join(cli, 'record-heuristic.cjs'),
-      ['--dir', dir, '--json', '--rule', 'no bundle', '--domain', 'x'],
-      { env },
-    );
+    const result = await runCopy(cli, 'record-heuristic.cjs', dir, [
+      '--rule',
+      'no bundle',
+      '--domain',
+      'x',
+    ]);
     expect(result).toMatchObject({ code: 0, stderr: '' });
     expect(storeState(dir).rows.map((r) => r.title)).toEqual(['no bundle']);
     expect(consistencyProblems(dir)).toEqual([]);
@@ -94,11 +110,12 @@ describe('the command line bundles with a V8 code cache', () => {
     const cli = cliCopy();
     const bundle = path.join(cli, 'record.cjs');
     fs.writeFileSync(bundle, fs.readFileSync(bundle, 'utf8').slice(0, 10_000));
-    const result = await runCli(
-      path.join(cli, 'record-failure.cjs'),
-      ['--dir', dir, '--json', '--title', 'half a bundle', '--domain', 'x'],
-      { env },
-    );
+    const result = await runCopy(cli, 'record-failure.cjs', dir, [
+      '--title',
+      'half a bundle',
+      '--domain',
+      'x',
+    ]);
     expect(result).toMatchObject({ code: 0, stderr: '' });
     expect(storeState(dir).rows.map((r) => r.title)).toEqual(['half a bundle']);
     expect(consistencyProblems(dir)).toEqual([]);
@@ -108,8 +125,8 @@ describe('the command line bundles with a V8 code cache', () => {
     const dir = tempStore();
     const cli = cliCopy();
     fs.rmSync(path.join(cli, 'main.cjs'));
-    const result = await runCli(path.join(cli, 'lessons.cjs'), ['--dir', dir, '--json', 'list'], {
-      env: { ...env, NODE_OPTIONS: '--unhandled-rejections=warn' },
+    const result = await runCopy(cli, 'lessons.cjs', dir, ['list'], {
+      NODE_OPTIONS: '--unhandled-rejections=warn',
     });
     expect(result.code).toBe(1);
     expect(result.json).toMatchObject({ ok: false, error: { code: 'INTERNAL' } });
