@@ -77,6 +77,27 @@ export class GitLockFile {
   }
 }
 
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Take the lock on `target`, waiting while someone else (native git) holds it, until
+ * `deadline` (epoch ms); then GIT_LOCKED. git holds these locks for milliseconds, so the waits
+ * are short and jittered: 5 ms at first, growing to about 50 ms.
+ */
+export async function acquireWaiting(target: string, deadline: number): Promise<GitLockFile> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return GitLockFile.acquire(target);
+    } catch (error) {
+      if (!(error instanceof GitLockedError) || Date.now() >= deadline) throw error;
+    }
+    const delay = Math.min(50, 5 * 1.5 ** attempt) * (0.5 + Math.random());
+    await sleep(Math.max(1, Math.min(delay, deadline - Date.now())));
+  }
+}
+
 /** True when `<target>.lock` exists. */
 export function isGitLocked(target: string): boolean {
   return fs.existsSync(`${target}.lock`);

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { StoreError, TransactionError } from '../errors/index.js';
 import { readIfExists } from '../util/durable.js';
 import { isOid } from './hash.js';
-import { GitLockFile } from './lockfile.js';
+import { acquireWaiting, GitLockFile } from './lockfile.js';
 
 export const MAIN_REF = 'refs/heads/main';
 
@@ -59,7 +59,32 @@ export function compareAndSwapRef(
 ): void {
   const target = path.join(gitdir, ref);
   fs.mkdirSync(path.dirname(target), { recursive: true });
-  const lock = GitLockFile.acquire(target);
+  swapUnderLock(gitdir, ref, GitLockFile.acquire(target), expected, next);
+}
+
+/**
+ * compareAndSwapRef, waiting up to `deadline` (epoch ms) while native git holds the ref's lock
+ * (a commit, or `git pack-refs` during gc, takes it for a moment).
+ */
+export async function compareAndSwapRefWaiting(
+  gitdir: string,
+  ref: string,
+  expected: string | undefined,
+  next: string,
+  deadline: number,
+): Promise<void> {
+  const target = path.join(gitdir, ref);
+  fs.mkdirSync(path.dirname(target), { recursive: true });
+  swapUnderLock(gitdir, ref, await acquireWaiting(target, deadline), expected, next);
+}
+
+function swapUnderLock(
+  gitdir: string,
+  ref: string,
+  lock: GitLockFile,
+  expected: string | undefined,
+  next: string,
+): void {
   try {
     const actual = readRef(gitdir, ref);
     if (actual !== expected) throw new RefMovedError(ref, expected, actual);

@@ -20,9 +20,15 @@ import {
   UnsupportedIndexError,
   type IndexEntry,
 } from './index-file.js';
-import { GitLockFile } from './lockfile.js';
+import { acquireWaiting, GitLockFile } from './lockfile.js';
 import { ObjectStore } from './objects.js';
-import { compareAndSwapRef, MAIN_REF, readHeadTarget, readRef } from './refs.js';
+import {
+  compareAndSwapRef,
+  compareAndSwapRefWaiting,
+  MAIN_REF,
+  readHeadTarget,
+  readRef,
+} from './refs.js';
 import { listTree, TreeEditor } from './tree.js';
 
 const CONFIG =
@@ -219,6 +225,11 @@ export class GitRepository {
     compareAndSwapRef(this.gitdir, MAIN_REF, expected, next);
   }
 
+  /** moveMain, waiting up to `deadline` (epoch ms) while native git holds main's lock. */
+  async moveMainWaiting(expected: string | undefined, next: string, deadline: number): Promise<void> {
+    await compareAndSwapRefWaiting(this.gitdir, MAIN_REF, expected, next, deadline);
+  }
+
   get indexPath(): string {
     return path.join(this.gitdir, 'index');
   }
@@ -226,6 +237,11 @@ export class GitRepository {
   /** Take git's index lock (fails at once with GIT_LOCKED when held). */
   lockIndex(): GitLockFile {
     return GitLockFile.acquire(this.indexPath);
+  }
+
+  /** Take git's index lock, waiting up to `deadline` (epoch ms) while native git holds it. */
+  lockIndexWaiting(deadline: number): Promise<GitLockFile> {
+    return acquireWaiting(this.indexPath, deadline);
   }
 
   readIndex(): Buffer | undefined {

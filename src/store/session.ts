@@ -23,6 +23,8 @@ import type { HeldLock } from './lock.js';
 export interface SessionOptions {
   readonly staleMs?: number;
   readonly now: () => Date;
+  /** Epoch ms until which waiting on native git's lock files is worth it. */
+  readonly deadline: number;
 }
 
 /** Thrown inside the lock when one of git's own lock files is held: the caller waits and retries. */
@@ -101,6 +103,7 @@ export async function openSession(
     journal: new Journal(layout.journalDir),
     author,
     lock,
+    deadline: options.deadline,
   };
   const recovery = await recoverJournal(
     ctx,

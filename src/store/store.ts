@@ -167,21 +167,22 @@ export class Store {
   }
 
   private locked<T>(fn: (ctx: WriteContext, recovery: RecoveryReport) => Promise<T>): Promise<T> {
-    return this.lockedRaw(async (lock) => {
-      const { ctx, recovery } = await this.openSession(lock);
+    return this.lockedRaw(async (lock, deadline) => {
+      const { ctx, recovery } = await this.openSession(lock, deadline);
       return fn(ctx, recovery);
     });
   }
 
-  private openSession(lock: HeldLock): ReturnType<typeof openSession> {
+  private openSession(lock: HeldLock, deadline: number): ReturnType<typeof openSession> {
     return openSession(this.layout, lock, this.db, {
       now: this.now,
+      deadline,
       ...(this.staleMs === undefined ? {} : { staleMs: this.staleMs }),
     });
   }
 
   /** Hold the writers' lock (retrying while git's own lock files are held) and run `fn`. */
-  private async lockedRaw<T>(fn: (lock: HeldLock) => Promise<T>): Promise<T> {
+  private async lockedRaw<T>(fn: (lock: HeldLock, deadline: number) => Promise<T>): Promise<T> {
     if (this.closed) throw new Error('the store is closed');
     prepareStoreDir(this.layout);
     const deadline = Date.now() + this.lockTimeoutMs;
@@ -193,7 +194,7 @@ export class Store {
             timeoutMs: Math.max(0, deadline - Date.now()),
             ...(this.staleMs === undefined ? {} : { staleMs: this.staleMs }),
           },
-          fn,
+          (lock) => fn(lock, deadline),
         );
       } catch (error) {
         if (!(error instanceof GitBusy)) throw error;
@@ -287,7 +288,7 @@ export class Store {
       };
     }
     return this.withQueue(() =>
-      this.lockedRaw(async (lock) => {
+      this.lockedRaw(async (lock, deadline) => {
         const quarantine = new Quarantine(layout, now);
         const done: CleanupAction[] = [];
         const dbProblem = databaseProblem(layout.dbFile);
@@ -311,7 +312,7 @@ export class Store {
             path: '.git/index',
             detail: '.git/index was missing; rebuilt from HEAD',
           });
-        const { ctx, recovery } = await this.openSession(lock);
+        const { ctx, recovery } = await this.openSession(lock, deadline);
         const survey = await surveyStore(layout, surveyOptions);
         const plan = planCleanup(survey, planOptions);
         done.push(...(await executeCleanup(ctx, survey, plan, quarantine, now)));
@@ -339,7 +340,7 @@ export class Store {
   ): Promise<ReindexResult> {
     const layout = requireStore(this.dir);
     return this.withQueue(() =>
-      this.lockedRaw(async (lock) => {
+      this.lockedRaw(async (lock, deadline) => {
         const dbProblem = databaseProblem(layout.dbFile);
         if (dbProblem !== undefined) {
           this.db.close();
@@ -349,7 +350,7 @@ export class Store {
             `SQLITE_CORRUPT: ${dbProblem}`,
           );
         }
-        const { ctx } = await this.openSession(lock);
+        const { ctx } = await this.openSession(lock, deadline);
         this.db.close();
         return reindexDatabase(layout, ctx.repo, options.onProgress);
       }),

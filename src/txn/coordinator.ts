@@ -101,15 +101,16 @@ export async function runTransaction(
 
     started.push(git);
     await git.prepare(txn);
-    sqlite.attachCommit(txn);
     await checkpoint('objects');
 
     ctx.lock.assertHeld();
     await git.commit(txn);
+    // The rows name the commit that holds them: the final one, if main moved under us.
+    sqlite.attachCommit(txn);
     await checkpoint('commit');
     await sqlite.commit();
   } catch (error) {
-    await rollback(ctx, txn, started, journaled, error);
+    await rollback(ctx, txn, { files, sqlite, git }, started, journaled, error);
   }
   // Stored in all three. Nothing from here on may turn that into a failure: a journal entry
   // that cannot be removed is rolled forward (a no-op) by the next recovery.
@@ -131,34 +132,87 @@ export async function runTransaction(
   }));
 }
 
+/**
+ * Undo a transaction that failed. The decision comes first and is made durable (the journal
+ * entry marked aborted in place), so that whatever the undo cannot do, recovery does, and
+ * never rolls the transaction forward: exit 1 means nothing stored. The undo then goes in an
+ * order that frees space before it needs any (a full disk is a common reason to be here):
+ * SQLite ROLLBACK, the files unlinked, main moved back (a new lock file), the index restored
+ * (best effort: recovery rebuilds it).
+ */
 async function rollback(
   ctx: WriteContext,
   txn: Transaction,
+  parts: { files: FilesParticipant; sqlite: SqliteParticipant; git: GitParticipant },
   started: readonly Participant[],
   journaled: boolean,
   error: unknown,
 ): Promise<never> {
-  const failures: unknown[] = [];
-  for (const participant of [...started].reverse()) {
+  let decided = !journaled;
+  let decisionError: unknown;
+  if (journaled) {
     try {
-      await participant.rollback(txn);
+      ctx.journal.markAborted(txn.txid);
+      decided = true;
+    } catch (markError) {
+      decisionError = markError;
+    }
+  }
+  await checkpoint('aborted');
+  const failures: unknown[] = [];
+  const undo = async (participant: Participant, step: () => Promise<void>): Promise<void> => {
+    if (!started.includes(participant)) return;
+    try {
+      await step();
     } catch (undoError) {
       failures.push(undoError);
     }
+  };
+  await undo(parts.sqlite, () => parts.sqlite.rollback());
+  await undo(parts.files, () => parts.files.rollback());
+  await undo(parts.git, () => parts.git.rollback(txn));
+  let indexLeft = false;
+  await undo(parts.git, async () => {
+    try {
+      await parts.git.restoreIndex();
+    } catch {
+      indexLeft = true;
+    }
+  });
+  if (failures.length === 0 && !indexLeft && journaled) {
+    try {
+      ctx.journal.remove(txn.txid);
+    } catch {
+      // an aborted entry left behind is rolled back (a no-op) by the next recovery
+    }
   }
-  if (failures.length === 0 && journaled) ctx.journal.remove(txn.txid);
-  if (failures.length > 0) {
+  if (failures.length > 0 && !decided) {
     throw new TransactionError(
       'ROLLBACK_INCOMPLETE',
-      `the transaction failed (${describe(error)}) and could not be fully undone (${failures.map(describe).join('; ')}). ` +
-        'Nothing is reported as stored; run `lessons recover` to finish the undo.',
+      `the transaction failed (${describe(error)}), could not be fully undone (${failures.map(describe).join('; ')}) ` +
+        `and the decision to abort could not be recorded (${describe(decisionError)}). ` +
+        'Run `lessons recover`: it keeps the record only if its commit is on main.',
       { cause: error, data: { txid: txn.txid } },
     );
   }
-  if (error instanceof LessonsError) throw error;
+  if (failures.length > 0) {
+    throw new TransactionError(
+      'ROLLBACK_INCOMPLETE',
+      `the transaction failed (${describe(error)}) and was aborted; nothing is stored. Part of the undo could not be done yet ` +
+        `(${failures.map(describe).join('; ')}): the abort is recorded in the journal, and the next command, or \`lessons recover\`, finishes it.`,
+      { cause: error, data: { txid: txn.txid, aborted: true } },
+    );
+  }
+  const tidy = indexLeft
+    ? ' (.git/index could not be restored yet; the next command, or `lessons recover`, does it)'
+    : '';
+  if (error instanceof LessonsError) {
+    error.message += tidy;
+    throw error;
+  }
   throw new TransactionError(
     'IO_ERROR',
-    `the transaction failed and was rolled back, nothing was stored: ${describe(error)}`,
+    `the transaction failed and was rolled back, nothing was stored: ${describe(error)}${tidy}`,
     {
       cause: error,
       data: { txid: txn.txid },

@@ -14,13 +14,16 @@ export const TXN_STEPS = [
   'journal', // intent record written and fsynced
   'files', // record files written
   'insert', // rows inserted, SQLite transaction open
-  'objects', // blobs, trees and commit written, index.lock taken
-  'ref', // main moved: the commit point
-  'index', // git index updated
+  'objects', // blobs, trees and commit written
+  'ref', // index.lock taken, main moved: the commit point
+  'index', // git index updated, index.lock released
   'commit', // just before SQLite COMMIT (a fault here stands for COMMIT failing)
   'committed', // SQLite committed, journal entry still present
   'done', // journal entry removed, lock still held
 ] as const;
+
+/** Reached only by a transaction that failed: its abort is recorded, nothing undone yet. */
+export const ABORT_STEPS = ['aborted'] as const;
 
 export const RECOVERY_STEPS = [
   'recover-start',
@@ -32,7 +35,8 @@ export const RECOVERY_STEPS = [
 
 export type TxnStep = (typeof TXN_STEPS)[number];
 export type RecoveryStep = (typeof RECOVERY_STEPS)[number];
-export type Step = TxnStep | RecoveryStep;
+export type AbortStep = (typeof ABORT_STEPS)[number];
+export type Step = TxnStep | AbortStep | RecoveryStep;
 
 export class InjectedFault extends TransactionError {
   constructor(step: Step) {
@@ -46,8 +50,11 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Steps after SQLite COMMIT: the record is stored, so a fault there could only lie about it. */
-const AFTER_COMMIT: ReadonlySet<Step> = new Set(['committed', 'done']);
+/**
+ * Steps that take no injected throw: after SQLite COMMIT the record is stored, so a fault there
+ * could only lie about it; and in the middle of an undo a throw would only be a second failure.
+ */
+const NO_THROW: ReadonlySet<Step> = new Set(['committed', 'done', 'aborted']);
 
 /** With LESSONS_TRACE=1, print `event` and the time; also used for the lock's comings and goings. */
 export function trace(event: string): void {
@@ -64,5 +71,5 @@ export async function checkpoint(step: Step): Promise<void> {
   const delay = env.LESSONS_TEST_DELAY_AT;
   if (delay !== undefined && delay.startsWith(`${step}:`))
     await sleep(Number(delay.slice(step.length + 1)));
-  if (env.LESSONS_TEST_FAIL_AT === step && !AFTER_COMMIT.has(step)) throw new InjectedFault(step);
+  if (env.LESSONS_TEST_FAIL_AT === step && !NO_THROW.has(step)) throw new InjectedFault(step);
 }

@@ -15,7 +15,15 @@ export interface JournalRecord {
   readonly blobOid: string;
 }
 
+/**
+ * `pending` while the transaction runs; `aborted` once its writer decided to undo it. Recovery
+ * rolls an aborted entry back whatever main holds, so an exit 1 never turns into a stored record.
+ */
+export type JournalState = 'pending' | 'aborted';
+
 export interface JournalEntry {
+  /** Always the first field: an abort overwrites its bytes in place (see markAborted). */
+  readonly state?: JournalState;
   readonly version: 1;
   readonly txid: string;
   readonly owner: ProcessIdentity;
@@ -36,6 +44,12 @@ export interface JournalFile {
   readonly problem?: string;
 }
 
+/** How every entry begins, by state: the same length, so one can overwrite the other. */
+const STATE_PREFIX: Readonly<Record<JournalState, string>> = {
+  pending: '{"state":"pending",',
+  aborted: '{"state":"aborted",',
+};
+
 export class Journal {
   readonly dir: string;
 
@@ -47,9 +61,35 @@ export class Journal {
     return path.join(this.dir, `${txid}.json`);
   }
 
+  /** Write a new entry (state pending), durably. */
   write(entry: JournalEntry): void {
     mkdirDurable(this.dir);
-    writeFileAtomic(this.fileFor(entry.txid), JSON.stringify(entry));
+    const { state: _state, ...rest } = entry;
+    writeFileAtomic(this.fileFor(entry.txid), `${STATE_PREFIX.pending}${JSON.stringify(rest).slice(1)}`);
+  }
+
+  /**
+   * Make the decision to abort durable before anything is undone: the state's bytes, at a fixed
+   * offset, are overwritten in place ("pending" and "aborted" have the same length) and fsynced.
+   * Overwriting bytes of an allocated block needs no new block, so this works on a full disk,
+   * where undoing (a new ref lock file, a new index) may not.
+   */
+  markAborted(txid: string): void {
+    const fd = fs.openSync(this.fileFor(txid), 'r+');
+    try {
+      const head = Buffer.alloc(STATE_PREFIX.pending.length);
+      fs.readSync(fd, head, 0, head.length, 0);
+      const text = head.toString('utf8');
+      if (text === STATE_PREFIX.aborted) return;
+      if (text !== STATE_PREFIX.pending)
+        throw new Error(`journal entry ${txid} does not start with its state`);
+      const aborted = Buffer.from(STATE_PREFIX.aborted, 'utf8');
+      if (fs.writeSync(fd, aborted, 0, aborted.length, 0) !== aborted.length)
+        throw new Error(`short write marking journal entry ${txid} aborted`);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
   }
 
   remove(txid: string): void {
@@ -79,6 +119,8 @@ export class Journal {
         const entry = JSON.parse(fs.readFileSync(file, 'utf8')) as JournalEntry;
         if (entry.version !== 1 || entry.txid !== txid || !Array.isArray(entry.records))
           throw new Error('unexpected shape');
+        if (entry.state !== undefined && entry.state !== 'pending' && entry.state !== 'aborted')
+          throw new Error(`unknown state ${JSON.stringify(entry.state)}`);
         files.push({ txid, file, mtimeMs, entry });
       } catch (error) {
         if (errnoCode(error) === 'ENOENT') continue;

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import { readCommit } from '../git/commit.js';
 import { sha256 } from '../git/hash.js';
-import { listTree } from '../git/tree.js';
+import { listTree, lookupPath } from '../git/tree.js';
 import { Quarantine } from '../maintenance/quarantine.js';
 import { FilesParticipant } from '../participants/files.js';
 import { GitParticipant } from '../participants/git.js';
@@ -80,8 +80,10 @@ async function recoverOne(
 
   const head = ctx.repo.head();
   const commit = await ctx.repo.findTxidCommit(file.txid, head, entry?.parent ?? undefined);
+  // An aborted entry is rolled back whatever main holds: its writer reported failure.
+  const aborted = entry?.state === 'aborted';
   let outcome: Outcome = { committed: false };
-  if (commit !== undefined)
+  if (commit !== undefined && !aborted)
     outcome = { committed: true, commit, tree: (await readCommit(ctx.repo.objects, commit)).tree };
 
   if (entry === undefined) {
@@ -101,28 +103,74 @@ async function recoverOne(
     entry = await entryFromCommit(ctx, file.txid, outcome.commit);
   }
 
+  // Files and rows first: on a full disk, removing them frees the space the ref needs.
   await new FilesParticipant(ctx).recover(entry, outcome);
   await checkpoint('recover-files');
   await new SqliteParticipant(ctx).recover(entry, outcome);
   await checkpoint('recover-rows');
+  let undone: string | undefined;
+  if (aborted && commit !== undefined) undone = await undoAbortedCommit(ctx, entry, commit);
   await new GitParticipant(ctx).recover(entry, outcome);
   await checkpoint('recover-index');
   await checkpoint('recover-journal');
   fs.rmSync(file.file, { force: true });
-  return outcome.committed
-    ? {
-        txid: file.txid,
-        action: 'rolled-forward',
-        reason: `commit ${outcome.commit} is on main`,
-        records: summary(entry.records),
-        commit: outcome.commit,
-      }
-    : {
-        txid: file.txid,
-        action: 'rolled-back',
-        reason: 'its commit never reached main',
-        records: summary(entry.records),
-      };
+  if (outcome.committed)
+    return {
+      txid: file.txid,
+      action: 'rolled-forward',
+      reason: `commit ${outcome.commit} is on main`,
+      records: summary(entry.records),
+      commit: outcome.commit,
+    };
+  return {
+    txid: file.txid,
+    action: 'rolled-back',
+    reason: aborted
+      ? `its writer aborted it${undone === undefined ? '' : ` (${undone})`}`
+      : 'its commit never reached main',
+    records: summary(entry.records),
+  };
+}
+
+/**
+ * Take an aborted transaction's commit off main. If main still points at it, main moves back
+ * to its parent by compare-and-swap. If someone committed on top of it meanwhile (a person's
+ * own git), their commit is kept and a new commit on top removes the transaction's files, so
+ * HEAD holds none of it (its history still does). Idempotent: nothing is done once HEAD's tree
+ * holds none of the transaction's files. Returns what was done, or undefined.
+ */
+async function undoAbortedCommit(
+  ctx: WriteContext,
+  entry: JournalEntry,
+  commit: string,
+): Promise<string | undefined> {
+  const { repo } = ctx;
+  const head = repo.head();
+  if (head === commit) {
+    const parent = (await readCommit(repo.objects, commit)).parents[0];
+    if (parent !== undefined) {
+      ctx.lock.assertHeld();
+      await repo.moveMainWaiting(commit, parent, ctx.deadline);
+      return `main moved back from ${commit} to ${parent}`;
+    }
+  }
+  const tree = await repo.headTree();
+  if (tree === undefined || head === undefined) return undefined;
+  const present: string[] = [];
+  for (const record of entry.records)
+    if ((await lookupPath(repo.objects, tree, record.path))?.oid === record.blobOid)
+      present.push(record.path);
+  if (present.length === 0) return undefined;
+  const written = await repo.writeCommit({
+    parent: head,
+    changes: present.map((p) => ({ path: p, blobOid: undefined })),
+    message: `lessons: undo aborted transaction ${entry.txid}\n\nLessons-Undo-Txid: ${entry.txid}\n`,
+    author: ctx.author,
+    time: Math.floor(Date.now() / 1000),
+  });
+  ctx.lock.assertHeld();
+  await repo.moveMainWaiting(head, written.commit, ctx.deadline);
+  return `commits were made on top of ${commit}; ${written.commit} removes its files`;
 }
 
 /** Rebuild what a torn entry said from the commit that carries its txid. */

@@ -16,13 +16,18 @@ export interface WriteContext {
   readonly journal: Journal;
   readonly author: Signature;
   readonly lock: HeldLock;
+  /** Epoch ms until which waiting for native git's lock files is worth it (--lock-timeout). */
+  readonly deadline: number;
 }
 
 export interface Transaction {
   readonly txid: string;
   readonly records: readonly RenderedRecord[];
-  /** The commit main pointed to when the lock was taken. */
-  readonly parent: string | undefined;
+  /**
+   * The parent of the commit: main when the lock was taken, or, if main moved under the
+   * transaction (a person's own git), the commit it was rebuilt on.
+   */
+  parent: string | undefined;
   readonly message: string;
   /** Commit time. */
   readonly time: Date;
