@@ -34,6 +34,12 @@ export class CorruptObjectError extends StoreError {
 
 type PackReader = (oid: string) => Promise<GitObject>;
 
+/** How many times a packed read is tried again with a fresh list of packs. */
+const PACK_RETRIES = 5;
+
+/** How many times an object write starts over when git removed its empty folder meanwhile. */
+const WRITE_RETRIES = 5;
+
 export class ObjectStore {
   readonly gitdir: string;
   readonly objectsDir: string;
@@ -55,15 +61,35 @@ export class ObjectStore {
     return fs.existsSync(this.loosePath(oid));
   }
 
-  /** Read an object, loose or packed. With `verify`, the content must hash to `oid`. */
+  /**
+   * Read an object, loose or packed. With `verify`, the content must hash to `oid`.
+   *
+   * A person's `git gc` may move objects meanwhile: a loose object packed and removed, packs
+   * replaced by a new one. isomorphic-git keeps the list of packs it read, so a failed packed
+   * read is tried again, loose first, with that list dropped, before the object is called
+   * missing or corrupt.
+   */
   async read(oid: string, verify = false): Promise<GitObject> {
-    let raw: Buffer | undefined;
-    try {
-      raw = fs.readFileSync(this.loosePath(oid));
-    } catch (error) {
-      if (errnoCode(error) !== 'ENOENT') throw error;
+    let object: GitObject | undefined;
+    for (let attempt = 0; object === undefined; attempt++) {
+      let raw: Buffer | undefined;
+      try {
+        raw = fs.readFileSync(this.loosePath(oid));
+      } catch (error) {
+        if (errnoCode(error) !== 'ENOENT') throw error;
+      }
+      if (raw !== undefined) {
+        object = parseLoose(oid, raw);
+        break;
+      }
+      try {
+        object = await this.readPacked(oid);
+      } catch (error) {
+        if (attempt >= PACK_RETRIES) throw error;
+        this.packReader = undefined;
+        await new Promise((resolve) => setTimeout(resolve, 10 * (attempt + 1)));
+      }
     }
-    const object = raw === undefined ? await this.readPacked(oid) : parseLoose(oid, raw);
     if (verify && hashObject(object.type, object.content) !== oid) {
       throw new CorruptObjectError(oid, 'its content does not hash to its id');
     }
@@ -91,6 +117,24 @@ export class ObjectStore {
     const target = this.loosePath(oid);
     if (fs.existsSync(target)) return oid;
     const dir = path.dirname(target);
+    const data = deflateSync(Buffer.concat([objectHeader(type, content.length), content]), {
+      level: 1,
+    });
+    // `git gc` (git prune) removes empty object folders; one may go between our mkdir and our
+    // open. Like git itself, make it again and start over.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        this.writeLoose(dir, target, data);
+        break;
+      } catch (error) {
+        if (errnoCode(error) !== 'ENOENT' || attempt >= WRITE_RETRIES) throw error;
+      }
+    }
+    this.dirtyDirs.add(dir);
+    return oid;
+  }
+
+  private writeLoose(dir: string, target: string, data: Buffer): void {
     if (!fs.existsSync(dir)) {
       try {
         fs.mkdirSync(dir);
@@ -99,9 +143,6 @@ export class ObjectStore {
         if (errnoCode(error) !== 'EEXIST') throw error;
       }
     }
-    const data = deflateSync(Buffer.concat([objectHeader(type, content.length), content]), {
-      level: 1,
-    });
     const tmp = tempPathFor(target);
     const fd = fs.openSync(tmp, 'wx', 0o444);
     try {
@@ -119,8 +160,6 @@ export class ObjectStore {
       rmQuiet(tmp);
       throw error;
     }
-    this.dirtyDirs.add(dir);
-    return oid;
   }
 
   /**

@@ -248,11 +248,11 @@ export async function executeCleanup(
       author: ctx.author,
       time: Math.floor(now.getTime() / 1000),
     });
-    const lock = repo.lockIndex();
+    const lock = await repo.lockIndexWaiting(ctx.deadline);
     try {
       const current = repo.readIndex();
       ctx.lock.assertHeld();
-      repo.moveMain(head, written.commit);
+      await repo.moveMainWaiting(head, written.commit, ctx.deadline);
       newHead = written.commit;
       tree = written.tree;
       const entries = adopt.map((r) =>
@@ -277,7 +277,7 @@ export async function executeCleanup(
   const indexAction = plan.find((a) => a.verb === 'rebuild-git-index');
   if ((indexAction !== undefined || restored.length > 0) && newHead !== undefined) {
     tree ??= (await repo.headTree())!;
-    const lock = repo.lockIndex();
+    const lock = await repo.lockIndexWaiting(ctx.deadline);
     try {
       const current = repo.readIndex();
       let next: Buffer;
