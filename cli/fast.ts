@@ -2,7 +2,9 @@
 // parsed by node:util's parseArgs from the same tables yargs is given, so a record does not pay
 // for loading yargs (about a third of a cold start's CPU, which is what bounds 100 writers on
 // two cores). Anything out of the ordinary (help, version, an unknown, repeated or misspelt
-// flag, a value that looks like a flag, `--`) is left to yargs, which gives its full messages.
+// flag, a value that looks like a flag, an operand) is left to yargs, which gives its full
+// messages. `--` ends the options here as there: flags after it are operands, which a record
+// command does not take.
 
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { FAILURE_FLAGS, HEURISTIC_FLAGS } from './commands/record.js';
@@ -48,9 +50,11 @@ export function parseFast(
   } catch {
     return undefined;
   }
-  // Only options, each once: `--`, positionals and repeats (arrays in yargs) go to yargs.
+  // Only options, each once, and perhaps `--` with nothing after it: operands and repeats
+  // (arrays in yargs) go to yargs.
   const seen = new Set<string>();
   for (const token of parsed.tokens) {
+    if (token.kind === 'option-terminator') continue;
     if (token.kind !== 'option') return undefined;
     if (seen.has(token.name)) return undefined;
     seen.add(token.name);
@@ -69,7 +73,7 @@ export function splitLessonsArgv(
   argv: readonly string[],
 ): { command: RecordCommand; flags: string[] } | undefined {
   let i = 0;
-  while (i < argv.length && argv[i]!.startsWith('--')) {
+  while (i < argv.length && argv[i]!.startsWith('--') && argv[i] !== '--') {
     const name = argv[i]!.slice(2).split('=')[0]!;
     const spec = (GLOBAL_OPTIONS as Record<string, { type: string }>)[name];
     if (spec === undefined) return undefined;

@@ -4,6 +4,7 @@
 
 import type { Argv } from 'yargs';
 import { UsageError } from '../src/errors/index.js';
+import { protectOperands } from './operands.js';
 import { GLOBAL_OPTIONS, reportError } from './report.js';
 
 export { GLOBAL_OPTIONS, reportError };
@@ -16,8 +17,11 @@ export async function run(
 ): Promise<void> {
   try {
     const { default: yargs } = await import('yargs');
+    // `--` ends the options in every command (operands.ts).
+    const operands = protectOperands(argv, bin === 'lessons');
     const program = build(
-      yargs([...argv])
+      yargs(operands.argv)
+        .middleware((args) => void operands.restore(args))
         .scriptName(bin)
         .options(GLOBAL_OPTIONS)
         .strict()
@@ -31,7 +35,7 @@ export async function run(
           if (error !== undefined && error.name !== 'YError') throw error;
           throw new UsageError(
             'USAGE',
-            `${message.replace(/\.$/, '')}. Run \`${bin} --help\` for usage.`,
+            `${operands.unmask(message).replace(/\.$/, '')}. Run \`${bin} --help\` for usage.`,
           );
         }),
     );

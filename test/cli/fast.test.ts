@@ -49,6 +49,7 @@ describe('the fast path of record-failure and record-heuristic', () => {
     ['record-failure', ['--quiet', '--lock-timeout', '2s', '--body-file', '-', '--title', '1e3']],
     ['record-heuristic', ['--rule', 'r', '--source-id', '01ARZ3NDEKTSV4RRFFQ69G5FAV', '--json']],
     ['record-heuristic', ['--confidence', '0.9', '--source', 'failure', '--explanation', 'é 😀']],
+    ['record-heuristic', ['--rule', 'r', '--json', '--']],
   ];
 
   it.each(plain)('parses %s %j exactly as yargs does', async (command, argv) => {
@@ -69,7 +70,7 @@ describe('the fast path of record-failure and record-heuristic', () => {
     ['a negated boolean', 'record-failure', ['--no-json']],
     ['a boolean with a value', 'record-failure', ['--json=false']],
     ['a positional', 'record-heuristic', ['--rule', 'r', 'extra']],
-    ['the end of flags', 'record-heuristic', ['--rule', 'r', '--']],
+    ['an operand after the end of flags', 'record-heuristic', ['--rule', 'r', '--', '--json']],
     ['a camelCase flag', 'record-failure', ['--rootCause', 'x']],
   ];
 
