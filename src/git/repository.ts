@@ -226,7 +226,11 @@ export class GitRepository {
   }
 
   /** moveMain, waiting up to `deadline` (epoch ms) while native git holds main's lock. */
-  async moveMainWaiting(expected: string | undefined, next: string, deadline: number): Promise<void> {
+  async moveMainWaiting(
+    expected: string | undefined,
+    next: string,
+    deadline: number,
+  ): Promise<void> {
     await compareAndSwapRefWaiting(this.gitdir, MAIN_REF, expected, next, deadline);
   }
 

@@ -14,7 +14,8 @@ import type { RenderedRecord } from '../record/types.js';
 import { liveness } from '../store/owner.js';
 import { commitMessage } from '../txn/coordinator.js';
 import type { WriteContext } from '../txn/types.js';
-import { writeFileAtomic } from '../util/durable.js';
+import { recordTarget } from '../store/layout.js';
+import { mkdirDurable, writeFileAtomic } from '../util/durable.js';
 import type { Finding, FindingCode } from './findings.js';
 import type { Quarantine } from './quarantine.js';
 import { attributeCommits } from './rebuild.js';
@@ -28,6 +29,7 @@ export type CleanupVerb =
   | 'restore-file'
   | 'adopt-edit'
   | 'quarantine-file'
+  | 'quarantine-link'
   | 'rebuild-git-index'
   | 'rewrite-object'
   | 'rebuild-sqlite'
@@ -111,6 +113,13 @@ function planOne(survey: Survey, f: Finding, options: PlanOptions): CleanupActio
       return act('rebuild-sqlite', 'quarantine index.db and rebuild it from HEAD');
     case 'JOURNAL_PENDING':
       return act('none', 'recovery runs first and finishes or undoes it');
+    case 'STORE_SYMLINK':
+      return act(
+        'quarantine-link',
+        'move the link itself (never what it points to) to quarantine; the files HEAD holds under it are restored',
+      );
+    case 'STORE_WRONG_BRANCH':
+      return act('none', 'check out main in the store; lessons does not change branches');
   }
 }
 
@@ -151,6 +160,12 @@ export async function executeCleanup(
     done.push(action);
   }
 
+  // Links next: the files HEAD holds under one are restored into a real folder in its place.
+  for (const action of plan.filter((a) => a.verb === 'quarantine-link')) {
+    quarantine.moveIn(action.path!, `${action.code}: a symbolic link in a record folder`);
+    done.push(action);
+  }
+
   const restored: string[] = [];
   const rows: RecordRow[] = [];
   const adopt: RenderedRecord[] = [];
@@ -159,14 +174,16 @@ export async function executeCleanup(
     switch (action.verb) {
       case 'restore-file': {
         const bytes = await committedBytes(p);
-        if (fs.existsSync(absolute(p)))
+        // Never through a link: recordTarget refuses one anywhere on the path.
+        const target = recordTarget(layout, p);
+        if (fs.existsSync(target))
           quarantine.copyIn(
             p,
-            fs.readFileSync(absolute(p)),
+            fs.readFileSync(target),
             `${action.code}: replaced by HEAD's version`,
           );
-        fs.mkdirSync(path.dirname(absolute(p)), { recursive: true });
-        writeFileAtomic(absolute(p), bytes);
+        mkdirDurable(path.dirname(target));
+        writeFileAtomic(target, bytes);
         restored.push(p);
         if (action.code === 'FIELD_MISMATCH') {
           const row = db.rowByPath(p);

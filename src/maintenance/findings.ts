@@ -19,6 +19,10 @@ export const FINDING_HINTS = {
   FILE_UNTRACKED:
     'record it with `lessons record-*`, or let `lessons cleanup` quarantine it once older than --grace.',
   TEMP_FILE: 'left by an interrupted write: `lessons cleanup` quarantines it.',
+  STORE_SYMLINK:
+    'a symbolic link in a record folder: `lessons cleanup` moves the link itself to quarantine and restores the folder from HEAD.',
+  STORE_WRONG_BRANCH:
+    'the store is checked out on another branch: run `git checkout main` in the store (lessons commits to main).',
 } as const;
 
 export type FindingCode = keyof typeof FINDING_HINTS;

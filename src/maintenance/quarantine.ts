@@ -3,7 +3,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import type { StoreLayout } from '../store/layout.js';
+import { insideStore, type StoreLayout } from '../store/layout.js';
 import { fsyncDir, mkdirDurable, writeFileAtomic } from '../util/durable.js';
 
 export interface QuarantineItem {
@@ -37,11 +37,15 @@ export class Quarantine {
 
   /** Move a file (absolute or store-relative path) into quarantine. */
   moveIn(file: string, reason: string): QuarantineItem {
-    const absolute = path.isAbsolute(file) ? file : path.join(this.layout.dir, file);
+    const absolute = insideStore(
+      this.layout,
+      path.isAbsolute(file) ? file : path.join(this.layout.dir, file),
+    );
     const from = path.relative(this.layout.dir, absolute);
-    const target = path.join(this.dir, 'files', from);
+    const target = insideStore(this.layout, path.join(this.dir, 'files', from));
     mkdirDurable(path.dirname(target));
-    const bytes = fs.statSync(absolute).size;
+    // A symbolic link is moved as the link: its size, not its target's.
+    const bytes = fs.lstatSync(absolute).size;
     fs.renameSync(absolute, target);
     fsyncDir(path.dirname(target));
     fsyncDir(path.dirname(absolute));
@@ -50,7 +54,7 @@ export class Quarantine {
 
   /** Keep a copy of bytes that are about to be overwritten or deleted by other means. */
   copyIn(from: string, content: Uint8Array, reason: string): QuarantineItem {
-    const target = path.join(this.dir, 'files', from);
+    const target = insideStore(this.layout, path.join(this.dir, 'files', from));
     mkdirDurable(path.dirname(target));
     writeFileAtomic(target, content);
     return this.record(from, target, reason, content.length);
@@ -65,6 +69,7 @@ export class Quarantine {
       at: new Date().toISOString(),
     };
     this.items.push(item);
+    insideStore(this.layout, path.join(this.dir, 'manifest.json'));
     writeFileAtomic(
       path.join(this.dir, 'manifest.json'),
       `${JSON.stringify({ items: this.items }, null, 2)}\n`,

@@ -19,9 +19,11 @@ import type { LessonRecord } from '../record/types.js';
 import { DEFAULT_STALE_MS } from '../store/lock.js';
 import { layoutFor, RECORD_ROOTS, resolveStoreDir, type StoreLayout } from '../store/layout.js';
 import { liveness } from '../store/owner.js';
+import { gitdirProblem } from '../store/preflight.js';
 import { Journal } from '../txn/journal.js';
 import { finding, findingKey, type Finding } from './findings.js';
 import { isRecordPath, recordFiles } from './rebuild.js';
+import { linkFinding, shapeFindings } from './shape.js';
 
 export interface VerifyOptions {
   /** integrity_check instead of quick_check, every reachable object re-hashed, every file hashed. */
@@ -63,6 +65,8 @@ export const TEMP_FILE = /\.tmp-(\d+)-[0-9a-f]+$/;
 
 export function requireStore(dir: string): StoreLayout {
   const layout = layoutFor(resolveStoreDir(dir));
+  const unusable = gitdirProblem(layout);
+  if (unusable !== undefined) throw unusable;
   if (!fs.existsSync(path.join(layout.gitdir, 'HEAD'))) {
     throw new UsageError(
       'NOT_A_STORE',
@@ -111,7 +115,12 @@ function walkRecordFolders(layout: StoreLayout): Map<string, WorkFile> {
       else files.set(p, { path: p, stat });
     }
   };
-  for (const root of RECORD_ROOTS) walk(root);
+  for (const root of RECORD_ROOTS) {
+    // A record root that is a link is reported as one, never walked into.
+    const stat = fs.lstatSync(path.join(layout.dir, root), { bigint: true, throwIfNoEntry: false });
+    if (stat?.isSymbolicLink()) files.set(root, { path: root, stat });
+    else walk(root);
+  }
   return files;
 }
 
@@ -303,7 +312,7 @@ export async function surveyStore(
       );
     }
   }
-  findings.push(...journal.pending);
+  findings.push(...journal.pending, ...shapeFindings(layout));
   const inFlight = journal.inFlight;
   const files = walkRecordFolders(layout);
   const index = repo.indexEntries();
@@ -356,7 +365,11 @@ export async function surveyStore(
           id: row.id,
         }),
       );
-  for (const p of files.keys()) {
+  for (const [p, file] of files) {
+    if (file.stat.isSymbolicLink()) {
+      findings.push(linkFinding(layout, p));
+      continue;
+    }
     if (tree.has(p) || inFlight.has(p)) continue;
     const temp = TEMP_FILE.exec(p);
     if (temp !== null && inFlight.has(p.slice(0, temp.index))) continue;

@@ -125,3 +125,33 @@ export function recordTarget(
   }
   return target;
 }
+
+/**
+ * `absolute`, once it is known to lie inside the store with no symbolic link among the folders
+ * leading to it (the file itself may be a link: moving a link moves only the link). Every move
+ * into quarantine and every write outside a transaction goes through here, so nothing is ever
+ * written or moved through a link to a place outside the store.
+ */
+export function insideStore(layout: StoreLayout, absolute: string): string {
+  const relative = path.relative(layout.dir, absolute);
+  if (relative === '' || relative.startsWith('..') || path.isAbsolute(relative)) {
+    throw new UsageError(
+      'PATH_OUTSIDE_STORE',
+      `refusing ${absolute}: it is outside the store ${layout.dir}`,
+    );
+  }
+  let current = layout.dir;
+  for (const part of relative.split(path.sep).slice(0, -1)) {
+    current = path.join(current, part);
+    const stat = fs.lstatSync(current, { throwIfNoEntry: false });
+    if (stat === undefined) break;
+    if (stat.isSymbolicLink()) {
+      throw new UsageError(
+        'STORE_SYMLINK',
+        `refusing to write or move ${absolute} through the symbolic link ${current}: lessons never writes through a link in a store. Replace it with a real folder (\`lessons cleanup\` does, for a record folder).`,
+        { data: { link: path.relative(layout.dir, current) } },
+      );
+    }
+  }
+  return absolute;
+}

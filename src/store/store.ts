@@ -50,7 +50,14 @@ import {
 } from '../query/reader.js';
 import { storeStats, type StoreStats } from '../query/stats.js';
 import type { WriteContext } from '../txn/types.js';
-import { layoutFor, prepareStoreDir, resolveStoreDir, type StoreLayout } from './layout.js';
+import {
+  layoutFor,
+  prepareStoreDir,
+  recordTarget,
+  resolveStoreDir,
+  type StoreLayout,
+} from './layout.js';
+import { refuseUnusableStore } from './preflight.js';
 import { DEFAULT_LOCK_TIMEOUT_MS, withWritersLock, type HeldLock } from './lock.js';
 import { DatabaseHandle, GitBusy, gitBusyTimeout, openSession } from './session.js';
 
@@ -163,6 +170,9 @@ export class Store {
   }
 
   private commitRecords(records: RenderedRecord[], subject?: string): Promise<RecordResult[]> {
+    // Refuse a record folder that is a link before anything is created (again under the lock).
+    const verified = new Set<string>();
+    for (const record of records) recordTarget(this.layout, record.path, verified);
     return this.withSession((ctx) => runTransaction(ctx, records, this.now(), subject));
   }
 
@@ -184,6 +194,7 @@ export class Store {
   /** Hold the writers' lock (retrying while git's own lock files are held) and run `fn`. */
   private async lockedRaw<T>(fn: (lock: HeldLock, deadline: number) => Promise<T>): Promise<T> {
     if (this.closed) throw new Error('the store is closed');
+    refuseUnusableStore(this.layout);
     prepareStoreDir(this.layout);
     const deadline = Date.now() + this.lockTimeoutMs;
     for (;;) {

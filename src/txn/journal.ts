@@ -65,7 +65,10 @@ export class Journal {
   write(entry: JournalEntry): void {
     mkdirDurable(this.dir);
     const { state: _state, ...rest } = entry;
-    writeFileAtomic(this.fileFor(entry.txid), `${STATE_PREFIX.pending}${JSON.stringify(rest).slice(1)}`);
+    writeFileAtomic(
+      this.fileFor(entry.txid),
+      `${STATE_PREFIX.pending}${JSON.stringify(rest).slice(1)}`,
+    );
   }
 
   /**

@@ -47,7 +47,7 @@ export function fillDisk(file: string): number {
   const chunk = Buffer.alloc(64 * 1024, 0x61);
   let total = 0;
   try {
-    for (let size = chunk.length; size >= 1; ) {
+    for (let size = chunk.length; size >= 1;) {
       try {
         total += fs.writeSync(fd, chunk, 0, size);
       } catch (error) {

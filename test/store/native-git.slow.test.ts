@@ -33,8 +33,8 @@ function loop(dir: string, body: string): { child: ChildProcess; rounds: () => n
     { cwd: dir, env: { ...process.env, ...GIT_ENV }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let rounds = 0;
-  child.stdout!.on('data', (d: Buffer) => (rounds += d.toString().split('ok').length - 1));
-  child.stderr!.on('data', () => undefined);
+  child.stdout.on('data', (d: Buffer) => (rounds += d.toString().split('ok').length - 1));
+  child.stderr.on('data', () => undefined);
   return { child, rounds: () => rounds };
 }
 
@@ -48,7 +48,9 @@ function stopped(child: ChildProcess): Promise<void> {
 describe("a person's own git beside the writers", () => {
   it('lets 20 CLI writers all exit 0 while native commits and git gc loop in the same store', async () => {
     const dir = tempStore();
-    expect((await lessons(['--dir', dir, 'record-failure', '--title', 'seed', '--domain', 'x'])).code).toBe(0);
+    expect(
+      (await lessons(['--dir', dir, 'record-failure', '--title', 'seed', '--domain', 'x'])).code,
+    ).toBe(0);
     const commits = loop(
       dir,
       'echo "note $i" >> NOTES && git add NOTES && git commit -q -m "notes $i" && echo ok',
@@ -87,9 +89,11 @@ describe("a person's own git beside the writers", () => {
       expect(git(dir, 'merge-base', '--is-ancestor', row.commit_oid, 'main')).toBe('');
     }
     // The person's commits are all there too, and their NOTES is what they committed.
-    expect(git(dir, 'log', '--format=%s', 'main').split('\n').filter((s) => s.startsWith('notes ')).length).toBe(
-      commits.rounds(),
-    );
+    expect(
+      git(dir, 'log', '--format=%s', 'main')
+        .split('\n')
+        .filter((s) => s.startsWith('notes ')).length,
+    ).toBe(commits.rounds());
     expect(storeState(dir).status).toBe('');
     expect(nativeChecks(dir)).toEqual([]);
     expect(consistencyProblems(dir)).toEqual([]);
@@ -99,7 +103,9 @@ describe("a person's own git beside the writers", () => {
 
   it('rolls a killed writer forward when a native commit landed between its parent and its commit', async () => {
     const dir = tempStore();
-    expect((await lessons(['--dir', dir, 'record-failure', '--title', 'seed', '--domain', 'x'])).code).toBe(0);
+    expect(
+      (await lessons(['--dir', dir, 'record-failure', '--title', 'seed', '--domain', 'x'])).code,
+    ).toBe(0);
     const parent = storeState(dir).head!;
     // The writer pauses after writing its objects; a native commit moves main; the writer
     // rebuilds its commit on that one, moves main, and is killed before SQLite COMMIT.

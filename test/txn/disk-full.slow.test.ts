@@ -92,7 +92,11 @@ function writer(dir: string, title: string, env: NodeJS.ProcessEnv = {}): Writer
 }
 
 /** The count of records in all three stores, which must agree with the writers that exited 0. */
-function expectStored(dir: string, stored: readonly string[], undone: readonly string[] = []): void {
+function expectStored(
+  dir: string,
+  stored: readonly string[],
+  undone: readonly string[] = [],
+): void {
   const state = storeState(dir);
   const titles = readRows(dir)
     .map((r) => r.title)
@@ -185,9 +189,9 @@ describe('a writer that decided to abort', () => {
       expect(git(dir, 'log', '-1', '--format=%s', 'main').trim()).toBe('failure: aborted');
       const journal = fs.readdirSync(path.join(dir, '.lessons', 'journal'));
       expect(journal).toHaveLength(1);
-      expect(
-        fs.readFileSync(path.join(dir, '.lessons', 'journal', journal[0]!), 'utf8'),
-      ).toMatch(/^\{"state":"aborted",/);
+      expect(fs.readFileSync(path.join(dir, '.lessons', 'journal', journal[0]!), 'utf8')).toMatch(
+        /^\{"state":"aborted",/,
+      );
 
       const recovered = await lessons(['--dir', dir, '--json', 'recover']);
       expect(recovered.json).toMatchObject({
