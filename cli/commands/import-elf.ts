@@ -7,6 +7,7 @@ export interface ImportElfArgs extends GlobalArgs {
   readonly source: string;
   readonly dryRun?: boolean | undefined;
   readonly includeBackups?: boolean | undefined;
+  readonly allowSecret?: string[] | undefined;
 }
 
 export const importElfCommand: CommandModule<GlobalArgs, ImportElfArgs> = {
@@ -19,6 +20,11 @@ export const importElfCommand: CommandModule<GlobalArgs, ImportElfArgs> = {
         type: 'boolean',
         describe: 'report what would be imported; write nothing',
       })
-      .option('include-backups', { type: 'boolean', describe: 'also import failures.backup/' }),
+      .option('include-backups', { type: 'boolean', describe: 'also import failures.backup/' })
+      .option('allow-secret', {
+        type: 'string',
+        array: true,
+        describe: 'import matches of this secret rule anyway (repeatable; see docs/secrets.md)',
+      }),
   handler: async (argv) => (await import('../handlers/import-elf.js')).importElfHandler(argv),
 };

@@ -15,6 +15,7 @@ export interface RecordFailureArgs extends GlobalArgs {
   readonly prevention?: string;
   readonly tags?: string;
   readonly bodyFile?: string;
+  readonly allowSecret?: string;
 }
 
 export interface RecordHeuristicArgs extends GlobalArgs {
@@ -26,6 +27,7 @@ export interface RecordHeuristicArgs extends GlobalArgs {
   readonly sourceId?: string;
   readonly tags?: string;
   readonly bodyFile?: string;
+  readonly allowSecret?: string;
 }
 
 /** The flags of record-failure (all take a string): yargs and the fast path read this table. */
@@ -40,6 +42,7 @@ export const FAILURE_FLAGS = {
   prevention: 'Section "Prevention"',
   tags: 'Comma-separated tags',
   'body-file': 'Markdown to append; "-" reads stdin',
+  'allow-secret': 'Store matches of this secret rule anyway (repeatable; see docs/secrets.md)',
 } as const;
 
 /** The flags of record-heuristic (all take a string). */
@@ -52,13 +55,14 @@ export const HEURISTIC_FLAGS = {
   'source-id': 'Id of the failure this rule came from',
   tags: 'Comma-separated tags',
   'body-file': 'Markdown to append; "-" reads stdin',
+  'allow-secret': 'Store matches of this secret rule anyway (repeatable; see docs/secrets.md)',
 } as const;
 
-/** `--tags` may be repeated (the lists are joined); any other flag given twice is an error. */
+/** `--tags` and `--allow-secret` may be repeated (the lists are joined); any other flag given twice is an error. */
 function once(name: string): (value: string | string[]) => string {
   return (value) => {
     if (!Array.isArray(value)) return value;
-    if (name === 'tags') return value.join(',');
+    if (name === 'tags' || name === 'allow-secret') return value.join(',');
     throw new InvalidInputError(
       `--${name}`,
       `is given ${value.length} times`,

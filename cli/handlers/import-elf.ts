@@ -16,6 +16,7 @@ export async function importElfHandler(args: ImportElfArgs): Promise<void> {
     const report = await importElf(store, args.source, {
       dryRun: args.dryRun === true,
       includeBackups: args.includeBackups === true,
+      allowSecrets: (args.allowSecret ?? []).flatMap((r) => r.split(',')).filter((r) => r !== ''),
       onProgress: out.interactive
         ? (done, total) =>
             process.stderr.write(`importing ${done}/${total}${done === total ? '\n' : '\r'}`)
@@ -33,6 +34,10 @@ export async function importElfHandler(args: ImportElfArgs): Promise<void> {
         ),
         ...report.skipped.map((s) => `skipped ${s.path}: ${s.reason}`),
         ...report.unparseable.map((u) => `could not parse ${u.path}: ${u.reason}`),
+        ...report.secrets.map(
+          (e) =>
+            `not imported, it holds a secret: ${e.key}: ${e.findings.map((f) => `${f.kind} (rule ${f.rule}) in ${f.field} line ${f.line}: ${f.masked}`).join('; ')}`,
+        ),
         report.normalised.length === 0
           ? ''
           : `normalised (originals kept in imported_from.original): ${report.normalised.length} entries`,

@@ -5,6 +5,14 @@ import type { RecordFailureArgs, RecordHeuristicArgs } from '../commands/record.
 import { Output } from '../output.js';
 import { fromEnv, readBodyFile, storeFrom } from './common.js';
 
+/** A comma-separated flag as a list (repeats arrive joined). */
+function list(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
+}
+
 function report(out: Output, result: RecordResult): void {
   out.result(
     result,
@@ -29,6 +37,7 @@ export async function recordFailure(args: RecordFailureArgs): Promise<void> {
     prevention: env(args.prevention, 'PREVENTION'),
     tags: env(args.tags, 'TAGS'),
     body: readBodyFile('--body-file', bodyFile),
+    allowSecrets: list(env(args.allowSecret, 'ALLOW_SECRET')),
   };
   const store = await storeFrom(args);
   try {
@@ -51,6 +60,7 @@ export async function recordHeuristic(args: RecordHeuristicArgs): Promise<void> 
     sourceId: env(args.sourceId, 'SOURCE_ID'),
     tags: env(args.tags, 'TAGS'),
     body: readBodyFile('--body-file', env(args.bodyFile, 'BODY_FILE')),
+    allowSecrets: list(env(args.allowSecret, 'ALLOW_SECRET')),
   };
   const store = await storeFrom(args);
   try {

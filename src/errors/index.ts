@@ -5,3 +5,4 @@ export { LockTimeoutError } from './LockTimeoutError.js';
 export { TransactionError } from './TransactionError.js';
 export { StoreError } from './StoreError.js';
 export { InternalError } from './InternalError.js';
+export { SecretDetectedError, type SecretFinding } from './SecretDetectedError.js';

@@ -7,7 +7,8 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { UsageError } from '../errors/index.js';
+import { UsageError, type SecretFinding } from '../errors/index.js';
+import { findSecrets, ruleName } from '../record/secrets.js';
 import type { HeuristicSource, RecordInput } from '../record/types.js';
 import type { Store } from '../store/store.js';
 import {
@@ -26,6 +27,8 @@ export interface ImportOptions {
   /** Also read `failures.backup/` (and folders inside it). @default false */
   readonly includeBackups?: boolean | undefined;
   readonly onProgress?: ((done: number, total: number) => void) | undefined;
+  /** Secret rules whose matches are imported anyway (see docs/secrets.md). @default [] */
+  readonly allowSecrets?: readonly string[] | undefined;
 }
 
 export interface KindCounts {
@@ -49,6 +52,8 @@ export interface ImportReport {
   readonly unparseable: readonly { path: string; reason: string }[];
   /** Entries whose values were normalised, with the fields concerned. */
   readonly normalised: readonly { key: string; fields: string[] }[];
+  /** Entries not imported because they hold a secret (masked), with what matched. */
+  readonly secrets: readonly { key: string; findings: readonly SecretFinding[] }[];
   readonly commit: string | null;
 }
 
@@ -279,7 +284,7 @@ export function planElfImport(
   options: ImportOptions = {},
 ): Omit<
   ImportReport,
-  'ok' | 'dryRun' | 'commit' | 'alreadyImported' | 'failures' | 'heuristics'
+  'ok' | 'dryRun' | 'commit' | 'alreadyImported' | 'failures' | 'heuristics' | 'secrets'
 > & {
   candidates: Candidate[];
 } {
@@ -409,7 +414,22 @@ export async function importElf(
 ): Promise<ImportReport> {
   const plan = planElfImport(dir, options);
   const known = await store.importedKeys();
-  const fresh = plan.candidates.filter((c) => !c.keys.some((k) => known.has(`elf:${k}`)));
+  const unseen = plan.candidates.filter((c) => !c.keys.some((k) => known.has(`elf:${k}`)));
+  // Entries holding a secret are left out and reported; the rest are imported. A second run
+  // with allowSecrets (or after the source was cleaned) imports them: the import is idempotent.
+  const allowSecrets = options.allowSecrets ?? [];
+  const inputs = unseen.map((c) =>
+    allowSecrets.length === 0 ? c.input : { ...c.input, allowSecrets },
+  );
+  const allowed = new Set(allowSecrets.map(ruleName));
+  const found = await findSecrets(inputs);
+  const secrets: { key: string; findings: SecretFinding[] }[] = [];
+  const fresh: Candidate[] = [];
+  for (const [i, candidate] of unseen.entries()) {
+    const refused = found[i]!.filter((f) => !allowed.has(f.rule));
+    if (refused.length > 0) secrets.push({ key: candidate.keys[0]!, findings: refused });
+    else fresh.push({ ...candidate, input: inputs[i]! });
+  }
   let commit: string | null = null;
   if (options.dryRun !== true && fresh.length > 0) {
     options.onProgress?.(0, fresh.length);
@@ -422,12 +442,13 @@ export async function importElf(
   }
   const { candidates: _all, ...rest } = plan;
   return {
-    ok: plan.unparseable.length === 0,
+    ok: plan.unparseable.length === 0 && secrets.length === 0,
     dryRun: options.dryRun === true,
     ...rest,
+    secrets,
     failures: counts(fresh, 'failure'),
     heuristics: counts(fresh, 'heuristic'),
-    alreadyImported: plan.candidates.length - fresh.length,
+    alreadyImported: plan.candidates.length - unseen.length,
     commit,
   };
 }

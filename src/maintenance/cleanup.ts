@@ -19,6 +19,8 @@ import { mkdirDurable, writeFileAtomic } from '../util/durable.js';
 import type { Finding, FindingCode } from './findings.js';
 import type { Quarantine } from './quarantine.js';
 import { attributeCommits } from './rebuild.js';
+import { rowFields } from './secrets-in-history.js';
+import { scanGroups } from '../record/secrets.js';
 import { TEMP_FILE, type Survey } from './verify.js';
 
 export const DEFAULT_GRACE_MS = 10 * 60_000;
@@ -118,6 +120,11 @@ function planOne(survey: Survey, f: Finding, options: PlanOptions): CleanupActio
         'quarantine-link',
         'move the link itself (never what it points to) to quarantine; the files HEAD holds under it are restored',
       );
+    case 'SECRET_IN_HISTORY':
+      return act(
+        'none',
+        'rotate the secret; then remove it from the record (cleanup commits a valid edit) or rewrite the history',
+      );
     case 'STORE_WRONG_BRANCH':
       return act('none', 'check out main in the store; lessons does not change branches');
   }
@@ -197,6 +204,17 @@ export async function executeCleanup(
       case 'adopt-edit': {
         const content = fs.readFileSync(absolute(p));
         const record = parseRecord(content);
+        // A person's edit is committed only if it holds no secret: history does not forget.
+        const [secrets] = await scanGroups([rowFields(rowFromRecord(record, p, '', '', ''))]);
+        if (secrets!.length > 0) {
+          const s = secrets![0]!;
+          done.push({
+            ...action,
+            verb: 'none',
+            detail: `not committed: the edit holds a secret (${s.kind}, rule ${s.rule}, ${s.field} line ${s.line}: ${s.masked}); remove it and run cleanup again`,
+          });
+          continue;
+        }
         adopt.push({
           record,
           path: p,

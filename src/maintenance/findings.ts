@@ -19,6 +19,8 @@ export const FINDING_HINTS = {
   FILE_UNTRACKED:
     'record it with `lessons record-*`, or let `lessons cleanup` quarantine it once older than --grace.',
   TEMP_FILE: 'left by an interrupted write: `lessons cleanup` quarantines it.',
+  SECRET_IN_HISTORY:
+    'rotate the secret now: it is in git history, which does not forget. Then remove it from the record (edit the file; `lessons cleanup` commits the edit) or rewrite the history.',
   STORE_SYMLINK:
     'a symbolic link in a record folder: `lessons cleanup` moves the link itself to quarantine and restores the folder from HEAD.',
   STORE_WRONG_BRANCH:

@@ -23,6 +23,7 @@ import { gitdirProblem } from '../store/preflight.js';
 import { Journal } from '../txn/journal.js';
 import { finding, findingKey, type Finding } from './findings.js';
 import { isRecordPath, recordFiles } from './rebuild.js';
+import { secretsInHistory } from './secrets-in-history.js';
 import { linkFinding, shapeFindings } from './shape.js';
 
 export interface VerifyOptions {
@@ -356,6 +357,7 @@ export async function surveyStore(
     }
   }
   options.onProgress?.(tree.size, tree.size);
+  if (rows !== undefined) findings.push(...(await secretsInHistory(repo, rows, tree)));
 
   for (const [p, row] of rows ?? [])
     if (!tree.has(p) && !inFlight.has(p))

@@ -15,6 +15,12 @@ interface CommonInput {
   readonly created?: string | Date | undefined;
   /** Where an imported record came from; kept verbatim in the front matter. */
   readonly importedFrom?: Readonly<Record<string, unknown>> | undefined;
+  /**
+   * Secret rules (by name: `aws`, `jwt`, ... see docs/secrets.md) whose matches in this record
+   * are not secrets and may be stored. Recorded as `Lessons-Allow-Secret` commit trailers.
+   * @default []
+   */
+  readonly allowSecrets?: readonly string[] | undefined;
 }
 
 export interface FailureInput extends CommonInput {
@@ -86,6 +92,8 @@ export interface RenderedRecord {
   readonly blobOid: string;
   /** sha256 of `content`, hex. */
   readonly sha256: string;
+  /** Secret rules a person overrode for this record (commit trailers). */
+  readonly allowedSecrets?: readonly string[];
 }
 
 /** What a successful record reports. */

@@ -13,7 +13,8 @@ import type {
   RecordResult,
   RenderedRecord,
 } from '../record/types.js';
-import { validateFailure, validateHeuristic, validateRecord } from '../record/validate.js';
+import { refuseSecrets } from '../record/secrets.js';
+import { validateRecord } from '../record/validate.js';
 import { runTransaction } from '../txn/coordinator.js';
 import type { RecoveryAction, RecoveryReport } from '../txn/recovery.js';
 import { GitRepository } from '../git/repository.js';
@@ -125,14 +126,12 @@ export class Store {
   }
 
   async recordFailure(input: FailureInput): Promise<RecordResult> {
-    const [result] = await this.commitRecords([prepareRecord(validateFailure(input, this.now()))]);
+    const [result] = await this.recordInputs([{ kind: 'failure', ...input }], false);
     return result!;
   }
 
   async recordHeuristic(input: HeuristicInput): Promise<RecordResult> {
-    const [result] = await this.commitRecords([
-      prepareRecord(validateHeuristic(input, this.now())),
-    ]);
+    const [result] = await this.recordInputs([{ kind: 'heuristic', ...input }], false);
     return result!;
   }
 
@@ -142,15 +141,30 @@ export class Store {
     options: RecordManyOptions = {},
   ): Promise<RecordResult[]> {
     if (inputs.length === 0) return [];
+    return this.recordInputs(inputs, true, options.subject);
+  }
+
+  /** Validate, scan for secrets and render (no I/O: a refusal touches nothing), then commit. */
+  private async recordInputs(
+    inputs: readonly RecordInput[],
+    many: boolean,
+    subject?: string,
+  ): Promise<RecordResult[]> {
     const now = this.now();
-    const rendered = inputs.map((input, i) => {
+    const records = inputs.map((input, i) => {
       try {
-        return prepareRecord(validateRecord(input, now));
+        return validateRecord(input, now);
       } catch (error) {
-        throw error instanceof InvalidInputError ? error.within(`records[${i}]`) : error;
+        throw error instanceof InvalidInputError && many ? error.within(`records[${i}]`) : error;
       }
     });
-    return this.commitRecords(rendered, options.subject);
+    // Secrets are refused before anything is written, even before the store exists.
+    const allowed = await refuseSecrets(inputs, many);
+    const rendered = records.map((record, i) => {
+      const prepared = prepareRecord(record);
+      return allowed[i]!.length === 0 ? prepared : { ...prepared, allowedSecrets: allowed[i]! };
+    });
+    return this.commitRecords(rendered, subject);
   }
 
   /**

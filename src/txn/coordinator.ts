@@ -32,6 +32,13 @@ export function commitMessage(
       : `lessons: record ${records.length} records`);
   const trailers = records.slice(0, MAX_ID_TRAILERS).map((r) => `Lessons-Id: ${r.record.id}`);
   if (records.length > MAX_ID_TRAILERS) trailers.push(`Lessons-Count: ${records.length}`);
+  // A person's override of the secret scan, in history for anyone to see: `<rule>` for a
+  // record alone, `<rule> <id>` in a commit of many.
+  for (const r of records)
+    for (const rule of r.allowedSecrets ?? [])
+      trailers.push(
+        `Lessons-Allow-Secret: ${records.length === 1 ? rule : `${rule} ${r.record.id}`}`,
+      );
   trailers.push(`Lessons-Txid: ${txid}`);
   return `${head}\n\n${trailers.join('\n')}\n`;
 }

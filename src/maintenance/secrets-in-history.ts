@@ -1,0 +1,64 @@
+// verify's look for secrets already committed: every record in HEAD is scanned (from its row,
+// which verify has read anyway and checks against the file) with the same rules a writer
+// refuses with. A match a person allowed when recording (a Lessons-Allow-Secret trailer on the
+// record's commit) is not reported; anything else is SECRET_IN_HISTORY, so a team can see what
+// to rotate.
+
+import type { NewRow, RecordRow } from '../db/database.js';
+import { readCommit, trailerValues } from '../git/commit.js';
+import type { GitRepository } from '../git/repository.js';
+import { ruleName, scanGroups } from '../record/secrets.js';
+import { finding, type Finding } from './findings.js';
+
+/** The text fields of a row, by the names a person gives them. */
+export function rowFields(row: NewRow): { field: string; text: string }[] {
+  const fields = [
+    { field: row.kind === 'heuristic' ? 'rule' : 'title', text: row.title },
+    { field: 'domain', text: row.domain },
+    { field: 'tags', text: (JSON.parse(row.tags) as string[]).join(',') },
+    { field: 'body', text: row.body },
+  ];
+  if (row.source_id !== null) fields.push({ field: 'sourceId', text: row.source_id });
+  if (row.imported_from !== null) fields.push({ field: 'importedFrom', text: row.imported_from });
+  return fields;
+}
+
+/** Rules a person allowed for record `id` in `commit` (its Lessons-Allow-Secret trailers). */
+async function allowedIn(repo: GitRepository, commit: string, id: string): Promise<Set<string>> {
+  try {
+    const { message } = await readCommit(repo.objects, commit);
+    const allowed = new Set<string>();
+    for (const value of trailerValues(message, 'Lessons-Allow-Secret')) {
+      const [rule, forId] = value.trim().split(/\s+/);
+      if (rule !== undefined && (forId === undefined || forId === id)) allowed.add(ruleName(rule));
+    }
+    return allowed;
+  } catch {
+    return new Set();
+  }
+}
+
+export async function secretsInHistory(
+  repo: GitRepository,
+  rows: ReadonlyMap<string, RecordRow>,
+  tree: ReadonlyMap<string, string>,
+): Promise<Finding[]> {
+  const inHead = [...rows.values()].filter((row) => tree.get(row.path) === row.blob_oid);
+  if (inHead.length === 0) return [];
+  const found = await scanGroups(inHead.map(rowFields));
+  const findings: Finding[] = [];
+  for (const [i, matches] of found.entries()) {
+    if (matches.length === 0) continue;
+    const row = inHead[i]!;
+    const allowed = await allowedIn(repo, row.commit_oid, row.id);
+    for (const m of matches.filter((f) => !allowed.has(f.rule)))
+      findings.push(
+        finding(
+          'SECRET_IN_HISTORY',
+          `${row.path}: ${m.kind} (rule ${m.rule}) in ${m.field} line ${m.line}: ${m.masked}`,
+          { path: row.path, id: row.id },
+        ),
+      );
+  }
+  return findings;
+}
