@@ -94,6 +94,8 @@ export interface RenderedRecord {
   readonly sha256: string;
   /** Secret rules a person overrode for this record (commit trailers). */
   readonly allowedSecrets?: readonly string[];
+  /** The caller gave the date (an import): the id keeps it, even if earlier than the store's newest. */
+  readonly pinnedDate?: boolean;
 }
 
 /** What a successful record reports. */

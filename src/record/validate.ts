@@ -2,7 +2,7 @@
 // the bad value and the fix. Pure: no I/O, so a rejected record has touched nothing.
 
 import { randomFillSync } from 'node:crypto';
-import { monotonicFactory, ulid } from 'ulid';
+import { decodeTime, encodeTime, monotonicFactory, ulid } from 'ulid';
 import { InvalidInputError } from '../errors/index.js';
 import { isReservedName } from './slug.js';
 import {
@@ -65,6 +65,38 @@ const nextUlid = monotonicFactory(pooledRandom);
  */
 export function newId(time?: number): string {
   return time === undefined ? nextUlid() : ulid(time, pooledRandom);
+}
+
+/** A ULID for a new record at `time` (the writer's clock), increasing within the process. */
+export function clockId(time: number): string {
+  return nextUlid(time);
+}
+
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+/**
+ * The smallest-step ULID after `floor`, for a writer whose clock is behind the store: at
+ * `time` when that is later than floor's moment, else at floor's moment with its random part
+ * incremented, as ULID's monotonic factory does within a process.
+ */
+export function idAfter(floor: string, time: number): string {
+  const floorTime = decodeTime(floor);
+  if (time > floorTime) return nextUlid(time);
+  const chars = floor.slice(10).split('');
+  for (let i = chars.length - 1; i >= 0; i--) {
+    const next = CROCKFORD.indexOf(chars[i]!) + 1;
+    if (next < CROCKFORD.length) {
+      chars[i] = CROCKFORD[next]!;
+      return `${floor.slice(0, 10)}${chars.join('')}`;
+    }
+    chars[i] = '0';
+  }
+  return `${encodeTime(floorTime + 1, 10)}${chars.join('')}`;
+}
+
+/** The moment a ULID carries, as epoch ms. */
+export function idTime(id: string): number {
+  return decodeTime(id);
 }
 
 export function isUlid(value: string): boolean {
@@ -346,11 +378,13 @@ export function validateFailure(input: FailureInput, now = new Date()): FailureR
     section('Prevention', multiLine('prevention', input.prevention));
   const body = renderBody(title, sections, multiLine('body', input.body));
   const given = parseCreated(input.created);
-  const created = given ?? now;
+  const id = given === undefined ? clockId(now.getTime()) : newId(given.getTime());
+  // `created` is the moment the id carries (ids from one process never go back in time).
+  const created = given ?? new Date(idTime(id));
   const importedFrom = parseImportedFrom(input.importedFrom);
   return {
     kind: 'failure',
-    id: newId(given?.getTime()),
+    id,
     title,
     domain,
     severity,
@@ -371,11 +405,12 @@ export function validateHeuristic(input: HeuristicInput, now = new Date()): Heur
   const sections = section('Explanation', multiLine('explanation', input.explanation));
   const body = renderBody(title, sections, multiLine('body', input.body));
   const given = parseCreated(input.created);
-  const created = given ?? now;
+  const id = given === undefined ? clockId(now.getTime()) : newId(given.getTime());
+  const created = given ?? new Date(idTime(id));
   const importedFrom = parseImportedFrom(input.importedFrom);
   return {
     kind: 'heuristic',
-    id: newId(given?.getTime()),
+    id,
     title,
     domain,
     source,

@@ -160,9 +160,13 @@ export class Store {
     });
     // Secrets are refused before anything is written, even before the store exists.
     const allowed = await refuseSecrets(inputs, many);
-    const rendered = records.map((record, i) => {
-      const prepared = prepareRecord(record);
-      return allowed[i]!.length === 0 ? prepared : { ...prepared, allowedSecrets: allowed[i]! };
+    const rendered = records.map((record, i): RenderedRecord => {
+      const pinned = inputs[i]!.created !== undefined || inputs[i]!.importedFrom !== undefined;
+      return {
+        ...prepareRecord(record),
+        ...(allowed[i]!.length === 0 ? {} : { allowedSecrets: allowed[i]! }),
+        ...(pinned ? { pinnedDate: true } : {}),
+      };
     });
     return this.commitRecords(rendered, subject);
   }

@@ -12,6 +12,7 @@ import { LessonsError, TransactionError } from '../errors/index.js';
 import { FilesParticipant } from '../participants/files.js';
 import { GitParticipant } from '../participants/git.js';
 import { SqliteParticipant } from '../participants/sqlite.js';
+import { monotonicRecords } from './clock.js';
 import { checkpoint } from './faults.js';
 import type { JournalEntry } from './journal.js';
 import type { Participant, Transaction, WriteContext } from './types.js';
@@ -49,10 +50,12 @@ export function commitMessage(
  */
 export async function runTransaction(
   ctx: WriteContext,
-  records: readonly RenderedRecord[],
+  given: readonly RenderedRecord[],
   now: Date,
   subject?: string,
 ): Promise<RecordResult[]> {
+  // Under the lock: ids after the newest record at HEAD, whatever this writer's clock says.
+  const records = monotonicRecords(ctx, given);
   const txid = newId();
   const txn: Transaction = {
     txid,

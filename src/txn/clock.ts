@@ -1,0 +1,44 @@
+// Ids stay in commit order within a store, whatever the writers' clocks say. Under the writers'
+// lock, a record whose id (minted from its writer's clock) is not after the newest record
+// already at HEAD gets a new one just after it, and is rendered again (its `created`, and for a
+// failure its month folder, follow the id). Records whose date the caller gave (imports) keep
+// it. See docs/transactions.md for what a clock far ahead does.
+
+import { prepareRecord } from '../record/markdown.js';
+import type { RenderedRecord } from '../record/types.js';
+import { idAfter, idTime } from '../record/validate.js';
+import type { WriteContext } from './types.js';
+
+/** The newest id of a record dated by a writer's clock (imports aside), from the index of HEAD. */
+export function newestClockId(ctx: WriteContext): string | undefined {
+  const row = ctx.db.db
+    .prepare('SELECT id FROM records WHERE imported_from IS NULL ORDER BY id DESC LIMIT 1')
+    .get() as { id: string } | undefined;
+  return row?.id;
+}
+
+/** `records`, each with an id after the newest at HEAD and after the one before it. */
+export function monotonicRecords(
+  ctx: WriteContext,
+  records: readonly RenderedRecord[],
+): readonly RenderedRecord[] {
+  let floor = newestClockId(ctx);
+  if (floor === undefined) return records;
+  let changed = false;
+  const out = records.map((rendered) => {
+    if (rendered.pinnedDate === true) return rendered;
+    const { record } = rendered;
+    if (record.id > floor!) {
+      floor = record.id;
+      return rendered;
+    }
+    const id = idAfter(floor!, Date.parse(record.created));
+    floor = id;
+    changed = true;
+    return {
+      ...rendered,
+      ...prepareRecord({ ...record, id, created: new Date(idTime(id)).toISOString() }),
+    };
+  });
+  return changed ? out : records;
+}
