@@ -40,8 +40,7 @@ const noForge = {
   name: 'secretlint-without-node-forge',
   setup(build) {
     build.onResolve({ filter: /^\.\/index-[\w-]+\.js$/ }, (args) =>
-      args.kind === 'dynamic-import' &&
-      args.importer.includes('secretlint-rule-preset-recommend')
+      args.kind === 'dynamic-import' && args.importer.includes('secretlint-rule-preset-recommend')
         ? { path: 'node-forge', namespace: 'lessons-stub' }
         : undefined,
     );

@@ -8,7 +8,9 @@ export default tseslint.config(
   {
     languageOptions: {
       parserOptions: {
-        projectService: { allowDefaultProject: ['*.js', '*.mjs', 'cli/shims/*.cjs'] },
+        projectService: {
+          allowDefaultProject: ['*.js', '*.mjs', 'cli/shims/*.cjs', 'test/helpers/*.cjs'],
+        },
         tsconfigRootDir: import.meta.dirname,
       },
     },

@@ -216,8 +216,8 @@ export async function storeRoundTrip(numRuns: number): Promise<void> {
           try {
             stored =
               kind === 'failure'
-                ? await store.recordFailure(input as FailureInput)
-                : await store.recordHeuristic(input as HeuristicInput);
+                ? await store.recordFailure(input)
+                : await store.recordHeuristic(input);
           } catch (error) {
             if (!(error instanceof LessonsError) || error.exitCode !== 2) throw error;
             expect(fingerprint(dir)).toBe(before);
