@@ -11,7 +11,13 @@ import { RECORD_ROOTS, type StoreLayout } from './layout.js';
 
 /** What is wrong with the store's `.git`, as a UsageError; undefined when it is usable (or absent). */
 export function gitdirProblem(layout: StoreLayout): UsageError | undefined {
-  const stat = fs.lstatSync(layout.gitdir, { throwIfNoEntry: false });
+  let stat: fs.Stats | undefined;
+  try {
+    stat = fs.lstatSync(layout.gitdir, { throwIfNoEntry: false });
+  } catch {
+    // The store path is not a folder (ENOTDIR): prepareStoreDir says so.
+    return undefined;
+  }
   if (stat === undefined || stat.isDirectory()) return undefined;
   if (stat.isSymbolicLink())
     return new UsageError(
@@ -42,9 +48,17 @@ export function gitdirProblem(layout: StoreLayout): UsageError | undefined {
   );
 }
 
+function isFile(file: string): boolean {
+  try {
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
 /** HEAD on a branch other than main that has history: lessons would commit beside the person's work. */
 export function branchProblem(layout: StoreLayout): UsageError | undefined {
-  if (!fs.existsSync(path.join(layout.gitdir, 'HEAD'))) return undefined;
+  if (!isFile(path.join(layout.gitdir, 'HEAD'))) return undefined;
   let target: string | undefined;
   try {
     target = readHeadTarget(layout.gitdir);
@@ -112,6 +126,11 @@ export function symlinkProblem(layout: StoreLayout, links: readonly string[]): U
 export function refuseUnusableStore(layout: StoreLayout): void {
   const problem = gitdirProblem(layout) ?? branchProblem(layout);
   if (problem !== undefined) throw problem;
-  if (fs.lstatSync(layout.lessonsDir, { throwIfNoEntry: false })?.isSymbolicLink())
-    throw symlinkProblem(layout, ['.lessons']);
+  let lessons: fs.Stats | undefined;
+  try {
+    lessons = fs.lstatSync(layout.lessonsDir, { throwIfNoEntry: false });
+  } catch {
+    lessons = undefined;
+  }
+  if (lessons?.isSymbolicLink() === true) throw symlinkProblem(layout, ['.lessons']);
 }

@@ -59,6 +59,7 @@ import {
   type StoreLayout,
 } from './layout.js';
 import { refuseUnusableStore } from './preflight.js';
+import { isDirectory } from '../util/durable.js';
 import { DEFAULT_LOCK_TIMEOUT_MS, withWritersLock, type HeldLock } from './lock.js';
 import { DatabaseHandle, GitBusy, gitBusyTimeout, openSession } from './session.js';
 
@@ -189,8 +190,10 @@ export class Store {
 
   private commitRecords(records: RenderedRecord[], subject?: string): Promise<RecordResult[]> {
     // Refuse a record folder that is a link before anything is created (again under the lock).
+    // (A store path that is not a folder is prepareStoreDir's to report.)
     const verified = new Set<string>();
-    for (const record of records) recordTarget(this.layout, record.path, verified);
+    if (isDirectory(this.layout.dir))
+      for (const record of records) recordTarget(this.layout, record.path, verified);
     return this.withSession((ctx) => runTransaction(ctx, records, this.now(), subject));
   }
 

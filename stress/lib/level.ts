@@ -108,7 +108,9 @@ async function readOnce(dir: string, command: 'list' | 'search'): Promise<string
   const args =
     command === 'list' ? ['list', '--limit', '100000'] : ['search', 'stress', '--limit', '1000'];
   const result = await runLessons(['--dir', dir, '--json', ...args]);
-  // Before the first record the store may not exist yet: that is a clean "nothing" answer.
+  // Before the first record the store may not exist yet: that is a clean "nothing" answer
+  // (exit 2 NOT_A_STORE: a store, once made, never stops being one).
+  if (result.code === 2 && result.stdout.includes('"code":"NOT_A_STORE"')) return undefined;
   if (result.code !== 0 && result.code !== 1)
     return `${command} exited ${result.code}: ${result.stderr.trim().slice(0, 200)}`;
   if (result.code !== 0) return undefined;

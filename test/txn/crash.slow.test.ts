@@ -29,7 +29,8 @@ const LEFT_BEHIND: Record<
   journal: { journal: true, file: false, row: false, headMoved: false, indexLock: false },
   files: { journal: true, file: true, row: false, headMoved: false, indexLock: false },
   insert: { journal: true, file: true, row: false, headMoved: false, indexLock: false },
-  objects: { journal: true, file: true, row: false, headMoved: false, indexLock: true },
+  // index.lock is taken only around the swap of main and the index write (step "ref").
+  objects: { journal: true, file: true, row: false, headMoved: false, indexLock: false },
   ref: { journal: true, file: true, row: false, headMoved: true, indexLock: true },
   index: { journal: true, file: true, row: false, headMoved: true, indexLock: false },
   commit: { journal: true, file: true, row: false, headMoved: true, indexLock: false },
@@ -228,17 +229,23 @@ describe('a killed lock holder', () => {
 });
 
 describe('random kills with concurrent writers', () => {
-  it('keeps every exit-0 record and no half records over 40 iterations', async () => {
-    const dir = await seeded();
-    // A writer's life is ~150-400 ms here; the kills spread over all of it.
-    const round = await runCrashRound({ dir, iterations: 40, maxDelayMs: 500 });
-    expect(round.recoverExit).toBe(0);
-    expect(round.audit.problems).toEqual([]);
-    expect(round.audit.halfPresent).toBe(0);
-    expect(round.audit.exit0Missing).toBe(0);
-    expect(round.audit.exit0 + round.audit.killed).toBe(round.writers);
-    expect(round.audit.exit0).toBeGreaterThanOrEqual(80);
-    expect(round.killed).toBeGreaterThan(0);
-    expect(consistencyProblems(dir)).toEqual([]);
-  });
+  // A writer killed while it holds git's index.lock leaves it behind; recovery gives such a
+  // lock two seconds to go away (it might be a person's git of the moment) before removing it.
+  it(
+    'keeps every exit-0 record and no half records over 40 iterations',
+    { timeout: 240_000 },
+    async () => {
+      const dir = await seeded();
+      // A writer's life is ~150-400 ms here; the kills spread over all of it.
+      const round = await runCrashRound({ dir, iterations: 40, maxDelayMs: 500 });
+      expect(round.recoverExit).toBe(0);
+      expect(round.audit.problems).toEqual([]);
+      expect(round.audit.halfPresent).toBe(0);
+      expect(round.audit.exit0Missing).toBe(0);
+      expect(round.audit.exit0 + round.audit.killed).toBe(round.writers);
+      expect(round.audit.exit0).toBeGreaterThanOrEqual(80);
+      expect(round.killed).toBeGreaterThan(0);
+      expect(consistencyProblems(dir)).toEqual([]);
+    },
+  );
 });
