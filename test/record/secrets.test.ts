@@ -5,8 +5,9 @@
 import { generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { openStore } from '../../src/index.js';
+import os from 'node:os';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStore, type Store } from '../../src/index.js';
 import { prepareRecord } from '../../src/record/markdown.js';
 import { findSecrets, maskSecret } from '../../src/record/secrets.js';
 import { validateFailure } from '../../src/record/validate.js';
@@ -20,6 +21,7 @@ import {
   tempDir,
   tempStore,
 } from '../helpers/store.js';
+import { fingerprint } from './properties.js';
 
 // Assembled from pieces, so that this file itself holds nothing a scanner flags as a whole.
 const join = (...parts: string[]): string => parts.join('');
@@ -126,6 +128,41 @@ const NEAR_MISSES: [string, string][] = [
 ];
 
 describe('the secret scan', () => {
+  let dir = '';
+  let store: Store;
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lessons-secrets-'));
+    store = await openStore({ dir });
+    await store.recordFailure({ title: 'seed', domain: 'seed' });
+  });
+  afterAll(async () => {
+    await store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it.each(SECRETS)('refuses %s with exit 2, the store untouched', async (_kind, secret, rule) => {
+    const before = fingerprint(dir);
+    await expect(
+      store.recordFailure({ title: 'a lesson', domain: 'x', body: `we pasted\n${secret}\n` }),
+    ).rejects.toMatchObject({
+      code: 'SECRET_DETECTED',
+      exitCode: 2,
+      data: {
+        findings: expect.arrayContaining([expect.objectContaining({ rule, field: 'body' })]),
+      },
+    });
+    expect(fingerprint(dir)).toBe(before);
+  });
+
+  it.each(NEAR_MISSES)('stores %s', async (_kind, text) => {
+    const stored = await store.recordHeuristic({
+      rule: 'look-alike',
+      domain: 'x',
+      explanation: text,
+    });
+    expect((await store.get(stored.id)).body).toContain(text.trim());
+  });
+
   it.each(SECRETS)(
     'finds %s (the secret itself kept out of the test name)',
     async (_kind, secret, rule) => {
