@@ -32,7 +32,8 @@ export interface ContextDigest {
 }
 
 export const CHARS_PER_TOKEN = 4;
-const MIN_TOKENS = 50;
+/** The smallest token budget a digest accepts. */
+export const MIN_TOKENS = 50;
 /** The shortest an item of the digest can be (a related line with a short title). */
 const MIN_ITEM_CHARS = 48;
 

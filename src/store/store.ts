@@ -48,7 +48,7 @@ import {
   type SearchHit,
   type SearchOptions,
 } from '../query/reader.js';
-import { storeStats, type StoreStats } from '../query/stats.js';
+import { domainCounts, storeStats, type StoreStats } from '../query/stats.js';
 import type { WriteContext } from '../txn/types.js';
 import { layoutFor, prepareStoreDir, resolveStoreDir, type StoreLayout } from './layout.js';
 import { DEFAULT_LOCK_TIMEOUT_MS, withWritersLock, type HeldLock } from './lock.js';
@@ -225,6 +225,11 @@ export class Store {
 
   stats(): Promise<StoreStats> {
     return this.read((reader) => storeStats(reader));
+  }
+
+  /** Each domain with its number of records, the busiest first. */
+  domains(): Promise<{ domain: string; records: number }[]> {
+    return this.read((reader) => domainCounts(reader));
   }
 
   /** `<from>:<key>` of every imported record (imported_from.keys), for idempotent imports. */
