@@ -204,10 +204,13 @@ export const recordView = z.object({
   commit: z.string(),
 });
 
+/** A record in a list or among search hits: all but its body, which `show` gives. */
+export const recordSummary = recordView.omit({ body: true });
+
 export const listResult = z.object({
   ok: z.literal(true),
   count: z.number(),
-  records: z.array(recordView),
+  records: z.array(recordSummary),
 });
 
 export const showResult = z.object({ ok: z.literal(true), record: recordView });
@@ -218,7 +221,7 @@ export const searchResult = z.object({
   count: z.number(),
   hits: z.array(
     z.object({
-      record: recordView,
+      record: recordSummary,
       score: z.number(),
       title: z.string(),
       snippet: z.string(),

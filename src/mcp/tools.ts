@@ -78,7 +78,15 @@ function recorded(result: RecordResult): ToolOutput {
   };
 }
 
-function line(r: RecordView): string {
+/**
+ * A record without its body, for lists and search hits: twenty bodies of up to 50,000
+ * characters would flood a model's context; `show` gives one in full.
+ */
+function summary({ body: _body, ...rest }: RecordView): Omit<RecordView, 'body'> {
+  return rest;
+}
+
+function line(r: Omit<RecordView, 'body'>): string {
   const grade =
     r.kind === 'failure' ? `severity ${r.severity ?? '?'}` : `confidence ${r.confidence ?? '?'}`;
   return `${r.id} ${r.kind} [${r.domain}] ${grade} ${r.created.slice(0, 10)}: ${r.title}`;
@@ -114,7 +122,8 @@ export const searchTool = defineTool({
   title: 'Search lessons',
   description:
     'Full-text search over recorded failures and heuristics (titles, rules, bodies, tags, ' +
-    'domains), best match first. Search before a risky change or when something fails.',
+    'domains), best match first, each with a snippet (`show` gives a record in full). Search ' +
+    'before a risky change or when something fails.',
   input: searchInput,
   output: searchResult,
   annotations: { ...READ, title: 'Search lessons' },
@@ -124,7 +133,12 @@ export const searchTool = defineTool({
       () => [],
     );
     return {
-      structured: { ok: true, query: text, count: hits.length, hits },
+      structured: {
+        ok: true,
+        query: text,
+        count: hits.length,
+        hits: hits.map((h) => ({ ...h, record: summary(h.record) })),
+      },
       text:
         hits.length === 0
           ? `Nothing matches ${JSON.stringify(text)}.`
@@ -157,7 +171,9 @@ export const showTool = defineTool({
 export const listTool = defineTool({
   name: 'list',
   title: 'List lessons',
-  description: 'Recorded failures and heuristics, newest first, filtered by kind, domain or tag.',
+  description:
+    'Recorded failures and heuristics, newest first, filtered by kind, domain or tag (without ' +
+    'their bodies: `show` gives a record in full).',
   input: listInput,
   output: listResult,
   annotations: { ...READ, title: 'List lessons' },
@@ -167,7 +183,7 @@ export const listTool = defineTool({
       () => [],
     );
     return {
-      structured: { ok: true, count: records.length, records },
+      structured: { ok: true, count: records.length, records: records.map(summary) },
       text: records.length === 0 ? 'No records match.' : records.map(line).join('\n'),
     };
   },

@@ -144,6 +144,11 @@ describe('lessons mcp over stdio, with the SDK client', () => {
     const search = await mcp.call('search', { text: 'migration production' });
     expect(structured(search)).toMatchObject({ ok: true, count: 2 });
     expect(textOf(search)).toContain('Migration dropped a column');
+    // Lists and hits leave bodies out (a model's context is precious); show has it.
+    for (const hit of structured(search).hits as { record: object; snippet: string }[]) {
+      expect(hit.record).not.toHaveProperty('body');
+      expect(hit.snippet).not.toBe('');
+    }
     const onlyRules = structured(
       await mcp.call('search', { text: 'migration', kind: 'heuristic' }),
     );
@@ -417,6 +422,21 @@ describe('lessons mcp as a process', () => {
     expect(server.stderr()).toMatch(/protocol error: .*JSON/);
     expect(storeState(dir).rows.map((r) => r.title)).toEqual(['before the end']);
     expect(consistencyProblems(dir)).toEqual([]);
+  });
+
+  it('refuses a bad flag with exit 2 and prints help through yargs, stdout kept clean', async () => {
+    const dir = tempStore();
+    const bad = await lessons(['--dir', dir, '--lock-timeout', 'soon', 'mcp']);
+    expect(bad).toMatchObject({ code: 2, stdout: '' });
+    expect(bad.stderr).toContain('--lock-timeout: "soon" is not a duration');
+    const help = await lessons(['mcp', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('Model Context Protocol');
+    expect(help.stdout).toContain('docs/agents.md');
+    const unknown = await lessons(['--dir', dir, 'mcp', '--port', '80']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/Unknown argument/i);
+    expect(fs.existsSync(dir)).toBe(false);
   });
 
   it('stops on SIGTERM with exit 0', async () => {
