@@ -4,6 +4,7 @@
 // the first process started to the last one finished, and each store is audited.
 
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
@@ -12,6 +13,7 @@ import { runLevel, type LevelReport } from './level.js';
 import {
   latencies,
   LESSONS_BIN,
+  percentile,
   runLessons,
   type Latencies,
   type WriterOutcome,
@@ -160,4 +162,115 @@ export async function runMcpRound(options: McpRoundOptions): Promise<McpRoundRep
     maintenance: false,
   });
   return { mcp, cli, floor: await floor(options.servers, options.recordsPerServer) };
+}
+
+export interface ServerLatency {
+  readonly recordP50: number;
+  readonly recordP95: number;
+  readonly searchP50: number;
+  readonly searchP95: number;
+  readonly contextP50: number;
+  readonly contextP95: number;
+  /** The server's resident set after the calls, and the part of it that is its own (anonymous). */
+  readonly rssMb: number | undefined;
+  readonly anonMb: number | undefined;
+}
+
+export function residentMb(pid: number | null | undefined): {
+  rss: number | undefined;
+  anon: number | undefined;
+} {
+  try {
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (key: string): number | undefined => {
+      const match = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status);
+      return match === null ? undefined : Number(match[1]) / 1024;
+    };
+    return { rss: kb('VmRSS'), anon: kb('RssAnon') };
+  } catch {
+    return { rss: undefined, anon: undefined };
+  }
+}
+
+/**
+ * One `lessons mcp` on `dir`, timed per call as an agent sees it (from the client's send to
+ * its answer): `records` record_failure calls, and `queries` search and context calls, after
+ * a few unmeasured calls of each.
+ */
+export async function measureServer(
+  dir: string,
+  options: {
+    readonly records: number;
+    readonly queries: number;
+    readonly words: readonly string[];
+    readonly domains: readonly string[];
+  },
+): Promise<ServerLatency> {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [LESSONS_BIN, '--dir', dir, 'mcp'],
+    env: env(),
+    stderr: 'ignore',
+  });
+  const client = new Client({ name: 'lessons-bench', version: '1.0.0' });
+  await client.connect(transport);
+  const timed = async (name: string, args: Record<string, unknown>): Promise<number> => {
+    const started = performance.now();
+    const result = (await client.callTool({ name, arguments: args })) as CallToolResult;
+    const ms = performance.now() - started;
+    if (result.isError === true)
+      throw new Error(`${name} failed: ${JSON.stringify(result.structuredContent)}`);
+    return ms;
+  };
+  try {
+    const word = (i: number): string => options.words[i % options.words.length]!;
+    const domain = (i: number): string => options.domains[i % options.domains.length]!;
+    for (let i = 0; i < 5; i++) {
+      await timed('record_failure', { title: `mcp warm-up ${i}`, domain: 'bench' });
+      await timed('search', { text: word(i) });
+      await timed('context', { domain: domain(i) });
+    }
+    const record: number[] = [];
+    for (let i = 0; i < options.records; i++)
+      record.push(
+        await timed('record_failure', {
+          title: `mcp bench record ${i}`,
+          domain: 'bench',
+          summary: 'one record through MCP',
+        }),
+      );
+    const search: number[] = [];
+    const context: number[] = [];
+    for (let q = 0; q < options.queries; q++) {
+      search.push(
+        await timed('search', {
+          text: q % 2 === 0 ? word(q) : `${word(q)} ${domain(q)}`,
+          limit: 20,
+        }),
+      );
+      context.push(await timed('context', { domain: domain(q), maxTokens: 2000 }));
+    }
+    const { rss, anon } = residentMb(transport.pid);
+    return {
+      recordP50: percentile(record, 50),
+      recordP95: percentile(record, 95),
+      searchP50: percentile(search, 50),
+      searchP95: percentile(search, 95),
+      contextP50: percentile(context, 50),
+      contextP95: percentile(context, 95),
+      rssMb: rss,
+      anonMb: anon,
+    };
+  } finally {
+    await client.close();
+  }
+}
+
+/** The resident set of a bare `node` that has started and is waiting: the floor for a server. */
+export async function idleNodeMb(): Promise<{ rss: number | undefined; anon: number | undefined }> {
+  const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 5000)'], { stdio: 'ignore' });
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const resident = residentMb(child.pid);
+  child.kill();
+  return resident;
 }
