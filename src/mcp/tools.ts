@@ -6,7 +6,7 @@
 import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import type { z } from 'zod';
 import { UsageError } from '../errors/index.js';
-import { estimateTokens } from '../query/context.js';
+import { estimateTokens, tokenBudget } from '../query/context.js';
 import type { RecordView } from '../query/reader.js';
 import type { RecordResult } from '../record/types.js';
 import type { Store } from '../store/store.js';
@@ -245,7 +245,8 @@ export const TOOLS: readonly LessonsTool[] = [
 ];
 
 /** The digest of a store that does not exist yet, shaped as `context` returns it. */
-export function emptyDigest(domain: string | undefined, maxTokens = 2000) {
+export function emptyDigest(domain: string | undefined, tokens?: number) {
+  const maxTokens = tokenBudget(tokens);
   const where = domain === undefined ? '' : ` for ${domain.toLowerCase()}`;
   const markdown = `# Lessons${where}\n\n_Nothing recorded here yet._\n`;
   return {

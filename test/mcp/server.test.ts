@@ -227,6 +227,9 @@ describe('lessons mcp over stdio, with the SDK client', () => {
     expect(textOf(await mcp.call('context', { domain: 'ci' }))).toContain(
       'Nothing recorded here yet',
     );
+    const tooSmall = await mcp.call('context', { domain: 'ci', maxTokens: 3 });
+    expect(tooSmall.isError).toBe(true);
+    expect(structured(tooSmall)).toMatchObject({ error: { code: 'INVALID_INPUT' } });
     const read = await mcp.client.readResource({ uri: 'lessons://context/ci' });
     expect(read.contents[0]).toMatchObject({ text: expect.stringContaining('Nothing recorded') });
     expect((await mcp.client.listResources()).resources.map((r) => r.uri)).toEqual([
