@@ -82,10 +82,11 @@ detach() {
 
 # read_stdin FILE: what the framework piped in (its JSON), if anything, within the time limit.
 # Never waits on a terminal, nor longer than $LESSONS_HOOK_TIMEOUT on a pipe left open.
+# (A background job's stdin is /dev/null, so the reader gets the hook's stdin as fd 3.)
 read_stdin() {
   : >"$1"
   if [ -t 0 ]; then return 0; fi
+  { command exec 3<&0; } 2>/dev/null || return 0 # no stdin at all
   bounded "$1" /dev/null cat_stdin || warn "no end to the input on stdin; ignored it."
 }
 cat_stdin() { cat <&3; }
-exec 3<&0

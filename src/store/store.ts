@@ -52,6 +52,7 @@ import { domainCounts, storeStats, type StoreStats } from '../query/stats.js';
 import type { WriteContext } from '../txn/types.js';
 import { layoutFor, prepareStoreDir, resolveStoreDir, type StoreLayout } from './layout.js';
 import { DEFAULT_LOCK_TIMEOUT_MS, withWritersLock, type HeldLock } from './lock.js';
+import { ReaderHandle } from './readers.js';
 import { DatabaseHandle, GitBusy, gitBusyTimeout, openSession } from './session.js';
 
 export interface OpenStoreOptions {
@@ -99,6 +100,7 @@ export class Store {
   private readonly staleMs: number | undefined;
   private readonly now: () => Date;
   private readonly db = new DatabaseHandle();
+  private readonly readers: ReaderHandle;
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
 
@@ -108,6 +110,7 @@ export class Store {
     this.lockTimeoutMs = options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
     this.staleMs = options.staleMs;
     this.now = options.now ?? (() => new Date());
+    this.readers = new ReaderHandle(this.dir, this.layout);
     if (!(this.lockTimeoutMs >= 0)) {
       throw new InvalidInputError(
         'lockTimeout',
@@ -248,13 +251,8 @@ export class Store {
     });
   }
 
-  private async read<T>(fn: (reader: Reader) => T | Promise<T>): Promise<T> {
-    const reader = Reader.open(this.dir);
-    try {
-      return await fn(reader);
-    } finally {
-      reader.close();
-    }
+  private read<T>(fn: (reader: Reader) => T | Promise<T>): Promise<T> {
+    return this.readers.acquire(fn);
   }
 
   /** Check the three stores agree, record by record. Read-only; never waits on writers. */
@@ -371,6 +369,7 @@ export class Store {
     await this.queue;
     this.closed = true;
     this.db.close();
+    this.readers.close();
   }
 }
 

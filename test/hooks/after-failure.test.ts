@@ -1,5 +1,6 @@
 // scripts/hooks/after-failure.sh as an agent framework runs it; it must fail open.
 
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -56,7 +57,7 @@ describe('scripts/hooks/after-failure.sh', () => {
     expect(interrupted).toEqual({ code: 0, stdout: '', stderr: '' });
   });
 
-  it('fails open with one line on stderr: no lessons on PATH, a broken store, stdin never closed', async () => {
+  it('fails open with one line on stderr: no lessons on PATH, a broken store, stdin never closed or closed', async () => {
     const noLessons = await runHook(AFTER_FAILURE, ['--', 'make'], {
       env: { PATH: '/usr/bin:/bin' },
     }).done;
@@ -84,5 +85,13 @@ describe('scripts/hooks/after-failure.sh', () => {
     expect(open.code).toBe(0);
     expect(open.stderr).toMatch(/^lessons hook: no end to the input on stdin/);
     expect(open.stdout).toContain('`make build` failed');
+
+    // No stdin at all (fd 0 closed), as some frameworks run their hooks.
+    const closed = spawnSync('sh', ['-c', 'exec sh "$0" -- make build <&-', AFTER_FAILURE], {
+      env: { ...process.env, ...env },
+      encoding: 'utf8',
+    });
+    expect(closed.status).toBe(0);
+    expect(closed.stdout).toContain('`make build` failed');
   });
 });
