@@ -176,7 +176,7 @@ export const statsInput = z.strictObject({});
 
 // -- outputs --------------------------------------------------------------------------------
 
-export const recordResult = z.object({
+export const recordResult = z.looseObject({
   ok: z.literal(true),
   id: z.string().meta({ description: 'The ULID of the record.' }),
   rowid: z.number().meta({ type: 'integer', minimum: 1 }),
@@ -185,7 +185,7 @@ export const recordResult = z.object({
   commit: z.string().meta({ description: 'The git commit that holds it.' }),
 });
 
-export const recordView = z.object({
+export const recordView = z.looseObject({
   rowid: z.number(),
   id: z.string(),
   kind: z.enum(['failure', 'heuristic']),
@@ -207,20 +207,20 @@ export const recordView = z.object({
 /** A record in a list or among search hits: all but its body, which `show` gives. */
 export const recordSummary = recordView.omit({ body: true });
 
-export const listResult = z.object({
+export const listResult = z.looseObject({
   ok: z.literal(true),
   count: z.number(),
   records: z.array(recordSummary),
 });
 
-export const showResult = z.object({ ok: z.literal(true), record: recordView });
+export const showResult = z.looseObject({ ok: z.literal(true), record: recordView });
 
-export const searchResult = z.object({
+export const searchResult = z.looseObject({
   ok: z.literal(true),
   query: z.string(),
   count: z.number(),
   hits: z.array(
-    z.object({
+    z.looseObject({
       record: recordSummary,
       score: z.number(),
       title: z.string(),
@@ -229,9 +229,9 @@ export const searchResult = z.object({
   ),
 });
 
-const counts = z.object({ heuristics: z.number(), failures: z.number(), related: z.number() });
+const counts = z.looseObject({ heuristics: z.number(), failures: z.number(), related: z.number() });
 
-export const contextResult = z.object({
+export const contextResult = z.looseObject({
   ok: z.literal(true),
   markdown: z.string(),
   tokens: z.number(),
@@ -240,25 +240,25 @@ export const contextResult = z.object({
   omitted: counts,
 });
 
-export const statsResult = z.object({
+export const statsResult = z.looseObject({
   ok: z.literal(true),
   records: z.number(),
   byKind: z.record(z.string(), z.number()),
   byDomain: z.record(z.string(), z.number()),
   byMonth: z.record(z.string(), z.number()),
-  size: z.object({
+  size: z.looseObject({
     total: z.number(),
     git: z.number(),
     index: z.number(),
     records: z.number(),
   }),
-  lastCommit: z.object({ id: z.string(), subject: z.string(), date: z.string() }).nullable(),
+  lastCommit: z.looseObject({ id: z.string(), subject: z.string(), date: z.string() }).nullable(),
 });
 
 /** What every tool returns when it fails: the `--json` error object of the command line. */
-export const errorResult = z.object({
+export const errorResult = z.looseObject({
   ok: z.literal(false),
-  error: z.object({
+  error: z.looseObject({
     code: z.string().meta({ description: 'A stable code such as INVALID_INPUT or LOCK_TIMEOUT.' }),
     message: z.string(),
     data: z.record(z.string(), z.unknown()).optional(),

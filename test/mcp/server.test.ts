@@ -48,6 +48,8 @@ describe('lessons mcp over stdio, with the SDK client', () => {
     for (const tool of tools) {
       expect(tool.inputSchema.type).toBe('object');
       expect(tool.outputSchema?.type).toBe('object');
+      // Results may grow fields (lifecycle state) without clients refusing them.
+      expect(JSON.stringify(tool.outputSchema)).not.toContain('"additionalProperties":false');
       expect(tool.description?.length).toBeGreaterThan(20);
     }
     const failure = tools.find((t) => t.name === 'record_failure')!;
