@@ -73,6 +73,7 @@ function toolListing(): Tool[] {
   return listing;
 }
 
+/** One tool call: the arguments checked, the tool run, its output or its error as a result. */
 export async function callTool(
   store: Store,
   tool: LessonsTool,
