@@ -77,6 +77,16 @@ await esbuild.build({
   alias: { ...commonJs.alias, assert: './cli/shims/assert.cjs' },
 });
 
+// The MCP server, with the SDK, on its own: only `lessons mcp` loads it (cli/handlers/mcp.ts).
+// Without Ajv, which the SDK's Server only needs for elicitation (see cli/shims/ajv.cjs).
+await esbuild.build({
+  ...commonJs,
+  alias: { ...commonJs.alias, ajv: './cli/shims/ajv.cjs', 'ajv-formats': './cli/shims/ajv.cjs' },
+  entryPoints: ['cli/mcp-server.ts'],
+  outfile: 'dist/cli/mcp.cjs',
+  sourcemap: 'linked',
+});
+
 // The bins, small CommonJS launchers (cli/launch.ts).
 const bins = ['lessons', 'record-failure', 'record-heuristic'];
 await esbuild.build({

@@ -15,6 +15,7 @@ import vm from 'node:vm';
 
 export type RecordPath = typeof import('./record-path.js');
 export type Main = typeof import('./main.js');
+export type McpBundle = typeof import('./mcp-server.js');
 
 type CommonJsWrapper = (
   exports: object,

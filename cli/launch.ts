@@ -5,7 +5,7 @@
 // CommonJS bundles run with a V8 code cache (cached.ts).
 
 import path from 'node:path';
-import { loadCached, type Main, type RecordPath } from './cached.js';
+import { loadCached, type Main, type McpBundle, type RecordPath } from './cached.js';
 import type { Bin } from './main.js';
 import { reportError } from './report.js';
 
@@ -29,6 +29,11 @@ async function start(bin: Bin, argv: string[]): Promise<void> {
     bin !== 'lessons' || argv.includes('record-failure') || argv.includes('record-heuristic');
   const fast = mayRecord ? loadRecordPath() : undefined;
   if (fast !== undefined && (await runRecord(fast, bin, argv))) return;
+  // `lessons mcp`, a long-lived server, goes straight to its bundle: no yargs kept in memory.
+  if (bin === 'lessons' && argv.includes('mcp')) {
+    const mcp = loadCached<McpBundle>(path.join(__dirname, 'mcp.cjs'));
+    if (mcp !== undefined && (await mcp.runMcpFast(argv))) return;
+  }
   const file = path.join(__dirname, 'main.cjs');
   const full = loadCached<Main>(file);
   if (full === undefined) throw new Error(`${file} is missing: run \`npm run build\``);

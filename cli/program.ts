@@ -10,6 +10,7 @@ import {
   statsCommand,
 } from './commands/query.js';
 import { importElfCommand } from './commands/import-elf.js';
+import { mcpCommand } from './commands/mcp.js';
 import { recoverCommand } from './commands/recover.js';
 import { run } from './run.js';
 
@@ -29,6 +30,7 @@ export async function runLessons(argv: readonly string[]): Promise<void> {
       .command(verifyCommand)
       .command(cleanupCommand)
       .command(reindexCommand)
+      .command(mcpCommand)
       .demandCommand(1, 'Name a command.'),
   );
 }

@@ -8,7 +8,8 @@
 // throughput is reported), then, in alternation, one in-process record (file + SQLite + git,
 // fsynced) and one native `git add <file> && git commit` of a file in the same store; CLI cold
 // start against `node -e 0` and the CLI's peak RSS; verify and reindex; search and context
-// latency. Medians of --runs.
+// latency; and a `lessons mcp` server's call latency (record, search, context) as an agent sees
+// it, with its resident set afterwards, beside a bare `node` waiting. Medians of --runs.
 // Results go to stress/results/bench-<time>.json.
 
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -17,6 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { openStore, type Store } from '../src/index.js';
+import { idleNodeMb, measureServer, type ServerLatency } from './lib/mcp.js';
 import { percentile, ROOT } from './lib/writers.js';
 
 const { values } = parseArgs({
@@ -139,6 +141,7 @@ interface SizeResult {
   searchP95: number;
   contextP50: number;
   contextP95: number;
+  mcp: ServerLatency;
 }
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'lessons-bench-'));
@@ -226,6 +229,12 @@ try {
       context.push(ms(started));
     }
     await store.close();
+    const mcp = await measureServer(dir, {
+      records: runs,
+      queries,
+      words: WORDS,
+      domains: DOMAINS,
+    });
 
     const result: SizeResult = {
       size,
@@ -243,6 +252,7 @@ try {
       searchP95: percentile(search, 95),
       contextP50: percentile(context, 50),
       contextP95: percentile(context, 95),
+      mcp,
     };
     results.push(result);
     console.error(`  ${size}: done`);
@@ -264,6 +274,18 @@ for (const r of results)
   console.log(
     `| ${r.size} | ${f(r.recordManyPerSecond, 0)} | ${f(r.recordMs)} | ${f(r.nativeGitMs)} | ${f(r.recordVsNative, 2)} | ${f(r.cliMs)} | ${f(r.nodeMs)} | ${f(r.cliVsNode, 2)} | ${f(r.cliPeakRssMb)} | ${f(r.verifyMs / 1000, 2)} | ${f(r.reindexMs / 1000, 2)} | ${f(r.searchP50, 2)} / ${f(r.searchP95, 2)} | ${f(r.contextP50, 2)} / ${f(r.contextP95, 2)} |`,
   );
+console.log(
+  '\n| records | mcp record p50/p95 ms | mcp search p50/p95 ms | mcp context p50/p95 ms | CLI cold ms | mcp RSS MB (own) |',
+);
+console.log('| ---: | ---: | ---: | ---: | ---: | ---: |');
+for (const r of results)
+  console.log(
+    `| ${r.size} | ${f(r.mcp.recordP50)} / ${f(r.mcp.recordP95)} | ${f(r.mcp.searchP50, 2)} / ${f(r.mcp.searchP95, 2)} | ${f(r.mcp.contextP50, 2)} / ${f(r.mcp.contextP95, 2)} | ${f(r.cliMs)} | ${f(r.mcp.rssMb)} (${f(r.mcp.anonMb)}) |`,
+  );
+const bareNode = await idleNodeMb();
+console.log(
+  `a bare node waiting: RSS ${f(bareNode.rss)} MB (own ${f(bareNode.anon)} MB); "own" is anonymous memory, the rest is the node binary and libraries, shared between processes.`,
+);
 if (results.length > 1) {
   const first = results[0]!;
   const last = results.at(-1)!;
@@ -274,5 +296,5 @@ if (results.length > 1) {
 const dirOut = path.join(ROOT, 'stress/results');
 fs.mkdirSync(dirOut, { recursive: true });
 const file = path.join(dirOut, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-fs.writeFileSync(file, `${JSON.stringify({ runs, queries, results }, null, 2)}\n`);
+fs.writeFileSync(file, `${JSON.stringify({ runs, queries, results, bareNode }, null, 2)}\n`);
 console.log(`results: ${path.relative(ROOT, file)}`);

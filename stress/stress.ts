@@ -5,6 +5,10 @@
 //   npm run stress -- [--levels 5,10,15,20,30,50,100] [--records 1] [--readers 2]
 //                     [--kill-rate 0] [--no-baseline] [--no-maintenance] [--crash-iterations 0]
 //                     [--crash-max-delay 600] [--keep]
+//   npm run stress -- --mcp [--mcp-servers 20] [--mcp-records 20]
+//
+// --mcp runs the MCP round instead (stress/lib/mcp.ts): N `lessons mcp` servers on one store,
+// each recording M records, beside N CLI loops doing the same and a floor of `node -e 0`.
 //
 // One row per level on stdout; the full reports as JSON under stress/results/.
 
@@ -13,6 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { runCrashRound, type CrashRoundReport } from './lib/crash.js';
+import { runMcpRound, type McpRoundReport } from './lib/mcp.js';
 import { runLevel, type LevelReport } from './lib/level.js';
 import { runNaiveLevel, type NaiveReport } from './lib/naive.js';
 import { ROOT } from './lib/writers.js';
@@ -28,6 +33,9 @@ const { values } = parseArgs({
     'crash-iterations': { type: 'string', default: '0' },
     'crash-max-delay': { type: 'string', default: '600' },
     keep: { type: 'boolean', default: false },
+    mcp: { type: 'boolean', default: false },
+    'mcp-servers': { type: 'string', default: '20' },
+    'mcp-records': { type: 'string', default: '20' },
   },
 });
 
@@ -159,8 +167,101 @@ const results: {
   options: typeof values;
   levels: { lessons: LevelReport; naive?: NaiveReport }[];
   crash?: CrashRoundReport;
+  mcp?: McpRoundReport;
 } = { started: new Date().toISOString(), options: values, levels: [] };
 let failed = false;
+
+if (values.mcp) {
+  const mcp = await runMcpRound({
+    mcpDir: path.join(work, 'mcp'),
+    cliDir: path.join(work, 'cli'),
+    servers: count('mcp-servers', values['mcp-servers']),
+    recordsPerServer: count('mcp-records', values['mcp-records']),
+  });
+  results.mcp = mcp;
+  console.log(mcpTable(mcp));
+  for (const problem of [...mcp.mcp.errors, ...mcp.mcp.audit.problems, ...mcp.cli.audit.problems])
+    console.error(`  ${problem}`);
+  failed =
+    mcp.mcp.stored !== mcp.mcp.records ||
+    mcp.mcp.audit.problems.length > 0 ||
+    mcp.mcp.verifyExit !== 0 ||
+    mcp.cli.audit.problems.length > 0 ||
+    mcp.cli.verifyExit !== 0;
+  finish();
+}
+
+function mcpTable(r: McpRoundReport): string {
+  const m = r.mcp;
+  const c = r.cli;
+  const verify = (code: number | null | undefined): string =>
+    code === undefined ? 'n/a' : code === 0 ? 'clean' : `exit ${code}`;
+  return [
+    cells([
+      'system',
+      'processes',
+      'records',
+      'stored',
+      'in files',
+      'in rows',
+      'in commits',
+      'orphans',
+      'wall s',
+      'records/s',
+      'p50 ms',
+      'p95 ms',
+      'max ms',
+      'verify',
+    ]),
+    cells(Array.from({ length: 14 }, () => '---')),
+    cells([
+      'lessons mcp',
+      m.processes,
+      m.records,
+      m.stored,
+      m.audit.inFiles,
+      m.audit.inRows,
+      m.audit.inCommits,
+      m.audit.orphans,
+      m.wallMs / 1000,
+      m.recordsPerSecond,
+      m.callMs.p50,
+      m.callMs.p95,
+      m.callMs.max,
+      verify(m.verifyExit),
+    ]),
+    cells([
+      'CLI loops',
+      c.writers,
+      c.runs,
+      c.audit.exit0,
+      c.audit.inFiles,
+      c.audit.inRows,
+      c.audit.inCommits,
+      c.audit.orphans,
+      c.wallMs / 1000,
+      c.recordsPerSecond,
+      c.latencyMs.p50,
+      c.latencyMs.p95,
+      c.latencyMs.max,
+      verify(c.verifyExit),
+    ]),
+    '',
+    `mcp: slowest server answered initialize ${m.slowestConnectMs.toFixed(0)} ms after its spawn; from the last one connected: ${m.recordsPerSecondConnected.toFixed(1)} records/s. Latency is per call for mcp, per process for the CLI.`,
+    `floor: ${c.writers} loops of ${c.runs / Math.max(1, c.writers)} \`node -e 0\` at once: ${(r.floor.wallMs / 1000).toFixed(1)} s, ${r.floor.processesPerSecond.toFixed(1)} processes/s.`,
+  ].join('\n');
+}
+
+function finish(): never {
+  const resultsDir = path.join(ROOT, 'stress/results');
+  fs.mkdirSync(resultsDir, { recursive: true });
+  const file = path.join(resultsDir, `stress-${results.started.replace(/[:.]/g, '-')}.json`);
+  fs.writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+  console.log(`\nresults: ${path.relative(ROOT, file)}`);
+  if (values.keep) console.log(`stores kept in ${work}`);
+  else fs.rmSync(work, { recursive: true, force: true });
+  process.exit(failed ? 1 : 0);
+}
 
 console.log(cells(COLUMNS));
 console.log(cells(COLUMNS.map(() => '---')));
@@ -219,11 +320,4 @@ if (crashIterations > 0) {
   if (crash.audit.problems.length > 0 || crash.recoverExit !== 0) failed = true;
 }
 
-const resultsDir = path.join(ROOT, 'stress/results');
-fs.mkdirSync(resultsDir, { recursive: true });
-const file = path.join(resultsDir, `stress-${results.started.replace(/[:.]/g, '-')}.json`);
-fs.writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
-console.log(`\nresults: ${path.relative(ROOT, file)}`);
-if (values.keep) console.log(`stores kept in ${work}`);
-else fs.rmSync(work, { recursive: true, force: true });
-process.exit(failed ? 1 : 0);
+finish();

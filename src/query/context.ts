@@ -32,7 +32,8 @@ export interface ContextDigest {
 }
 
 export const CHARS_PER_TOKEN = 4;
-const MIN_TOKENS = 50;
+/** The smallest token budget a digest accepts. */
+export const MIN_TOKENS = 50;
 /** The shortest an item of the digest can be (a related line with a short title). */
 const MIN_ITEM_CHARS = 48;
 
@@ -99,14 +100,20 @@ function countRelated(
   return (sharing?.n ?? 0) - (ownSharing?.n ?? 0);
 }
 
-export function buildContext(reader: Reader, options: ContextOptions = {}): ContextDigest {
-  const maxTokens = options.maxTokens ?? 2000;
-  if (!Number.isInteger(maxTokens) || maxTokens < MIN_TOKENS)
+/** The token budget of a digest: `maxTokens`, else 2000; at least MIN_TOKENS (INVALID_INPUT). */
+export function tokenBudget(maxTokens: number | undefined): number {
+  const budget = maxTokens ?? 2000;
+  if (!Number.isInteger(budget) || budget < MIN_TOKENS)
     throw new InvalidInputError(
       'max-tokens',
-      `${maxTokens} is too small`,
+      `${budget} is too small`,
       `Pass ${MIN_TOKENS} or more.`,
     );
+  return budget;
+}
+
+export function buildContext(reader: Reader, options: ContextOptions = {}): ContextDigest {
+  const maxTokens = tokenBudget(options.maxTokens);
   const domain = options.domain?.toLowerCase();
   const inDomain = domain === undefined ? '1 = 1' : 'domain = @domain';
   const params = domain === undefined ? {} : { domain };

@@ -53,6 +53,13 @@ function grouped(reader: Reader, expression: string): Record<string, number> {
   );
 }
 
+/** Each domain with its number of records, the busiest first. */
+export function domainCounts(reader: Reader): { domain: string; records: number }[] {
+  return reader.scalar<{ domain: string; records: number }>(
+    'SELECT domain, count(*) AS records FROM records GROUP BY domain ORDER BY records DESC, domain',
+  );
+}
+
 export async function storeStats(reader: Reader): Promise<StoreStats> {
   const { layout } = reader;
   const repo = new GitRepository(layout.dir);

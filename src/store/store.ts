@@ -49,7 +49,7 @@ import {
   type SearchHit,
   type SearchOptions,
 } from '../query/reader.js';
-import { storeStats, type StoreStats } from '../query/stats.js';
+import { domainCounts, storeStats, type StoreStats } from '../query/stats.js';
 import type { WriteContext } from '../txn/types.js';
 import {
   layoutFor,
@@ -61,6 +61,7 @@ import {
 import { refuseUnusableStore } from './preflight.js';
 import { isDirectory } from '../util/durable.js';
 import { DEFAULT_LOCK_TIMEOUT_MS, withWritersLock, type HeldLock } from './lock.js';
+import { ReaderHandle } from './readers.js';
 import { DatabaseHandle, GitBusy, gitBusyTimeout, openSession } from './session.js';
 
 export interface OpenStoreOptions {
@@ -108,6 +109,7 @@ export class Store {
   private readonly staleMs: number | undefined;
   private readonly now: () => Date;
   private readonly db = new DatabaseHandle();
+  private readonly readers: ReaderHandle;
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
 
@@ -117,6 +119,7 @@ export class Store {
     this.lockTimeoutMs = options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
     this.staleMs = options.staleMs;
     this.now = options.now ?? (() => new Date());
+    this.readers = new ReaderHandle(this.dir, this.layout);
     if (!(this.lockTimeoutMs >= 0)) {
       throw new InvalidInputError(
         'lockTimeout',
@@ -260,6 +263,11 @@ export class Store {
     return this.read((reader) => storeStats(reader));
   }
 
+  /** Each domain with its number of records, the busiest first. */
+  domains(): Promise<{ domain: string; records: number }[]> {
+    return this.read((reader) => domainCounts(reader));
+  }
+
   /** `<from>:<key>` of every imported record (imported_from.keys), for idempotent imports. */
   async importedKeys(): Promise<Set<string>> {
     const keys = new Set<string>();
@@ -276,13 +284,8 @@ export class Store {
     });
   }
 
-  private async read<T>(fn: (reader: Reader) => T | Promise<T>): Promise<T> {
-    const reader = Reader.open(this.dir);
-    try {
-      return await fn(reader);
-    } finally {
-      reader.close();
-    }
+  private read<T>(fn: (reader: Reader) => T | Promise<T>): Promise<T> {
+    return this.readers.acquire(fn);
   }
 
   /** Check the three stores agree, record by record. Read-only; never waits on writers. */
@@ -399,6 +402,7 @@ export class Store {
     await this.queue;
     this.closed = true;
     this.db.close();
+    this.readers.close();
   }
 }
 
