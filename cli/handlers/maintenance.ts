@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import type { Finding } from '../../src/maintenance/findings.js';
 import { junitReport } from '../../src/maintenance/junit.js';
+import type { VerifyReport } from '../../src/maintenance/verify.js';
 import { parseDuration } from '../../src/util/duration.js';
 import type { CleanupArgs, VerifyArgs } from '../commands/maintenance.js';
 import { Output, type GlobalArgs } from '../output.js';
@@ -33,6 +34,24 @@ function grouped(findings: readonly Finding[]): string {
     .join('\n');
 }
 
+/** What verify checked the rows against, when it was not simply index.db. */
+function indexNote(report: VerifyReport): string {
+  const notes: string[] = [];
+  if (report.index === 'built' || report.index === 'memory')
+    notes.push(
+      `index.db was missing (a fresh clone?): built from HEAD${report.index === 'memory' ? ' in memory' : ''} first.`,
+    );
+  if (report.readOnly)
+    notes.push(
+      report.index === 'copy'
+        ? 'read-only store: index.db was checked through a private copy; nothing was written.'
+        : 'read-only store: nothing was written.',
+    );
+  if (report.readOnly && !report.ok)
+    notes.push('The fixes above write: run them on a writable checkout of the store.');
+  return notes.join('\n');
+}
+
 export async function verify(args: VerifyArgs): Promise<void> {
   const out = new Output(args);
   const store = await storeFrom(args);
@@ -44,9 +63,14 @@ export async function verify(args: VerifyArgs): Promise<void> {
   const seconds = (performance.now() - started) / 1000;
   if (args.junit !== undefined) fs.writeFileSync(args.junit, junitReport(report, seconds));
   out.result(report, () =>
-    report.ok
-      ? `verify: clean. ${report.records} records agree in git, index.db and the files${report.deep ? ' (deep)' : ''}.`
-      : `verify: ${report.findings.length} finding${report.findings.length === 1 ? '' : 's'} in ${report.store}\n${grouped(report.findings)}`,
+    [
+      report.ok
+        ? `verify: clean. ${report.records} records agree in git, index.db and the files${report.deep ? ' (deep)' : ''}.`
+        : `verify: ${report.findings.length} finding${report.findings.length === 1 ? '' : 's'} in ${report.store}\n${grouped(report.findings)}`,
+      indexNote(report),
+    ]
+      .filter((l) => l !== '')
+      .join('\n'),
   );
   await store.close();
   if (!report.ok) process.exitCode = 1;

@@ -7,7 +7,12 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { Database, rowFromRecord, type RecordRow } from '../db/database.js';
+import {
+  IndexNotAFileError,
+  rowFromRecord,
+  SqliteCorruptError,
+  type RecordRow,
+} from '../db/database.js';
 import { UsageError } from '../errors/index.js';
 import { readCommit } from '../git/commit.js';
 import { hashObject } from '../git/hash.js';
@@ -21,6 +26,12 @@ import { layoutFor, RECORD_ROOTS, resolveStoreDir, type StoreLayout } from '../s
 import { liveness } from '../store/owner.js';
 import { Journal } from '../txn/journal.js';
 import { finding, findingKey, type Finding } from './findings.js';
+import {
+  openIndexForReading,
+  storeWritable,
+  type IndexOrigin,
+  type ReadableIndex,
+} from './missing-index.js';
 import { isRecordPath, recordFiles } from './rebuild.js';
 
 export interface VerifyOptions {
@@ -38,6 +49,10 @@ export interface VerifyReport {
   /** Records in HEAD. */
   readonly records: number;
   readonly deep: boolean;
+  /** The store could not be written: its index was read through a private copy. */
+  readonly readOnly: boolean;
+  /** Where the index checked came from; 'built' and 'memory' mean index.db was missing. */
+  readonly index: IndexOrigin;
   readonly findings: readonly Finding[];
 }
 
@@ -74,22 +89,41 @@ export function requireStore(dir: string): StoreLayout {
 
 export async function verifyStore(dir: string, options: VerifyOptions = {}): Promise<VerifyReport> {
   const layout = requireStore(dir);
-  let survey = await surveyStore(layout, options);
-  if (survey.findings.length > 0) {
-    // Writers may have moved on while we read: keep what a second look confirms.
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    const first = new Set(survey.findings.map(findingKey));
-    const second = await surveyStore(layout, options);
-    survey = { ...second, findings: second.findings.filter((f) => first.has(findingKey(f))) };
+  // A missing index.db is built from HEAD here (not a finding); a read-only store is checked
+  // through a private copy of its index. Either way the index is opened once for both looks.
+  let index: ReadableIndex | undefined;
+  try {
+    index = await openIndexForReading(layout);
+  } catch (error) {
+    if (!(error instanceof IndexNotAFileError || error instanceof SqliteCorruptError)) throw error;
+    index = undefined; // reported as a finding by the survey
   }
-  return {
-    ok: survey.findings.length === 0,
-    store: layout.dir,
-    head: survey.head ?? null,
-    records: survey.tree.size,
-    deep: options.deep === true,
-    findings: survey.findings,
-  };
+  try {
+    let survey = await surveyStore(layout, options, index);
+    if (survey.findings.length > 0) {
+      // Writers may have moved on while we read: keep what a second look confirms.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const first = new Set(survey.findings.map(findingKey));
+      const second = await surveyStore(
+        layout,
+        options,
+        index?.origin === 'file' ? undefined : index,
+      );
+      survey = { ...second, findings: second.findings.filter((f) => first.has(findingKey(f))) };
+    }
+    return {
+      ok: survey.findings.length === 0,
+      store: layout.dir,
+      head: survey.head ?? null,
+      records: survey.tree.size,
+      deep: options.deep === true,
+      readOnly: index?.readOnly ?? !storeWritable(layout.dir),
+      index: index?.origin ?? 'file',
+      findings: survey.findings,
+    };
+  } finally {
+    index?.close();
+  }
 }
 
 function walkRecordFolders(layout: StoreLayout): Map<string, WorkFile> {
@@ -143,16 +177,18 @@ function journalState(
   return { inFlight, pending };
 }
 
-function readRows(
+async function readRows(
   layout: StoreLayout,
   deep: boolean,
-): { rows: Map<string, RecordRow> | undefined; problem: Finding | undefined } {
-  let db: Database | undefined;
+  given: ReadableIndex | undefined,
+): Promise<{ rows: Map<string, RecordRow> | undefined; problem: Finding | undefined }> {
+  let index: ReadableIndex | undefined = given;
   try {
-    db = Database.openForRead(layout.dbFile);
+    index ??= await openIndexForReading(layout);
+    const db = index.database;
     if (db === undefined) return { rows: new Map(), problem: undefined };
     const check = db.db.pragma(deep ? 'integrity_check' : 'quick_check', { simple: true });
-    if (check !== 'ok') throw new Error(String(check));
+    if (check !== 'ok') throw new SqliteCorruptError(layout.dbFile, new Error(String(check)));
     const rows = new Map<string, RecordRow>();
     for (const row of db.db
       .prepare(
@@ -162,16 +198,21 @@ function readRows(
       rows.set(row.path, row);
     return { rows, problem: undefined };
   } catch (error) {
+    if (error instanceof IndexNotAFileError)
+      return {
+        rows: undefined,
+        problem: finding('INDEX_NOT_A_FILE', error.message, { path: 'index.db' }),
+      };
+    if (!(error instanceof SqliteCorruptError)) throw error;
+    const cause = error.cause instanceof Error ? error.cause.message : error.message;
     return {
       rows: undefined,
-      problem: finding(
-        'SQLITE_CORRUPT',
-        `index.db cannot be read: ${(error as Error).message.split('\n')[0]}`,
-        { path: 'index.db' },
-      ),
+      problem: finding('SQLITE_CORRUPT', `index.db cannot be read: ${cause.split('\n')[0]}`, {
+        path: 'index.db',
+      }),
     };
   } finally {
-    db?.close();
+    if (given === undefined) index?.close();
   }
 }
 
@@ -280,6 +321,7 @@ async function deepObjects(repo: GitRepository, head: string): Promise<Finding[]
 export async function surveyStore(
   layout: StoreLayout,
   options: VerifyOptions = {},
+  sqliteIndex?: ReadableIndex,
 ): Promise<Survey> {
   const deep = options.deep === true;
   const repo = new GitRepository(layout.dir);
@@ -287,7 +329,7 @@ export async function surveyStore(
 
   // Rows first, then HEAD: a row is committed only after main moved, so HEAD read afterwards
   // holds every record whose row we saw.
-  const { rows, problem } = readRows(layout, deep);
+  const { rows, problem } = await readRows(layout, deep, sqliteIndex);
   if (problem !== undefined) findings.push(problem);
   const journal = journalState(layout, options.staleMs ?? DEFAULT_STALE_MS);
   const head = repo.head();

@@ -7,6 +7,11 @@ import path from 'node:path';
 import { Database, type RecordRow } from '../db/database.js';
 import { SCHEMA_VERSION } from '../db/schema.js';
 import { InvalidInputError, StoreError, UsageError } from '../errors/index.js';
+import {
+  openIndexForReading,
+  type IndexOrigin,
+  type ReadableIndex,
+} from '../maintenance/missing-index.js';
 import { layoutFor, resolveStoreDir, type StoreLayout } from '../store/layout.js';
 
 /** A record as readers see it: the row with tags and provenance decoded. */
@@ -144,30 +149,37 @@ export function plainQuery(text: string): string {
 /** A read-only view of one store's index. */
 export class Reader {
   readonly layout: StoreLayout;
+  /** Where the index came from: index.db, built from HEAD just now, or a private copy. */
+  readonly origin: IndexOrigin;
+  private readonly index: ReadableIndex;
   private readonly database: Database | undefined;
 
-  private constructor(layout: StoreLayout, database: Database | undefined) {
+  private constructor(layout: StoreLayout, index: ReadableIndex) {
     this.layout = layout;
-    this.database = database;
+    this.index = index;
+    this.origin = index.origin;
+    this.database = index.database;
   }
 
-  static open(dir?: string): Reader {
+  /** Open the store's index; a missing index.db is built from HEAD first (missing-index.ts). */
+  static async open(dir?: string): Promise<Reader> {
     const layout = layoutFor(resolveStoreDir(dir));
     if (!fs.existsSync(path.join(layout.gitdir, 'HEAD')))
       throw new UsageError(
         'NOT_A_STORE',
         `${layout.dir} is not a lessons store yet (no .git/HEAD). Record something first, or pass --dir <store>.`,
       );
-    const database = Database.openForRead(layout.dbFile);
+    const index = await openIndexForReading(layout);
+    const database = index.database;
     if (database !== undefined && database.schemaVersion() < SCHEMA_VERSION) {
       const version = database.schemaVersion();
-      database.close();
+      index.close();
       throw new StoreError(
         'SCHEMA_OLD',
         `${layout.dbFile} has schema version ${version}, older than this lessons (${SCHEMA_VERSION}). Readers never write: run \`lessons reindex\` (or record something) once to migrate it.`,
       );
     }
-    return new Reader(layout, database);
+    return new Reader(layout, index);
   }
 
   private all(sql: string, params: Record<string, unknown> = {}): RecordRow[] {
@@ -313,6 +325,6 @@ export class Reader {
   }
 
   close(): void {
-    this.database?.close();
+    this.index.close();
   }
 }

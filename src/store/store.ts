@@ -244,7 +244,7 @@ export class Store {
   }
 
   private async read<T>(fn: (reader: Reader) => T | Promise<T>): Promise<T> {
-    const reader = Reader.open(this.dir);
+    const reader = await Reader.open(this.dir);
     try {
       return await fn(reader);
     } finally {
@@ -293,12 +293,12 @@ export class Store {
         const dbProblem = databaseProblem(layout.dbFile);
         if (dbProblem !== undefined) {
           this.db.close();
-          quarantineDatabase(layout, quarantine, `SQLITE_CORRUPT: ${dbProblem}`);
+          quarantineDatabase(layout, quarantine, `${dbProblem.code}: ${dbProblem.message}`);
           done.push({
-            code: 'SQLITE_CORRUPT',
+            code: dbProblem.code,
             verb: 'rebuild-sqlite',
             path: 'index.db',
-            detail: `index.db was unreadable (${dbProblem}); rebuilt from HEAD`,
+            detail: `index.db was unreadable (${dbProblem.message}); rebuilt from HEAD`,
           });
         }
         if (
@@ -346,7 +346,7 @@ export class Store {
           quarantineDatabase(
             layout,
             new Quarantine(layout, this.now()),
-            `SQLITE_CORRUPT: ${dbProblem}`,
+            `${dbProblem.code}: ${dbProblem.message}`,
           );
         }
         const { ctx } = await this.openSession(lock);

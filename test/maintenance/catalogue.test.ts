@@ -287,7 +287,7 @@ describe('verify', () => {
     expect(clean.code).toBe(0);
     expect(clean.stdout).toMatch(/^verify: clean\. 3 records agree/);
     expect(fs.readFileSync(junit, 'utf8')).toMatch(
-      /<testsuites name="lessons verify" tests="13" failures="0"/,
+      /<testsuites name="lessons verify" tests="14" failures="0"/,
     );
 
     fs.rmSync(path.join(dir, failure));
