@@ -10,6 +10,7 @@ import path from 'node:path';
 import { UsageError } from '../errors/index.js';
 import type { HeuristicSource, RecordInput } from '../record/types.js';
 import type { Store } from '../store/store.js';
+import type { OnProgress } from '../util/progress.js';
 import {
   parseFailureFile,
   parseHeuristicFile,
@@ -25,7 +26,8 @@ export interface ImportOptions {
   readonly dryRun?: boolean | undefined;
   /** Also read `failures.backup/` (and folders inside it). @default false */
   readonly includeBackups?: boolean | undefined;
-  readonly onProgress?: ((done: number, total: number) => void) | undefined;
+  /** Progress of the import, phase by phase (see RecordManyOptions). */
+  readonly onProgress?: OnProgress | undefined;
 }
 
 export interface KindCounts {
@@ -412,13 +414,14 @@ export async function importElf(
   const fresh = plan.candidates.filter((c) => !c.keys.some((k) => known.has(`elf:${k}`)));
   let commit: string | null = null;
   if (options.dryRun !== true && fresh.length > 0) {
-    options.onProgress?.(0, fresh.length);
     const results = await store.recordMany(
       fresh.map((c) => c.input),
-      { subject: `lessons: import ${fresh.length} records from ${path.basename(plan.source)}` },
+      {
+        subject: `lessons: import ${fresh.length} records from ${path.basename(plan.source)}`,
+        onProgress: options.onProgress,
+      },
     );
     commit = results[0]?.commit ?? null;
-    options.onProgress?.(fresh.length, fresh.length);
   }
   const { candidates: _all, ...rest } = plan;
   return {

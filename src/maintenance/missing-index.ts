@@ -14,6 +14,7 @@ import { readCommit } from '../git/commit.js';
 import { GitRepository } from '../git/repository.js';
 import type { StoreLayout } from '../store/layout.js';
 import { errnoCode, fsyncDir, rmQuiet, tempPathFor } from '../util/durable.js';
+import type { OnProgress } from '../util/progress.js';
 import { rowsFromTree, type Unparseable } from './rebuild.js';
 
 /** Where the index a reader got came from. */
@@ -50,7 +51,7 @@ export function storeWritable(dir: string): boolean {
 /** Rows of every record at HEAD (empty without a commit), and the HEAD they came from. */
 async function rowsAtHead(
   repo: GitRepository,
-  onProgress?: (done: number, total: number) => void,
+  onProgress?: OnProgress,
 ): Promise<{ head: string | undefined; rows: NewRow[]; unparseable: Unparseable[] }> {
   const head = repo.head();
   if (head === undefined) return { head, rows: [], unparseable: [] };
@@ -163,7 +164,7 @@ function privateCopy(file: string): { database: Database; folder: string } {
  */
 export async function openIndexForReading(
   layout: StoreLayout,
-  options: { onProgress?: ((done: number, total: number) => void) | undefined } = {},
+  options: { onProgress?: OnProgress | undefined } = {},
 ): Promise<ReadableIndex> {
   const readOnly = !storeWritable(layout.dir);
   const plain = (database: Database | undefined, origin: IndexOrigin): ReadableIndex => ({

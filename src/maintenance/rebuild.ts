@@ -12,6 +12,7 @@ import type { GitRepository } from '../git/repository.js';
 import { diffTrees, listTree } from '../git/tree.js';
 import { parseRecord } from '../record/markdown.js';
 import { RECORD_ROOTS } from '../store/layout.js';
+import type { OnProgress } from '../util/progress.js';
 
 export interface RecordFile {
   readonly path: string;
@@ -75,7 +76,7 @@ export async function attributeCommits(
 export interface RowsFromTreeOptions {
   /** Commits already known for paths whose blob is unchanged (from the old rows). */
   readonly known?: ReadonlyMap<string, { readonly blob: string; readonly commit: string }>;
-  readonly onProgress?: ((done: number, total: number) => void) | undefined;
+  readonly onProgress?: OnProgress | undefined;
 }
 
 /**
@@ -108,7 +109,7 @@ export async function rowsFromTree(
     } catch (error) {
       unparseable.push({ path, reason: (error as Error).message });
     }
-    if (parsed.size % 1000 === 0) options.onProgress?.(parsed.size, files.size);
+    options.onProgress?.(parsed.size + unparseable.length, files.size, 'reading records');
   }
   const commits = new Map<string, string>();
   const unknown = new Map<string, string>();

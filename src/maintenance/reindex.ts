@@ -9,6 +9,7 @@ import { readCommit } from '../git/commit.js';
 import type { GitRepository } from '../git/repository.js';
 import type { StoreLayout } from '../store/layout.js';
 import { fsyncDir, tempPathFor } from '../util/durable.js';
+import type { OnProgress } from '../util/progress.js';
 import type { Quarantine } from './quarantine.js';
 import { writeIndexFile } from './missing-index.js';
 import { rowsFromTree, type Unparseable } from './rebuild.js';
@@ -60,7 +61,7 @@ export function quarantineDatabase(
 export async function reindexDatabase(
   layout: StoreLayout,
   repo: GitRepository,
-  onProgress?: (done: number, total: number) => void,
+  onProgress?: OnProgress,
 ): Promise<ReindexResult> {
   const head = repo.head();
   const known = knownCommits(layout.dbFile);

@@ -32,6 +32,7 @@ import {
   type IndexOrigin,
   type ReadableIndex,
 } from './missing-index.js';
+import type { OnProgress } from '../util/progress.js';
 import { isRecordPath, recordFiles } from './rebuild.js';
 
 export interface VerifyOptions {
@@ -39,7 +40,7 @@ export interface VerifyOptions {
   readonly deep?: boolean | undefined;
   /** Journal entries older than this are pending, not in flight. @default 10000 */
   readonly staleMs?: number | undefined;
-  readonly onProgress?: ((done: number, total: number) => void) | undefined;
+  readonly onProgress?: OnProgress | undefined;
 }
 
 export interface VerifyReport {
@@ -93,7 +94,7 @@ export async function verifyStore(dir: string, options: VerifyOptions = {}): Pro
   // through a private copy of its index. Either way the index is opened once for both looks.
   let index: ReadableIndex | undefined;
   try {
-    index = await openIndexForReading(layout);
+    index = await openIndexForReading(layout, { onProgress: options.onProgress });
   } catch (error) {
     if (!(error instanceof IndexNotAFileError || error instanceof SqliteCorruptError)) throw error;
     index = undefined; // reported as a finding by the survey
@@ -356,7 +357,7 @@ export async function surveyStore(
 
   let done = 0;
   for (const [p, oid] of tree) {
-    if (++done % 1000 === 0) options.onProgress?.(done, tree.size);
+    options.onProgress?.(++done, tree.size, 'checking records');
     const row = rows?.get(p);
     if (rows !== undefined && row === undefined && !inFlight.has(p))
       findings.push(finding('ROW_MISSING', `${p} is committed but has no row`, { path: p }));
@@ -388,7 +389,7 @@ export async function surveyStore(
         );
     }
   }
-  options.onProgress?.(tree.size, tree.size);
+  options.onProgress?.(tree.size, tree.size, 'checking records');
 
   for (const [p, row] of rows ?? [])
     if (!tree.has(p) && !inFlight.has(p))

@@ -50,6 +50,7 @@ import {
 } from '../query/reader.js';
 import { storeStats, type StoreStats } from '../query/stats.js';
 import type { WriteContext } from '../txn/types.js';
+import type { OnProgress } from '../util/progress.js';
 import { layoutFor, prepareStoreDir, resolveStoreDir, type StoreLayout } from './layout.js';
 import { DEFAULT_LOCK_TIMEOUT_MS, withWritersLock, type HeldLock } from './lock.js';
 import { DatabaseHandle, GitBusy, gitBusyTimeout, openSession } from './session.js';
@@ -68,6 +69,8 @@ export interface OpenStoreOptions {
 export interface RecordManyOptions {
   /** Commit subject for the transaction. @default "lessons: record <n> records" */
   readonly subject?: string;
+  /** Progress of a large transaction, phase by phase (preparing, files, rows, git). */
+  readonly onProgress?: OnProgress | undefined;
 }
 
 export interface CleanupOptions {
@@ -76,7 +79,7 @@ export interface CleanupOptions {
   readonly graceMs?: number | undefined;
   /** Also re-hash every object (and repair blobs whose files are intact). */
   readonly deep?: boolean | undefined;
-  readonly onProgress?: ((done: number, total: number) => void) | undefined;
+  readonly onProgress?: OnProgress | undefined;
 }
 
 export interface CleanupReport {
@@ -136,14 +139,17 @@ export class Store {
   ): Promise<RecordResult[]> {
     if (inputs.length === 0) return [];
     const now = this.now();
+    const progress = options.onProgress;
     const rendered = inputs.map((input, i) => {
+      progress?.(i, inputs.length, 'preparing');
       try {
         return prepareRecord(validateRecord(input, now));
       } catch (error) {
         throw error instanceof InvalidInputError ? error.within(`records[${i}]`) : error;
       }
     });
-    return this.commitRecords(rendered, options.subject);
+    progress?.(inputs.length, inputs.length, 'preparing');
+    return this.commitRecords(rendered, options.subject, progress);
   }
 
   /**
@@ -162,8 +168,12 @@ export class Store {
     return this.withQueue(() => this.locked(fn));
   }
 
-  private commitRecords(records: RenderedRecord[], subject?: string): Promise<RecordResult[]> {
-    return this.withSession((ctx) => runTransaction(ctx, records, this.now(), subject));
+  private commitRecords(
+    records: RenderedRecord[],
+    subject?: string,
+    onProgress?: OnProgress,
+  ): Promise<RecordResult[]> {
+    return this.withSession((ctx) => runTransaction(ctx, records, this.now(), subject, onProgress));
   }
 
   private locked<T>(fn: (ctx: WriteContext, recovery: RecoveryReport) => Promise<T>): Promise<T> {
@@ -206,6 +216,49 @@ export class Store {
   /** Committed records, newest first unless sorted otherwise. Never waits on writers. */
   list(options: ListOptions = {}): Promise<RecordView[]> {
     return this.read((reader) => reader.list(options));
+  }
+
+  /**
+   * One page of `list` with the total it was cut from, and the shortest unique prefix of each
+   * id (for people: `show` accepts it).
+   */
+  listPage(
+    options: ListOptions = {},
+  ): Promise<{ records: RecordView[]; total: number; shortIds: Map<string, string> }> {
+    return this.read((reader) => {
+      const records = reader.list(options);
+      return {
+        records,
+        total: reader.listTotal(options),
+        shortIds: reader.shortIds(records.map((r) => r.id)),
+      };
+    });
+  }
+
+  /** Search hits with the shortest unique prefix of each hit's id. */
+  searchWithShortIds(
+    text: string,
+    options: SearchOptions = {},
+  ): Promise<{ hits: SearchHit[]; shortIds: Map<string, string> }> {
+    return this.read((reader) => {
+      const hits = reader.search(text, options);
+      return { hits, shortIds: reader.shortIds(hits.map((h) => h.record.id)) };
+    });
+  }
+
+  /** Distinct ids, domains and tags in the index, for shell completion. */
+  completionWords(): Promise<{ ids: string[]; domains: string[]; tags: string[] }> {
+    return this.read((reader) => ({
+      ids: reader
+        .scalar<{ id: string }>('SELECT id FROM records ORDER BY created DESC LIMIT 200')
+        .map((r) => r.id),
+      domains: reader
+        .scalar<{ domain: string }>('SELECT DISTINCT domain FROM records ORDER BY domain')
+        .map((r) => r.domain),
+      tags: reader
+        .scalar<{ tag: string }>('SELECT DISTINCT tag FROM record_tags ORDER BY tag')
+        .map((r) => r.tag),
+    }));
   }
 
   /** One record by ULID, unique ULID prefix, rowid or path (NOT_FOUND, AMBIGUOUS_ID). */
@@ -278,7 +331,8 @@ export class Store {
       const survey = await surveyStore(layout, surveyOptions);
       const plan = planCleanup(survey, planOptions);
       return {
-        ok: plan.length === 0,
+        // As for a real run: ok when nothing but files inside the grace period is left.
+        ok: plan.every((a) => a.verb === 'defer'),
         dryRun: true,
         recovered: [],
         actions: plan,
@@ -334,9 +388,7 @@ export class Store {
   }
 
   /** Rebuild index.db from HEAD; the old file stays until the new one is complete. */
-  async reindex(
-    options: { onProgress?: ((done: number, total: number) => void) | undefined } = {},
-  ): Promise<ReindexResult> {
+  async reindex(options: { onProgress?: OnProgress | undefined } = {}): Promise<ReindexResult> {
     const layout = requireStore(this.dir);
     return this.withQueue(() =>
       this.lockedRaw(async (lock) => {

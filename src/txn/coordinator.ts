@@ -13,6 +13,7 @@ import { FilesParticipant } from '../participants/files.js';
 import { GitParticipant } from '../participants/git.js';
 import { SqliteParticipant } from '../participants/sqlite.js';
 import { checkpoint } from './faults.js';
+import type { OnProgress } from '../util/progress.js';
 import type { JournalEntry } from './journal.js';
 import type { Participant, Transaction, WriteContext } from './types.js';
 
@@ -45,11 +46,13 @@ export async function runTransaction(
   records: readonly RenderedRecord[],
   now: Date,
   subject?: string,
+  onProgress?: OnProgress,
 ): Promise<RecordResult[]> {
   const txid = newId();
   const txn: Transaction = {
     txid,
     records,
+    onProgress,
     parent: ctx.repo.head(),
     message: commitMessage(records, txid, subject),
     time: now,
@@ -100,7 +103,9 @@ export async function runTransaction(
     await checkpoint('insert');
 
     started.push(git);
+    onProgress?.(0, records.length, 'writing git objects');
     await git.prepare(txn);
+    onProgress?.(records.length, records.length, 'writing git objects');
     sqlite.attachCommit(txn);
     await checkpoint('objects');
 

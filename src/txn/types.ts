@@ -6,6 +6,7 @@ import type { GitRepository } from '../git/repository.js';
 import type { RenderedRecord } from '../record/types.js';
 import type { StoreLayout } from '../store/layout.js';
 import type { HeldLock } from '../store/lock.js';
+import type { OnProgress } from '../util/progress.js';
 import type { Journal, JournalEntry } from './journal.js';
 
 /** Everything a writer holds while it has the writers' lock. */
@@ -21,6 +22,8 @@ export interface WriteContext {
 export interface Transaction {
   readonly txid: string;
   readonly records: readonly RenderedRecord[];
+  /** Progress of a large transaction (an import), reported by the participants. */
+  readonly onProgress?: OnProgress | undefined;
   /** The commit main pointed to when the lock was taken. */
   readonly parent: string | undefined;
   readonly message: string;
