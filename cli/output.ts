@@ -28,6 +28,13 @@ export class Output {
     if (!this.json && !this.quiet) process.stderr.write(`${text}\n`);
   }
 
+  /** A line for a person at a terminal (`50 of 5,001 records`), as gh prints "Showing 30 of
+   * 120": on stdout only when it is a terminal, so pipes and files get the records alone. */
+  footer(text: string): void {
+    if (!this.json && !this.quiet && process.stdout.isTTY === true)
+      process.stdout.write(`${text}\n`);
+  }
+
   /** True when progress may be drawn (a terminal, and not --json/--quiet). */
   get interactive(): boolean {
     return !this.json && !this.quiet && process.stderr.isTTY === true;

@@ -121,14 +121,14 @@ describe('the command line bundles with a V8 code cache', () => {
     expect(consistencyProblems(dir)).toEqual([]);
   });
 
-  it('reports a missing main.cjs as one error line and the JSON object, exit 1', async () => {
+  it('reports a missing main.cjs as one error line and the JSON object, exit 70', async () => {
     const dir = tempStore();
     const cli = cliCopy();
     fs.rmSync(path.join(cli, 'main.cjs'));
     const result = await runCopy(cli, 'lessons.cjs', dir, ['list'], {
       NODE_OPTIONS: '--unhandled-rejections=warn',
     });
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(70);
     expect(result.json).toMatchObject({ ok: false, error: { code: 'INTERNAL' } });
     expect(result.stderr).toMatch(/^lessons: .*main\.cjs is missing/);
     expect(fs.existsSync(dir)).toBe(false);
