@@ -9,6 +9,8 @@ import { prepareRecord } from '../record/markdown.js';
 import type {
   FailureInput,
   HeuristicInput,
+  HeuristicRecord,
+  LessonRecord,
   RecordInput,
   RecordResult,
   RenderedRecord,
@@ -126,9 +128,12 @@ export class Store {
   }
 
   async recordHeuristic(input: HeuristicInput): Promise<RecordResult> {
-    const [result] = await this.commitRecords([
-      prepareRecord(validateHeuristic(input, this.now())),
-    ]);
+    const record = validateHeuristic(input, this.now());
+    if (record.sourceId === undefined) {
+      const [result] = await this.commitRecords([prepareRecord(record)]);
+      return result!;
+    }
+    const [result] = await this.commitResolved([record]);
     return result!;
   }
 
@@ -140,13 +145,18 @@ export class Store {
     if (inputs.length === 0) return [];
     const now = this.now();
     const progress = options.onProgress;
-    const rendered = inputs.map((input, i) => {
-      progress?.(i, inputs.length, 'preparing');
+    const validated = inputs.map((input, i) => {
       try {
-        return prepareRecord(validateRecord(input, now));
+        return validateRecord(input, now);
       } catch (error) {
         throw error instanceof InvalidInputError ? error.within(`records[${i}]`) : error;
       }
+    });
+    if (validated.some((r) => r.kind === 'heuristic' && r.sourceId !== undefined))
+      return this.commitResolved(validated, options.subject, progress);
+    const rendered = validated.map((record, i) => {
+      progress?.(i, inputs.length, 'preparing');
+      return prepareRecord(record);
     });
     progress?.(inputs.length, inputs.length, 'preparing');
     return this.commitRecords(rendered, options.subject, progress);
@@ -166,6 +176,34 @@ export class Store {
     fn: (ctx: WriteContext, recovery: RecoveryReport) => Promise<T>,
   ): Promise<T> {
     return this.withQueue(() => this.locked(fn));
+  }
+
+  /**
+   * Heuristics name their source failure by id or unique prefix: resolved under the writers'
+   * lock (so the answer cannot change before the commit), against the store and the failures
+   * of the same batch, then rendered with the full id. A dangling or ambiguous id is invalid
+   * input (exit 2): nothing of the records is written. A store without a commit has no
+   * failure to name, and is refused before the lock is taken, so nothing is created.
+   */
+  private commitResolved(
+    records: readonly LessonRecord[],
+    subject?: string,
+    onProgress?: OnProgress,
+  ): Promise<RecordResult[]> {
+    const named = records.find((r) => r.kind === 'heuristic' && r.sourceId !== undefined);
+    const batchFailures = records.filter((r) => r.kind === 'failure').map((r) => r.id);
+    if (batchFailures.length === 0 && !fs.existsSync(path.join(this.layout.gitdir, 'HEAD')))
+      throw danglingSource(named as HeuristicRecord, records.indexOf(named!), records.length);
+    return this.withSession((ctx) => {
+      const rendered = records.map((record, i) => {
+        onProgress?.(i, records.length, 'preparing');
+        if (record.kind !== 'heuristic' || record.sourceId === undefined)
+          return prepareRecord(record);
+        const sourceId = resolveSource(ctx, record, batchFailures, i, records.length);
+        return prepareRecord({ ...record, sourceId });
+      });
+      return runTransaction(ctx, rendered, this.now(), subject, onProgress);
+    });
   }
 
   private commitRecords(
@@ -419,6 +457,56 @@ export class Store {
     this.closed = true;
     this.db.close();
   }
+}
+
+function sourceField(index: number, count: number): string {
+  return count === 1 ? 'sourceId' : `records[${index}].sourceId`;
+}
+
+function danglingSource(record: HeuristicRecord, index: number, count: number): InvalidInputError {
+  return new InvalidInputError(
+    sourceField(index, count),
+    `${JSON.stringify(record.sourceId)} names no failure in the store`,
+    'Pass the id of a recorded failure (`lessons list --kind failure` shows them), or leave it out.',
+  );
+}
+
+/** The full id of the one failure `record.sourceId` names (an id or a unique prefix). */
+function resolveSource(
+  ctx: WriteContext,
+  record: HeuristicRecord,
+  batchFailures: readonly string[],
+  index: number,
+  count: number,
+): string {
+  const prefix = record.sourceId!;
+  const rows = ctx.db.db
+    .prepare(
+      "SELECT id, kind FROM records WHERE id >= @p AND id < @p || 'ZZZZZZZZZZZZZZZZZZZZZZZZZZ' ORDER BY id LIMIT 11",
+    )
+    .all({ p: prefix }) as { id: string; kind: string }[];
+  const matches = [
+    ...rows.filter((r) => r.id.startsWith(prefix)),
+    ...batchFailures.filter((id) => id.startsWith(prefix)).map((id) => ({ id, kind: 'failure' })),
+  ];
+  if (matches.length === 0) throw danglingSource(record, index, count);
+  const failures = matches.filter((m) => m.kind === 'failure');
+  if (failures.length === 0)
+    throw new InvalidInputError(
+      sourceField(index, count),
+      `${JSON.stringify(prefix)} names a heuristic (${matches[0]!.id}), not a failure`,
+      'A heuristic comes from a failure: pass the id of one, or leave it out.',
+    );
+  if (failures.length > 1)
+    throw new InvalidInputError(
+      sourceField(index, count),
+      `${JSON.stringify(prefix)} matches ${failures.length > 10 ? 'more than 10' : failures.length} failures (${failures
+        .slice(0, 3)
+        .map((f) => f.id)
+        .join(', ')}${failures.length > 3 ? ', ...' : ''})`,
+      'Give more characters of the id.',
+    );
+  return failures[0]!.id;
 }
 
 /** Open a store. Nothing is created until the first write. */
