@@ -1,7 +1,6 @@
 // Declarations of the read commands: list, show, search, context, stats. Handlers load lazily.
 
 import type { CommandModule } from 'yargs';
-import { InvalidInputError } from '../../src/errors/index.js';
 import type { GlobalArgs } from '../output.js';
 
 export interface ListArgs extends GlobalArgs {
@@ -10,7 +9,7 @@ export interface ListArgs extends GlobalArgs {
   readonly domain?: string | undefined;
   readonly tag?: string | undefined;
   readonly since?: string | undefined;
-  readonly limit?: number | undefined;
+  readonly limit?: string | undefined;
   readonly sort?: string | undefined;
 }
 
@@ -23,37 +22,18 @@ export interface SearchArgs extends GlobalArgs {
   readonly text?: string[] | undefined;
   readonly kind?: string | undefined;
   readonly domain?: string | undefined;
-  readonly limit?: number | undefined;
+  readonly limit?: string | undefined;
   readonly raw?: boolean | undefined;
 }
 
 export interface ContextArgs extends GlobalArgs {
   readonly domain?: string | undefined;
   readonly tags?: string | undefined;
-  readonly maxTokens?: number | undefined;
+  readonly maxTokens?: string | undefined;
 }
 
-/** A flag taking a whole number >= 1, with a message naming the flag and the bad value. */
-function wholeNumber(flag: string): {
-  type: 'string';
-  requiresArg: true;
-  coerce: (v: unknown) => number;
-} {
-  return {
-    type: 'string',
-    requiresArg: true,
-    coerce: (raw: unknown) => {
-      const text = String(Array.isArray(raw) ? raw[raw.length - 1] : raw).trim();
-      if (!/^\d+$/.test(text) || Number(text) < 1)
-        throw new InvalidInputError(
-          `--${flag}`,
-          `${JSON.stringify(text)} is not a whole number >= 1`,
-          `Pass --${flag} N with N a whole number, for example --${flag} 100.`,
-        );
-      return Number(text);
-    },
-  };
-}
+/** A flag taking a whole number >= 1; the handler checks it (wholeNumber in common.ts). */
+const number = { type: 'string', requiresArg: true } as const;
 
 const format = {
   type: 'string',
@@ -80,7 +60,7 @@ export const listCommand: CommandModule<GlobalArgs, ListArgs> = {
         type: 'string',
         describe: 'created on or after a date (YYYY-MM-DD, ISO) or within a span (7d, 2w, 12h)',
       })
-      .option('limit', { ...wholeNumber('limit'), describe: 'at most N records (default 50)' })
+      .option('limit', { ...number, describe: 'at most N records (default 50)' })
       .option('format', format)
       .option('sort', {
         type: 'string',
@@ -111,7 +91,7 @@ export const searchCommand: CommandModule<GlobalArgs, SearchArgs> = {
       .positional('text', { type: 'string', array: true, describe: 'the words to find' })
       .option('kind', kind)
       .option('domain', { type: 'string', describe: 'only this domain' })
-      .option('limit', { ...wholeNumber('limit'), describe: 'at most N hits (default 20)' })
+      .option('limit', { ...number, describe: 'at most N hits (default 20)' })
       .option('format', {
         ...format,
         describe:
@@ -135,7 +115,7 @@ export const contextCommand: CommandModule<GlobalArgs, ContextArgs> = {
         describe: 'related records from other domains by tag (a,b)',
       })
       .option('max-tokens', {
-        ...wholeNumber('max-tokens'),
+        ...number,
         describe: 'token budget (default 2000; 1 token ~ 4 chars)',
       }),
   handler: async (argv) => (await import('../handlers/query.js')).context(argv),

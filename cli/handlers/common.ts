@@ -26,6 +26,22 @@ export function operand<T>(value: T | undefined, command: string, name: string, 
   return value;
 }
 
+/**
+ * A flag that takes a whole number >= 1 (`--limit`), named with its bad value. yargs is told
+ * it is a string: its own number parsing turns "abc" into NaN and loses what was typed.
+ */
+export function wholeNumber(flag: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const text = String(raw).trim();
+  if (!/^\d+$/.test(text) || Number(text) < 1)
+    throw new InvalidInputError(
+      flag,
+      `${JSON.stringify(text)} is not a whole number >= 1`,
+      `Pass ${flag} N with N a whole number, for example ${flag} 100.`,
+    );
+  return Number(text);
+}
+
 /** Read a body file ("-" for stdin) as strict UTF-8. */
 export function readBodyFile(flag: string, file: string | undefined): string | undefined {
   if (file === undefined || file === '') return undefined;

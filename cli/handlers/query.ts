@@ -5,7 +5,7 @@ import type { ContextArgs, ListArgs, SearchArgs, ShowArgs } from '../commands/qu
 import { Output, type GlobalArgs } from '../output.js';
 import { highlight, severityColour, stdoutColours } from '../colour.js';
 import { count, formatter, shortLine } from '../format.js';
-import { operand, storeFrom } from './common.js';
+import { operand, storeFrom, wholeNumber } from './common.js';
 
 function kindOf(value: string | undefined): 'failure' | 'heuristic' | undefined {
   return value === 'failure' || value === 'heuristic' ? value : undefined;
@@ -21,7 +21,7 @@ export async function list(args: ListArgs): Promise<void> {
     domain: args.domain,
     tag: args.tag,
     since: args.since,
-    limit: args.limit,
+    limit: wholeNumber('--limit', args.limit),
     sort: args.sort as 'recent' | 'confidence' | 'severity' | undefined,
   });
   out.result({ ok: true, count: records.length, total, records }, () =>
@@ -81,7 +81,7 @@ export async function search(args: SearchArgs): Promise<void> {
   const { hits, shortIds } = await store.searchWithShortIds(text, {
     kind: kindOf(args.kind),
     domain: args.domain,
-    limit: args.limit,
+    limit: wholeNumber('--limit', args.limit),
     raw: args.raw === true,
   });
   out.result({ ok: true, query: text, count: hits.length, hits }, () =>
@@ -110,7 +110,7 @@ export async function context(args: ContextArgs): Promise<void> {
   const digest = await store.context({
     domain: args.domain,
     tags: args.tags?.split(',').map((t) => t.trim()),
-    maxTokens: args.maxTokens,
+    maxTokens: wholeNumber('--max-tokens', args.maxTokens),
   });
   out.result({ ok: true, ...digest }, () => digest.markdown.trimEnd());
 }
