@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { StoreError, UsageError } from '../errors/index.js';
 import { errnoCode, fsyncDir, readIfExists, rmQuiet, writeFileAtomic } from '../util/durable.js';
+import type { OnProgress } from '../util/progress.js';
 import { formatCommit, readCommit, trailerValues, type Signature } from './commit.js';
 import { hashObject } from './hash.js';
 import { writePack } from './pack.js';
@@ -175,14 +176,20 @@ export class GitRepository {
     message: string;
     author: Signature;
     time: number;
+    /** Progress of a large commit: blobs packed, then paths placed in the trees. */
+    onProgress?: OnProgress | undefined;
   }): Promise<NewCommit> {
     const blobs = [...(options.blobs ?? [])];
+    const progress = options.onProgress;
     // Many blobs go into one pack, fsynced once; a few are cheaper as loose objects.
     const written =
       blobs.length >= PACK_THRESHOLD
         ? writePack(
             this.objects.objectsDir,
             blobs.map(([, content]) => ({ type: 'blob' as const, content })),
+            progress === undefined
+              ? undefined
+              : (done, total) => progress(done, total, 'packing git objects'),
           )
         : blobs.map(([, content]) => this.objects.write('blob', content));
     blobs.forEach(([oid], i) => {
@@ -194,9 +201,11 @@ export class GitRepository {
         ? undefined
         : (await readCommit(this.objects, options.parent)).tree;
     const editor = new TreeEditor(this.objects, base);
+    let placed = 0;
     for (const change of options.changes) {
       if (change.blobOid === undefined) await editor.remove(change.path);
       else await editor.set(change.path, change.blobOid);
+      progress?.(++placed, options.changes.length, 'writing git trees');
     }
     const tree = await editor.write();
     const commit = this.objects.write(

@@ -35,6 +35,7 @@ export class GitParticipant implements Participant {
       message: txn.message,
       author,
       time: Math.floor(txn.time.getTime() / 1000),
+      onProgress: txn.onProgress,
     });
     txn.commit = commit;
     txn.tree = tree;

@@ -103,9 +103,7 @@ export async function runTransaction(
     await checkpoint('insert');
 
     started.push(git);
-    onProgress?.(0, records.length, 'writing git objects');
     await git.prepare(txn);
-    onProgress?.(records.length, records.length, 'writing git objects');
     sqlite.attachCommit(txn);
     await checkpoint('objects');
 
