@@ -169,6 +169,15 @@ export class GitRepository {
    * Write the blobs, the trees along the changed paths and the commit, all fsynced, without
    * moving any ref. Returns the new commit and tree.
    */
+  /**
+   * The commits at the edge of a shallow clone (`.git/shallow`, as `git clone --depth 1` and
+   * CI checkouts leave): present, but their parents are not. History walks stop there.
+   */
+  shallowCommits(): Set<string> {
+    const text = readIfExists(path.join(this.gitdir, 'shallow'))?.toString('utf8') ?? '';
+    return new Set(text.split('\n').filter((l) => /^[0-9a-f]{40}$/.test(l)));
+  }
+
   async writeCommit(options: {
     parent: string | undefined;
     changes: readonly FileChange[];
@@ -365,10 +374,11 @@ export class GitRepository {
     maxDepth = 10_000,
   ): Promise<string | undefined> {
     let oid = from;
+    const shallow = this.shallowCommits();
     for (let depth = 0; oid !== undefined && oid !== stopAt && depth < maxDepth; depth++) {
       const commit = await readCommit(this.objects, oid);
       if (trailerValues(commit.message, 'Lessons-Txid').includes(txid)) return oid;
-      oid = commit.parents[0];
+      oid = shallow.has(oid) ? undefined : commit.parents[0];
     }
     return undefined;
   }

@@ -45,9 +45,16 @@ export async function attributeCommits(
   const byId = new Map<string, string>();
   for (const [path, id] of paths) byId.set(id, path);
   const found = new Map<string, string>();
+  // A shallow clone (CI checks out one commit) ends at commits whose parents it has not:
+  // records older than the clone are attributed to its oldest commit.
+  const shallow = repo.shallowCommits();
   let oid: string | undefined = head;
   while (oid !== undefined && found.size < paths.size) {
     const commit = await readCommit(repo.objects, oid);
+    if (shallow.has(oid)) {
+      for (const path of paths.keys()) if (!found.has(path)) found.set(path, oid);
+      break;
+    }
     const ids = trailerValues(commit.message, 'Lessons-Id');
     const complete =
       trailerValues(commit.message, 'Lessons-Txid').length > 0 &&

@@ -307,13 +307,15 @@ async function deepObjects(repo: GitRepository, head: string): Promise<Finding[]
       else await check(entry.oid, `blob of ${p}`);
     }
   };
+  const shallow = repo.shallowCommits();
   let commit: string | undefined = head;
   while (commit !== undefined) {
     const content = await check(commit, 'commit');
     if (content === undefined) break;
     const parsed = await readCommit(repo.objects, commit);
     await walkTree(parsed.tree, '');
-    commit = parsed.parents[0];
+    // The edge of a shallow clone: its parents were never fetched, which is not damage.
+    commit = shallow.has(commit) ? undefined : parsed.parents[0];
   }
   return problems;
 }
