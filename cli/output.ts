@@ -23,6 +23,15 @@ export class Output {
     else if (!this.quiet) process.stdout.write(`${typeof human === 'string' ? human : human()}\n`);
   }
 
+  /**
+   * A result that is a failure (verify's findings, what cleanup could not repair): as
+   * `result`, but under --quiet the report still goes to stderr, so cron mails it.
+   */
+  failure(value: object, human: () => string): void {
+    if (this.quiet && !this.json) process.stderr.write(`${human()}\n`);
+    else this.result(value, human);
+  }
+
   /** Progress and notes for people: stderr, never with --json or --quiet. */
   note(text: string): void {
     if (!this.json && !this.quiet) process.stderr.write(`${text}\n`);

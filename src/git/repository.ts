@@ -160,6 +160,18 @@ export class GitRepository {
     return readRef(this.gitdir, MAIN_REF);
   }
 
+  /**
+   * The commit readers and verify look at: main, or, in a checkout that has no main branch
+   * (a CI job on a pull request checks out a detached merge commit), the commit HEAD holds.
+   * Writers always use main (head()).
+   */
+  readableHead(): string | undefined {
+    const main = this.head();
+    if (main !== undefined) return main;
+    const text = readIfExists(path.join(this.gitdir, 'HEAD'))?.toString('utf8').trim() ?? '';
+    return /^[0-9a-f]{40}$/.test(text) ? text : undefined;
+  }
+
   async headTree(): Promise<string | undefined> {
     const head = this.head();
     return head === undefined ? undefined : (await readCommit(this.objects, head)).tree;

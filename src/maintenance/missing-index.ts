@@ -53,7 +53,7 @@ async function rowsAtHead(
   repo: GitRepository,
   onProgress?: OnProgress,
 ): Promise<{ head: string | undefined; rows: NewRow[]; unparseable: Unparseable[] }> {
-  const head = repo.head();
+  const head = repo.readableHead();
   if (head === undefined) return { head, rows: [], unparseable: [] };
   const tree = (await readCommit(repo.objects, head)).tree;
   return { head, ...(await rowsFromTree(repo, head, tree, { onProgress })) };
@@ -198,7 +198,7 @@ export async function openIndexForReading(
     writeIndexFile(temp, rows);
     // Only an index of the HEAD that is current may become index.db: a writer that committed
     // meanwhile had built (or found) one of its own under the lock, so link() then finds it.
-    if (repo.head() === head) installed = installIfAbsent(temp, layout.dbFile);
+    if (repo.readableHead() === head) installed = installIfAbsent(temp, layout.dbFile);
   } catch {
     installed = false;
   } finally {

@@ -335,7 +335,7 @@ export async function surveyStore(
   const { rows, problem } = await readRows(layout, deep, sqliteIndex);
   if (problem !== undefined) findings.push(problem);
   const journal = journalState(layout, options.staleMs ?? DEFAULT_STALE_MS);
-  const head = repo.head();
+  const head = repo.readableHead();
   let tree = new Map<string, string>();
   if (head !== undefined) {
     try {
