@@ -1,7 +1,6 @@
 // The `lessons` program in yargs: every command, declared; handlers load lazily.
 
 import type { CommandModule } from 'yargs';
-import { UsageError } from '../src/errors/index.js';
 import { recordFailureCommand, recordHeuristicCommand } from './commands/record.js';
 import { cleanupCommand, reindexCommand, verifyCommand } from './commands/maintenance.js';
 import {
@@ -14,7 +13,8 @@ import {
 import { importElfCommand } from './commands/import-elf.js';
 import { recoverCommand } from './commands/recover.js';
 import type { GlobalArgs } from './output.js';
-import { run } from './run.js';
+import { dirOnLine, SHELLS, storeWords } from './completion.js';
+import { NO_COMMAND, run } from './run.js';
 
 // Typed as the commands' common base: each declares its own argument type.
 const COMMANDS = [
@@ -34,26 +34,44 @@ const COMMANDS = [
 
 export const COMMAND_NAMES = COMMANDS.map((c) => String(c.command).split(' ')[0]!);
 
-/**
- * `lessons` alone, or with only flags. A default command (rather than yargs' demandCommand)
- * lets strict mode name an unknown flag first: `lessons --verison` says so, with a suggestion.
- */
-const noCommand: CommandModule<GlobalArgs, GlobalArgs> = {
-  command: '$0',
-  describe: false,
-  handler: () => {
-    throw new UsageError('USAGE', 'Name a command. Run `lessons --help` for the list.');
-  },
-};
-
 export async function runLessons(argv: readonly string[]): Promise<void> {
+  // yargs picks the completion script by $SHELL; `lessons completion fish` names it instead.
+  const at = argv.indexOf('completion');
+  const shell = at === -1 ? undefined : SHELLS.find((s) => s === argv[at + 1]);
+  if (shell !== undefined) process.env.SHELL = `/bin/${shell}`;
+  const asked = argv.indexOf('--get-yargs-completions');
+  const line = asked === -1 ? [] : argv.slice(asked + 1);
   await run(
     'lessons',
-    argv,
+    shell === undefined ? argv : argv.filter((_, i) => i !== at + 1),
     (yargs, track) => {
       let program = yargs.usage('$0 [--dir <store>] <command> [options]');
       for (const command of COMMANDS) program = program.command(track(command));
-      return program.command(noCommand);
+      return (
+        program
+          .demandCommand(1, NO_COMMAND)
+          // The flag the completion scripts call; declared so that it takes no value and strict
+          // mode inside a command does not refuse it.
+          .option('get-yargs-completions', { type: 'boolean', hidden: true, global: true })
+          .completion(
+            'completion',
+            'Print the shell completion script: lessons completion bash|zsh|fish',
+            (
+              _current: string,
+              _argv: unknown,
+              defaults: (
+                callback: (error: Error | null, words: string[] | undefined) => void,
+              ) => void,
+              done: (words: string[]) => void,
+            ) => {
+              defaults((_error, words) => {
+                void storeWords(line[line.length - 2], dirOnLine(line)).then((extra) =>
+                  done([...(extra.length > 0 ? [] : (words ?? [])), ...extra]),
+                );
+              });
+            },
+          )
+      );
     },
     COMMAND_NAMES,
   );

@@ -13,6 +13,9 @@ import { GLOBAL_OPTIONS, reportError, wantsJson } from './report.js';
 
 export { GLOBAL_OPTIONS, reportError };
 
+/** yargs' message when no command is given (demandCommand). */
+export const NO_COMMAND = 'Name a command.';
+
 /** Declares a command so that its flags can be suggested when one is misspelt. */
 export type Track = <T, U>(command: CommandModule<T, U>) => CommandModule<T, U>;
 
@@ -56,11 +59,19 @@ export async function run(
         .fail((message, error) => {
           // yargs' own complaints (a flag without its value, an unknown flag) come as YError.
           if (error !== undefined && error.name !== 'YError') throw error;
-          throw usageError(bin, argv, message, {
-            command,
-            flags: flagNames(context ?? program),
-            commands: commandNames,
-          });
+          // No command, but an unknown flag (`lessons --verison`): name the flag first.
+          const unknownFlags =
+            message === NO_COMMAND ? unknownFlagsOf(argv, program) : ([] as string[]);
+          throw usageError(
+            bin,
+            argv,
+            unknownFlags.length > 0 ? `Unknown arguments: ${unknownFlags.join(', ')}` : message,
+            {
+              command,
+              flags: flagNames(context ?? program),
+              commands: commandNames,
+            },
+          );
         }),
       track,
     );
@@ -81,8 +92,30 @@ function printOutput(text: string, json: boolean): void {
     process.stdout.write(`${text}\n`);
     return;
   }
-  const value = text === __LESSONS_VERSION__ ? { version: text } : { help: text };
+  const value =
+    text === __LESSONS_VERSION__
+      ? { version: text }
+      : /^(#compdef|###-begin-)/.test(text)
+        ? { script: text }
+        : { help: text };
   process.stdout.write(`${JSON.stringify({ ok: true, ...value })}\n`);
+}
+
+/** Flags in `argv` (before `--`) that the top level does not know, without their dashes. */
+function unknownFlagsOf(argv: readonly string[], program: Argv): string[] {
+  const options = (
+    program as unknown as {
+      getOptions?: () => { key: Record<string, unknown>; alias: Record<string, string[]> };
+    }
+  ).getOptions?.();
+  const known = new Set(Object.keys(options?.key ?? {}));
+  for (const [key, aliases] of Object.entries(options?.alias ?? {}))
+    for (const name of [key, ...aliases]) known.add(name);
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end))
+    .filter((a) => a.startsWith('-') && a !== '-')
+    .map((a) => a.replace(/^--?/, '').split('=')[0]!)
+    .filter((name) => !known.has(name) && !known.has(name.replace(/^no-/, '')));
 }
 
 /** Every long flag the command in context knows, as typed (kebab-case). */
