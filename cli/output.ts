@@ -32,6 +32,12 @@ export class Output {
     else this.result(value, human);
   }
 
+  /** `result` when `ok`, else `failure`. */
+  outcome(ok: boolean, value: object, human: () => string): void {
+    if (ok) this.result(value, human);
+    else this.failure(value, human);
+  }
+
   /** Progress and notes for people: stderr, never with --json or --quiet. */
   note(text: string): void {
     if (!this.json && !this.quiet) process.stderr.write(`${text}\n`);

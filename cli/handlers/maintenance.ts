@@ -63,7 +63,7 @@ export async function verify(args: VerifyArgs): Promise<void> {
   }
   const seconds = (performance.now() - started) / 1000;
   if (args.junit !== undefined) writeReport(args.junit, junitReport(report, seconds));
-  (report.ok ? out.result : out.failure).call(out, report, () =>
+  out.outcome(report.ok, report, () =>
     [
       report.ok
         ? `verify: ${c.green('clean')}. ${report.records} records agree in git, index.db and the files${report.deep ? ' (deep)' : ''}.`
@@ -109,7 +109,7 @@ export async function cleanup(args: CleanupArgs): Promise<void> {
     bar.stop();
     await store.close();
   }
-  (report.ok ? out.result : out.failure).call(out, report, () => {
+  out.outcome(report.ok, report, () => {
     const lines = report.actions.map(
       (a) => `  ${a.verb.padEnd(18)} ${a.path ?? ''}  (${a.code}: ${a.detail})`,
     );

@@ -5,7 +5,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { InternalError } from '../../src/errors/index.js';
 import { openStore } from '../../src/index.js';
 import { reportError } from '../../cli/report.js';
@@ -246,13 +246,12 @@ describe('record-heuristic --source-id', () => {
 
 describe('exit codes', () => {
   it('maps an unexpected internal error to 70, apart from findings (1)', () => {
-    const stderr = process.stderr.write;
-    process.stderr.write = () => true;
+    const quiet = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
     try {
       expect(reportError(new Error('boom'), [], 'lessons')).toBe(70);
       expect(new InternalError('x').exitCode).toBe(70);
     } finally {
-      process.stderr.write = stderr;
+      quiet.mockRestore();
     }
   });
 
