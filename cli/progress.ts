@@ -28,7 +28,11 @@ export function progress(out: Output, label: string): Progress {
       fps: 10,
       hideCursor: false,
       clearOnComplete: false,
-      gracefulExit: true,
+      // Its SIGINT/SIGTERM listeners would stop Node from exiting on Ctrl-C: a long reindex
+      // must stay interruptible. Nothing needs restoring then: the cursor is never hidden,
+      // and line wrapping is left on (the line is short) rather than turned off and back.
+      gracefulExit: false,
+      linewrap: true,
     },
     cliProgress.Presets.shades_classic,
   );
