@@ -134,6 +134,18 @@ describe('the command line bundles with a V8 code cache', () => {
     expect(fs.existsSync(dir)).toBe(false);
   });
 
+  it('keeps yargs, the progress bar, colour and completion out of the record path bundle', () => {
+    // Markers that survive minification: yargs' error name, cli-progress' preset, picocolors'
+    // factory, the completion flag. The full command line has them all.
+    const markers = ['YError', 'shades_classic', 'createColors', 'get-yargs-completions'];
+    const record = fs.readFileSync(path.join(ROOT, 'dist/cli/record.cjs'), 'utf8');
+    const main = fs.readFileSync(path.join(ROOT, 'dist/cli/main.cjs'), 'utf8');
+    for (const marker of markers) {
+      expect(main, marker).toContain(marker);
+      expect(record, marker).not.toContain(marker);
+    }
+  });
+
   it('hands anything but plain flags to yargs, from every bin', async () => {
     for (const bin of [BIN.lessons, BIN.recordFailure, BIN.recordHeuristic]) {
       const result = await runCli(bin, ['--help']);
