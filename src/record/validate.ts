@@ -288,11 +288,11 @@ function parseSourceId(raw: unknown): string | undefined {
   if (value === undefined) return undefined;
   // A full id or a prefix of one (as list prints): the store resolves it, under the writers'
   // lock, to the one failure it names (see Store.resolveSources).
-  if (!/^[0-9A-HJKMNP-TV-Z]{4,26}$/.test(value)) {
+  if (!/^[0-9A-HJKMNP-TV-Z]{1,26}$/.test(value)) {
     throw new InvalidInputError(
       'sourceId',
       `${describe(value)} is not a record id`,
-      'Pass the id of a failure (or its first characters, at least 4), as list and record-failure print it.',
+      'Pass the id of a failure (or its first characters), as list and record-failure print it.',
     );
   }
   return value;
