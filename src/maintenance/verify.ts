@@ -281,7 +281,11 @@ async function classifyEdit(
 }
 
 /** Re-hash every object reachable from HEAD. */
-async function deepObjects(repo: GitRepository, head: string): Promise<Finding[]> {
+async function deepObjects(
+  repo: GitRepository,
+  head: string,
+  onProgress?: OnProgress,
+): Promise<Finding[]> {
   const problems: Finding[] = [];
   const seen = new Set<string>();
   const check = async (oid: string, what: string): Promise<Buffer | undefined> => {
@@ -307,15 +311,22 @@ async function deepObjects(repo: GitRepository, head: string): Promise<Finding[]
       else await check(entry.oid, `blob of ${p}`);
     }
   };
+  // The commits first (each re-hashed), then their trees, so the walk can report progress
+  // commit by commit (a tree shared with the previous commit is only seen once).
   const shallow = repo.shallowCommits();
+  const trees: string[] = [];
   let commit: string | undefined = head;
   while (commit !== undefined) {
     const content = await check(commit, 'commit');
     if (content === undefined) break;
     const parsed = await readCommit(repo.objects, commit);
-    await walkTree(parsed.tree, '');
+    trees.push(parsed.tree);
     // The edge of a shallow clone: its parents were never fetched, which is not damage.
     commit = shallow.has(commit) ? undefined : parsed.parents[0];
+  }
+  for (const [i, tree] of trees.entries()) {
+    await walkTree(tree, '');
+    onProgress?.(i + 1, trees.length, 'hashing git objects');
   }
   return problems;
 }
@@ -422,7 +433,8 @@ export async function surveyStore(
         { path: '.git/index' },
       ),
     );
-  if (deep && head !== undefined) findings.push(...(await deepObjects(repo, head)));
+  if (deep && head !== undefined)
+    findings.push(...(await deepObjects(repo, head, options.onProgress)));
   return { head, tree, rows, files, inFlight, findings };
 }
 

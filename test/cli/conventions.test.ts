@@ -385,6 +385,17 @@ describe('progress', () => {
     expect(result).not.toContain('\u001b');
   });
 
+  it('draws verify --deep progress through the records, then the git objects', () => {
+    const out = path.join(tempDir(), 'out.txt');
+    const { screen, code } = inTerminal(
+      `${lessonsCommand(['--dir', big, 'verify', '--deep'])} > ${out}`,
+    );
+    expect(code).toBe(0);
+    expect(screen).toMatch(/verify checking records \[[^\]]*\] 5001\/5001/);
+    expect(screen).toMatch(/verify hashing git objects \[[^\]]*\] (\d+)\/\1 100%/);
+    expect(fs.readFileSync(out, 'utf8')).toMatch(/^verify: clean\. 5001 records/);
+  });
+
   it('draws nothing when stderr is a pipe, or under --json', async () => {
     const piped = await lessons(['--dir', big, 'verify']);
     expect(piped.stderr).toBe('');
