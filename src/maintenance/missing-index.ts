@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Database, type NewRow } from '../db/database.js';
+import { Database, SqliteCorruptError, type NewRow } from '../db/database.js';
 import { readCommit } from '../git/commit.js';
 import { GitRepository } from '../git/repository.js';
 import type { StoreLayout } from '../store/layout.js';
@@ -164,7 +164,15 @@ function privateCopy(file: string): { database: Database; folder: string } {
  */
 export async function openIndexForReading(
   layout: StoreLayout,
-  options: { onProgress?: OnProgress | undefined } = {},
+  options: {
+    onProgress?: OnProgress | undefined;
+    /**
+     * When the store is read-only and its index.db cannot be read, build the index from HEAD
+     * in memory instead of failing: nobody could run the fix (reindex) there. Readers want
+     * this; verify does not, it reports the damage. @default false
+     */
+    readOnlyFallback?: boolean | undefined;
+  } = {},
 ): Promise<ReadableIndex> {
   const readOnly = !storeWritable(layout.dir);
   const plain = (database: Database | undefined, origin: IndexOrigin): ReadableIndex => ({
@@ -173,21 +181,27 @@ export async function openIndexForReading(
     readOnly,
     close: () => database?.close(),
   });
+  const repo = new GitRepository(layout.dir);
   if (Database.indexExists(layout.dbFile)) {
     if (!readOnly) return plain(Database.openForRead(layout.dbFile), 'file');
-    const { database, folder } = privateCopy(layout.dbFile);
-    return {
-      database,
-      origin: 'copy',
-      readOnly,
-      close: () => {
-        database.close();
-        fs.rmSync(folder, { recursive: true, force: true });
-      },
-    };
+    try {
+      const { database, folder } = privateCopy(layout.dbFile);
+      return {
+        database,
+        origin: 'copy',
+        readOnly,
+        close: () => {
+          database.close();
+          fs.rmSync(folder, { recursive: true, force: true });
+        },
+      };
+    } catch (error) {
+      if (!(options.readOnlyFallback === true && error instanceof SqliteCorruptError)) throw error;
+    }
+    const { head, rows } = await rowsAtHead(repo, options.onProgress);
+    return plain(head === undefined ? undefined : inMemory(rows), 'memory');
   }
 
-  const repo = new GitRepository(layout.dir);
   const { head, rows } = await rowsAtHead(repo, options.onProgress);
   if (head === undefined) return plain(undefined, 'file');
   if (readOnly) return plain(inMemory(rows), 'memory');

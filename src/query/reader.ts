@@ -190,7 +190,7 @@ export class Reader {
         'NOT_A_STORE',
         `${layout.dir} is not a lessons store yet (no .git/HEAD). Record something first, or pass --dir <store>.`,
       );
-    const index = await openIndexForReading(layout);
+    const index = await openIndexForReading(layout, { readOnlyFallback: true });
     const database = index.database;
     if (database !== undefined && database.schemaVersion() < SCHEMA_VERSION) {
       const version = database.schemaVersion();

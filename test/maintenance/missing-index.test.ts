@@ -245,6 +245,25 @@ describe.runIf(asRoot)('a read-only store (read-only bind mount)', () => {
     });
   }
 
+  it('serves readers from HEAD when a read-only store has a corrupt index.db, and verify reports it', async () => {
+    const { dir } = await origin();
+    for (const suffix of ['-wal', '-shm']) fs.rmSync(`${dir}/index.db${suffix}`, { force: true });
+    fs.writeFileSync(path.join(dir, 'index.db'), Buffer.alloc(8192, 7));
+    const ro = readOnlyMount(dir);
+    try {
+      const list = await lessons(['--dir', ro, '--json', 'list']);
+      expect(list.code, list.stderr).toBe(0);
+      expect(list.json!.count).toBe(3);
+      const verify = await lessons(['--dir', ro, 'verify']);
+      expect(verify.code).toBe(1);
+      expect(verify.stdout).toContain('SQLITE_CORRUPT');
+      expect(verify.stdout).toContain('read-only');
+      expect(verify.stdout).toContain('writable checkout');
+    } finally {
+      unmount(ro);
+    }
+  });
+
   it('reports a damaged read-only store as findings, saying the fixes need a writable checkout', async () => {
     const { dir, paths } = await origin();
     fs.rmSync(path.join(dir, paths[0]!));
