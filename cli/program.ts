@@ -45,7 +45,13 @@ export async function runLessons(argv: readonly string[]): Promise<void> {
     'lessons',
     shell === undefined ? argv : argv.filter((_, i) => i !== at + 1),
     (yargs, track) => {
-      let program = yargs.usage('$0 [--dir <store>] <command> [options]');
+      let program = yargs
+        .usage('$0 [--dir <store>] <command> [options]')
+        .example('$0 record-failure --title "Migration dropped a column" --domain database', '')
+        .example('$0 list --since 7d --format oneline', '')
+        .example('$0 search "migration rollback"', '')
+        .example('$0 --dir store verify --junit reports/lessons.xml', '')
+        .epilog('Exit codes: 0 done, 1 not done or findings, 2 bad input, 3 busy, 70 a bug.');
       for (const command of COMMANDS) program = program.command(track(command));
       return (
         program

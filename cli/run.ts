@@ -53,8 +53,7 @@ export async function run(
         .help()
         .alias('h', 'help')
         .version(__LESSONS_VERSION__)
-        .alias('v', 'version')
-        .alias('V', 'version')
+        .alias('version', ['v', 'V'])
         .wrap(Math.min(100, process.stdout.columns || 100))
         .fail((message, error) => {
           // yargs' own complaints (a flag without its value, an unknown flag) come as YError.

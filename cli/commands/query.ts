@@ -66,7 +66,10 @@ export const listCommand: CommandModule<GlobalArgs, ListArgs> = {
         type: 'string',
         choices: ['recent', 'confidence', 'severity'],
         describe: 'order',
-      }),
+      })
+      .example('$0 list --domain database --sort severity', '')
+      .example('$0 list --since 2w --format "{short}\\t{date}\\t{title}"', '')
+      .example('$0 --json list --limit 500', ''),
   handler: async (argv) => (await import('../handlers/query.js')).list(argv),
 };
 
@@ -100,7 +103,9 @@ export const searchCommand: CommandModule<GlobalArgs, SearchArgs> = {
       .option('raw', {
         type: 'boolean',
         describe: 'the text is an FTS5 query (AND, OR, NOT, "phrase", prefix*)',
-      }),
+      })
+      .example('$0 search cache stampede', '')
+      .example('$0 search --raw "retry OR backoff"', ''),
   handler: async (argv) => (await import('../handlers/query.js')).search(argv),
 };
 
