@@ -263,8 +263,8 @@ describe('exit codes', () => {
     expect(fs.readFileSync(report, 'utf8')).toContain('<testsuites name="lessons verify"');
   });
 
-  it('refuses --dir /proc/x at once with exit 2, instead of spinning', async () => {
-    const started = Date.now();
+  it('refuses --dir /proc/x with exit 2, instead of spinning', async () => {
+    // A spinning child never exits: the test's timeout is what catches that, no clock here.
     const run = await lessons([
       '--dir',
       '/proc/lessons-x',
@@ -277,8 +277,7 @@ describe('exit codes', () => {
     ]);
     expect(run.code).toBe(2);
     expect(run.json!.error).toMatchObject({ code: 'STORE_NOT_WRITABLE' });
-    // Not a timing assertion of speed: a spinning child would never have exited at all.
-    expect(Date.now() - started).toBeLessThan(60_000);
+    expect(fs.existsSync('/proc/lessons-x')).toBe(false);
   });
 });
 
