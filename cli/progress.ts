@@ -38,17 +38,22 @@ export function progress(out: Output, label: string): Progress {
   );
   let started = false;
   let stopped = false;
+  let shown: string | undefined;
   return {
     update: (done, total, phase) => {
       if (stopped) return;
       const payload = { phase: phase === undefined ? '' : `${phase} ` };
       if (!started) {
         started = true;
+        shown = phase;
         bar.start(total, done, payload);
         return;
       }
       if (bar.getTotal() !== total) bar.setTotal(total);
       bar.update(done, payload);
+      // A new phase is drawn at once, whatever the throttle: a person sees each step begin.
+      if (phase !== shown) bar.render();
+      shown = phase;
     },
     stop: () => {
       if (stopped) return;
