@@ -16,11 +16,24 @@ import { reportError } from './report.js';
  */
 export async function launch(bin: Bin): Promise<void> {
   const argv = process.argv.slice(2);
+  quietOnClosedPipe();
   try {
     await start(bin, argv);
   } catch (error) {
     process.exitCode = reportError(error, argv, bin);
   }
+}
+
+/**
+ * `lessons list | head -1`: once the reader has gone, what is left to print is dropped and the
+ * command ends as it would have (as `git log | head` does), instead of an unhandled EPIPE.
+ */
+function quietOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr])
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') return;
+      process.exitCode = 70;
+    });
 }
 
 async function start(bin: Bin, argv: string[]): Promise<void> {

@@ -15,5 +15,5 @@ export async function main(bin: Bin, argv: readonly string[]): Promise<void> {
   ]);
   const command =
     bin === 'record-failure' ? commands.recordFailureCommand : commands.recordHeuristicCommand;
-  await run(bin, argv, (yargs) => yargs.command({ ...command, command: '$0' }));
+  await run(bin, argv, (yargs, track) => yargs.command(track({ ...command, command: '$0' })));
 }

@@ -23,9 +23,31 @@ export class Output {
     else if (!this.quiet) process.stdout.write(`${typeof human === 'string' ? human : human()}\n`);
   }
 
+  /**
+   * A result that is a failure (verify's findings, what cleanup could not repair): as
+   * `result`, but under --quiet the report still goes to stderr, so cron mails it.
+   */
+  failure(value: object, human: () => string): void {
+    if (this.quiet && !this.json) process.stderr.write(`${human()}\n`);
+    else this.result(value, human);
+  }
+
+  /** `result` when `ok`, else `failure`. */
+  outcome(ok: boolean, value: object, human: () => string): void {
+    if (ok) this.result(value, human);
+    else this.failure(value, human);
+  }
+
   /** Progress and notes for people: stderr, never with --json or --quiet. */
   note(text: string): void {
     if (!this.json && !this.quiet) process.stderr.write(`${text}\n`);
+  }
+
+  /** A line for a person at a terminal (`50 of 5,001 records`), as gh prints "Showing 30 of
+   * 120": on stdout only when it is a terminal, so pipes and files get the records alone. */
+  footer(text: string): void {
+    if (!this.json && !this.quiet && process.stdout.isTTY === true)
+      process.stdout.write(`${text}\n`);
   }
 
   /** True when progress may be drawn (a terminal, and not --json/--quiet). */

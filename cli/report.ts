@@ -21,7 +21,7 @@ export const GLOBAL_OPTIONS = {
   },
 } as const;
 
-function wantsJson(argv: readonly string[]): boolean {
+export function wantsJson(argv: readonly string[]): boolean {
   return argv.includes('--json') && !argv.slice(0, argv.indexOf('--json')).includes('--');
 }
 

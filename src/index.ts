@@ -19,6 +19,8 @@ export type { ContextDigest, ContextOptions } from './query/context.js';
 export type { StoreStats } from './query/stats.js';
 export type { Finding, FindingCode } from './maintenance/findings.js';
 export type { VerifyOptions, VerifyReport } from './maintenance/verify.js';
+export type { IndexOrigin } from './maintenance/missing-index.js';
+export type { OnProgress } from './util/progress.js';
 export type { CleanupAction } from './maintenance/cleanup.js';
 export type { ReindexResult } from './maintenance/reindex.js';
 export type {

@@ -4,18 +4,18 @@ import type { CommandModule } from 'yargs';
 import type { GlobalArgs } from '../output.js';
 
 export interface ImportElfArgs extends GlobalArgs {
-  readonly source: string;
+  readonly source?: string | undefined;
   readonly dryRun?: boolean | undefined;
   readonly includeBackups?: boolean | undefined;
   readonly allowSecret?: string[] | undefined;
 }
 
 export const importElfCommand: CommandModule<GlobalArgs, ImportElfArgs> = {
-  command: 'import-elf <source>',
+  command: 'import-elf [source]',
   describe: "Import the shell-script framework's memory directory, as one transaction",
   builder: (yargs) =>
     yargs
-      .positional('source', { type: 'string', demandOption: true, describe: 'its memory/ folder' })
+      .positional('source', { type: 'string', describe: 'its memory/ folder' })
       .option('dry-run', {
         type: 'boolean',
         describe: 'report what would be imported; write nothing',

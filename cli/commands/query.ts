@@ -4,31 +4,43 @@ import type { CommandModule } from 'yargs';
 import type { GlobalArgs } from '../output.js';
 
 export interface ListArgs extends GlobalArgs {
+  readonly format?: string | undefined;
   readonly kind?: string | undefined;
   readonly domain?: string | undefined;
   readonly tag?: string | undefined;
   readonly since?: string | undefined;
-  readonly limit?: number | undefined;
+  readonly limit?: string | undefined;
   readonly sort?: string | undefined;
 }
 
 export interface ShowArgs extends GlobalArgs {
-  readonly ref: string;
+  readonly ref?: string | undefined;
 }
 
 export interface SearchArgs extends GlobalArgs {
-  readonly text: string[];
+  readonly format?: string | undefined;
+  readonly text?: string[] | undefined;
   readonly kind?: string | undefined;
   readonly domain?: string | undefined;
-  readonly limit?: number | undefined;
+  readonly limit?: string | undefined;
   readonly raw?: boolean | undefined;
 }
 
 export interface ContextArgs extends GlobalArgs {
   readonly domain?: string | undefined;
   readonly tags?: string | undefined;
-  readonly maxTokens?: number | undefined;
+  readonly maxTokens?: string | undefined;
 }
+
+/** A flag taking a whole number >= 1; the handler checks it (wholeNumber in common.ts). */
+const number = { type: 'string', requiresArg: true } as const;
+
+const format = {
+  type: 'string',
+  requiresArg: true,
+  describe:
+    'short (default), oneline, full, ids, paths, or a template such as "{short} {date} {title}"',
+} as const;
 
 const kind = {
   type: 'string',
@@ -44,36 +56,56 @@ export const listCommand: CommandModule<GlobalArgs, ListArgs> = {
       .option('kind', kind)
       .option('domain', { type: 'string', describe: 'only this domain' })
       .option('tag', { type: 'string', describe: 'only records with this tag' })
-      .option('since', { type: 'string', describe: 'created on or after DATE (YYYY-MM-DD)' })
-      .option('limit', { type: 'number', describe: 'at most N records (default 50)' })
+      .option('since', {
+        type: 'string',
+        describe: 'created on or after a date (YYYY-MM-DD, ISO) or within a span (7d, 2w, 12h)',
+      })
+      .option('limit', { ...number, describe: 'at most N records (default 50)' })
+      .option('format', format)
       .option('sort', {
         type: 'string',
         choices: ['recent', 'confidence', 'severity'],
         describe: 'order',
-      }),
+      })
+      .example('$0 list --domain database --sort severity', '')
+      .example('$0 list --since 2w --format "{short}\\t{date}\\t{title}"', '')
+      .example('$0 --json list --limit 500', ''),
   handler: async (argv) => (await import('../handlers/query.js')).list(argv),
 };
 
 export const showCommand: CommandModule<GlobalArgs, ShowArgs> = {
-  command: 'show <ref>',
+  // Operands are declared optional and checked by the handler, so that yargs reports an
+  // unknown flag (`show -x`) before a missing operand.
+  command: 'show [ref]',
   describe: 'Show one record by id, unique id prefix, rowid or path',
-  builder: (yargs) => yargs.positional('ref', { type: 'string', demandOption: true }),
+  builder: (yargs) =>
+    yargs.positional('ref', {
+      type: 'string',
+      describe: 'a ULID, a unique prefix of one (any case), a rowid, or the record path',
+    }),
   handler: async (argv) => (await import('../handlers/query.js')).show(argv),
 };
 
 export const searchCommand: CommandModule<GlobalArgs, SearchArgs> = {
-  command: 'search <text..>',
+  command: 'search [text..]',
   describe: 'Full-text search over titles, rules, bodies, tags and domains',
   builder: (yargs) =>
     yargs
-      .positional('text', { type: 'string', array: true, demandOption: true })
+      .positional('text', { type: 'string', array: true, describe: 'the words to find' })
       .option('kind', kind)
       .option('domain', { type: 'string', describe: 'only this domain' })
-      .option('limit', { type: 'number', describe: 'at most N hits (default 20)' })
+      .option('limit', { ...number, describe: 'at most N hits (default 20)' })
+      .option('format', {
+        ...format,
+        describe:
+          'a layout (short, oneline, full, ids, paths) or a template; {snippet} and {score} too',
+      })
       .option('raw', {
         type: 'boolean',
         describe: 'the text is an FTS5 query (AND, OR, NOT, "phrase", prefix*)',
-      }),
+      })
+      .example('$0 search cache stampede', '')
+      .example('$0 search --raw "retry OR backoff"', ''),
   handler: async (argv) => (await import('../handlers/query.js')).search(argv),
 };
 
@@ -88,7 +120,7 @@ export const contextCommand: CommandModule<GlobalArgs, ContextArgs> = {
         describe: 'related records from other domains by tag (a,b)',
       })
       .option('max-tokens', {
-        type: 'number',
+        ...number,
         describe: 'token budget (default 2000; 1 token ~ 4 chars)',
       }),
   handler: async (argv) => (await import('../handlers/query.js')).context(argv),

@@ -1,7 +1,7 @@
 // Shared by handlers: opening the store from global flags, and reading --body-file.
 
 import fs from 'node:fs';
-import { InvalidInputError } from '../../src/errors/index.js';
+import { InvalidInputError, UsageError } from '../../src/errors/index.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { parseDuration } from '../../src/util/duration.js';
 import type { GlobalArgs } from '../output.js';
@@ -14,6 +14,32 @@ export async function storeFrom(args: GlobalArgs): Promise<Store> {
         ? undefined
         : parseDuration('--lock-timeout', args.lockTimeout),
   });
+}
+
+/** The operand `name` of `command`, which yargs leaves optional so unknown flags come first. */
+export function operand<T>(value: T | undefined, command: string, name: string, what: string): T {
+  if (value === undefined || (Array.isArray(value) && value.length === 0))
+    throw new UsageError(
+      'USAGE',
+      `\`lessons ${command}\` needs ${name}: ${what}. Run \`lessons ${command} --help\` for usage.`,
+    );
+  return value;
+}
+
+/**
+ * A flag that takes a whole number >= 1 (`--limit`), named with its bad value. yargs is told
+ * it is a string: its own number parsing turns "abc" into NaN and loses what was typed.
+ */
+export function wholeNumber(flag: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const text = String(raw).trim();
+  if (!/^\d+$/.test(text) || Number(text) < 1)
+    throw new InvalidInputError(
+      flag,
+      `${JSON.stringify(text)} is not a whole number >= 1`,
+      `Pass ${flag} N with N a whole number, for example ${flag} 100.`,
+    );
+  return Number(text);
 }
 
 /** Read a body file ("-" for stdin) as strict UTF-8. */

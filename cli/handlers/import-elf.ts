@@ -3,7 +3,8 @@
 import { importElf, type KindCounts } from '../../src/import/elf.js';
 import type { ImportElfArgs } from '../commands/import-elf.js';
 import { Output } from '../output.js';
-import { storeFrom } from './common.js';
+import { progress } from '../progress.js';
+import { operand, storeFrom } from './common.js';
 
 function line(name: string, c: KindCounts): string {
   return `${name}: ${c.imported} (joined file and row ${c.joined}, file only ${c.fileOnly}, row only ${c.rowOnly})`;
@@ -11,17 +12,16 @@ function line(name: string, c: KindCounts): string {
 
 export async function importElfHandler(args: ImportElfArgs): Promise<void> {
   const out = new Output(args);
+  const source = operand(args.source, 'import-elf', '<source>', "the framework's memory/ folder");
   const store = await storeFrom(args);
+  const bar = progress(out, 'import');
   try {
-    const report = await importElf(store, args.source, {
+    const report = await importElf(store, source, {
       dryRun: args.dryRun === true,
       includeBackups: args.includeBackups === true,
       allowSecrets: (args.allowSecret ?? []).flatMap((r) => r.split(',')).filter((r) => r !== ''),
-      onProgress: out.interactive
-        ? (done, total) =>
-            process.stderr.write(`importing ${done}/${total}${done === total ? '\n' : '\r'}`)
-        : undefined,
-    });
+      onProgress: bar.update,
+    }).finally(() => bar.stop());
     out.result(report, () =>
       [
         `${report.dryRun ? 'import-elf --dry-run (nothing written)' : 'import-elf'}: ${report.source}`,

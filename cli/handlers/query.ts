@@ -1,45 +1,60 @@
 // The read commands: open the store read-only, print people's text or one JSON object.
 
 import { InvalidInputError } from '../../src/errors/index.js';
-import type { RecordView } from '../../src/query/reader.js';
 import type { ContextArgs, ListArgs, SearchArgs, ShowArgs } from '../commands/query.js';
 import { Output, type GlobalArgs } from '../output.js';
-import { storeFrom } from './common.js';
+import { highlight, severityColour, stdoutColours } from '../colour.js';
+import { count, formatter, shortLine } from '../format.js';
+import { operand, storeFrom, wholeNumber } from './common.js';
 
 function kindOf(value: string | undefined): 'failure' | 'heuristic' | undefined {
   return value === 'failure' || value === 'heuristic' ? value : undefined;
 }
 
-function line(r: RecordView): string {
-  const grade = r.kind === 'failure' ? `sev ${r.severity ?? '?'}` : `conf ${r.confidence ?? '?'}`;
-  return `${r.id}  ${r.kind.padEnd(9)} ${r.domain.padEnd(12)} ${grade.padEnd(9)} ${r.created.slice(0, 10)}  ${r.title}`;
-}
-
 export async function list(args: ListArgs): Promise<void> {
   const out = new Output(args);
+  const c = stdoutColours();
+  const print = formatter(args.format, (l) => shortLine(l, c), c);
   const store = await storeFrom(args);
-  const records = await store.list({
+  const { records, total, shortIds } = await store.listPage({
     kind: kindOf(args.kind),
     domain: args.domain,
     tag: args.tag,
     since: args.since,
-    limit: args.limit,
+    limit: wholeNumber('--limit', args.limit),
     sort: args.sort as 'recent' | 'confidence' | 'severity' | undefined,
   });
-  out.result({ ok: true, count: records.length, records }, () =>
-    records.length === 0 ? 'No records match.' : records.map(line).join('\n'),
+  out.result({ ok: true, count: records.length, total, records }, () =>
+    records.length === 0
+      ? 'No records match.'
+      : records
+          .map((record, i) => print({ record, short: shortIds.get(record.id)! }, i))
+          .join('\n'),
   );
+  if (records.length > 0)
+    out.footer(
+      c.dim(
+        `${count(records.length)} of ${count(total)} record${total === 1 ? '' : 's'}${records.length < total ? ' (--limit N for more)' : ''}`,
+      ),
+    );
 }
 
 export async function show(args: ShowArgs): Promise<void> {
   const out = new Output(args);
+  const ref = operand(
+    args.ref,
+    'show',
+    '<ref>',
+    'a record id, a unique id prefix, a rowid or a path',
+  );
   const store = await storeFrom(args);
-  const record = await store.get(args.ref);
+  const record = await store.get(ref);
+  const c = stdoutColours();
   out.result({ ok: true, record }, () => {
     const grade =
       record.kind === 'failure' ? `severity ${record.severity}` : `confidence ${record.confidence}`;
     return [
-      `${record.kind} ${record.id} (rowid ${record.rowid}) · ${record.domain} · ${grade}`,
+      `${record.kind} ${c.yellow(record.id)} (rowid ${record.rowid}) · ${record.domain} · ${severityColour(record.severity, grade, c)}`,
       `path ${record.path} · commit ${record.commit.slice(0, 12)} · ${record.created}`,
       record.tags.length === 0 ? '' : `tags ${record.tags.join(', ')}`,
       '',
@@ -52,23 +67,38 @@ export async function show(args: ShowArgs): Promise<void> {
 
 export async function search(args: SearchArgs): Promise<void> {
   const out = new Output(args);
-  const text = args.text.join(' ');
+  const text = operand(args.text, 'search', '<text>', 'the words to find').join(' ');
   if (text.trim() === '')
     throw new InvalidInputError('text', 'is empty', 'Pass the words to search for.');
+  const c = stdoutColours();
+  const print = formatter(
+    args.format,
+    (l, i) =>
+      `${i + 1}. ${highlight(l.title!, c)}  [${l.record.kind}, ${l.record.domain}] ${c.yellow(l.short)}${l.snippet!.trim() === '' ? '' : `\n   ${highlight(l.snippet!.replace(/\s+/g, ' ').trim(), c)}`}`,
+    c,
+  );
   const store = await storeFrom(args);
-  const hits = await store.search(text, {
+  const { hits, shortIds } = await store.searchWithShortIds(text, {
     kind: kindOf(args.kind),
     domain: args.domain,
-    limit: args.limit,
+    limit: wholeNumber('--limit', args.limit),
     raw: args.raw === true,
   });
   out.result({ ok: true, query: text, count: hits.length, hits }, () =>
     hits.length === 0
       ? `Nothing matches ${JSON.stringify(text)}.`
       : hits
-          .map(
-            (h, i) =>
-              `${i + 1}. ${h.title}  [${h.record.kind}, ${h.record.domain}] ${h.record.id}${h.snippet.trim() === '' ? '' : `\n   ${h.snippet.replace(/\s+/g, ' ').trim()}`}`,
+          .map((h, i) =>
+            print(
+              {
+                record: h.record,
+                short: shortIds.get(h.record.id)!,
+                title: h.title,
+                snippet: h.snippet,
+                score: h.score,
+              },
+              i,
+            ),
           )
           .join('\n'),
   );
@@ -80,7 +110,7 @@ export async function context(args: ContextArgs): Promise<void> {
   const digest = await store.context({
     domain: args.domain,
     tags: args.tags?.split(',').map((t) => t.trim()),
-    maxTokens: args.maxTokens,
+    maxTokens: wholeNumber('--max-tokens', args.maxTokens),
   });
   out.result({ ok: true, ...digest }, () => digest.markdown.trimEnd());
 }

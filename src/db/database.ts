@@ -74,6 +74,25 @@ export class SqliteCorruptError extends StoreError {
   }
 }
 
+/** index.db is something other than a file (a directory, a socket): a store problem. */
+export class IndexNotAFileError extends StoreError {
+  constructor(file: string, what: string) {
+    super(
+      'INDEX_NOT_A_FILE',
+      `${file} is ${what}, not the SQLite index file. index.db is only an index of git: ` +
+        `move it out of the way (\`mv ${file} ${file}.bad\`), or run \`lessons reindex\`, which moves it into .lessons/quarantine/ and rebuilds the index from git.`,
+      { data: { file } },
+    );
+  }
+}
+
+function describeNonFile(stat: fs.Stats): string {
+  if (stat.isDirectory()) return 'a directory';
+  if (stat.isSocket()) return 'a socket';
+  if (stat.isFIFO()) return 'a named pipe';
+  return 'a device or special file';
+}
+
 function wrapOpen<T>(file: string, fn: () => T): T {
   try {
     return fn();
@@ -123,7 +142,7 @@ export class Database {
     file: string,
     busyTimeoutMs = 10_000,
   ): { database: Database; created: boolean } {
-    const created = !fs.existsSync(file);
+    const created = !Database.indexExists(file);
     return wrapOpen(file, () => {
       const db = new BetterSqlite3(file);
       try {
@@ -141,23 +160,67 @@ export class Database {
     });
   }
 
+  /**
+   * Is there an index file at `file`? Throws INDEX_NOT_A_FILE when something else is there,
+   * which SQLite would only call "unable to open database file".
+   */
+  static indexExists(file: string): boolean {
+    const stat = fs.statSync(file, { throwIfNoEntry: false });
+    if (stat === undefined) return false;
+    if (!stat.isFile()) throw new IndexNotAFileError(file, describeNonFile(stat));
+    return true;
+  }
+
+  /** A new, empty index in memory (for a read-only store whose index.db is missing). */
+  static openInMemory(): Database {
+    const database = new Database(':memory:', new BetterSqlite3(':memory:'));
+    database.migrate();
+    return database;
+  }
+
+  /**
+   * Open a private copy of an index (see missing-index.ts) read-write, so SQLite replays a
+   * copied WAL; nothing writes to it afterwards.
+   */
+  static openCopy(file: string): Database {
+    return wrapOpen(file, () => {
+      const db = new BetterSqlite3(file, { fileMustExist: true });
+      const database = new Database(file, db);
+      try {
+        database.checkSchemaVersion();
+        db.prepare('SELECT count(*) FROM records').get();
+      } catch (error) {
+        db.close();
+        throw error;
+      }
+      return database;
+    });
+  }
+
   /** Open read-only; undefined when there is no index yet. Readers never take the lock. */
   static openForRead(file: string): Database | undefined {
-    if (!fs.existsSync(file)) return undefined;
+    if (!Database.indexExists(file)) return undefined;
     return wrapOpen(file, () => {
       const db = new BetterSqlite3(file, { readonly: true, fileMustExist: true });
       db.pragma('busy_timeout = 5000');
       const database = new Database(file, db);
-      const version = database.schemaVersion();
-      if (version > SCHEMA_VERSION) {
+      try {
+        database.checkSchemaVersion();
+      } catch (error) {
         db.close();
-        throw new StoreError(
-          'SCHEMA_TOO_NEW',
-          `${file} has schema version ${version}, newer than this lessons (${SCHEMA_VERSION}): upgrade lessons.`,
-        );
+        throw error;
       }
       return database;
     });
+  }
+
+  private checkSchemaVersion(): void {
+    const version = this.schemaVersion();
+    if (version > SCHEMA_VERSION)
+      throw new StoreError(
+        'SCHEMA_TOO_NEW',
+        `${this.file} has schema version ${version}, newer than this lessons (${SCHEMA_VERSION}): upgrade lessons.`,
+      );
   }
 
   schemaVersion(): number {

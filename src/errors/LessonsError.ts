@@ -2,7 +2,7 @@
 // (stable strings), never on message text; `exitCode` is what the command line maps it to.
 
 /** What the command line exits with for an error of this class. */
-export type ExitCode = 1 | 2 | 3;
+export type ExitCode = 1 | 2 | 3 | 70;
 
 export interface LessonsErrorOptions {
   /** Structured facts about the failure, shown in `--json` output. */
@@ -14,7 +14,7 @@ export interface LessonsErrorOptions {
 export abstract class LessonsError extends Error {
   /** A stable machine-readable code, such as `LOCK_TIMEOUT`. */
   abstract readonly code: string;
-  /** 1: not done, 2: invalid input or usage, 3: the store is busy. */
+  /** 1: not done, 2: invalid input or usage, 3: the store is busy, 70: a bug (EX_SOFTWARE). */
   abstract readonly exitCode: ExitCode;
   readonly data: Readonly<Record<string, unknown>>;
 

@@ -55,6 +55,7 @@ function writeDurably(file: string, chunks: readonly Buffer[]): void {
 export function writePack(
   objectsDir: string,
   objects: readonly { readonly type: ObjectType; readonly content: Uint8Array }[],
+  onObject?: (done: number, total: number) => void,
 ): string[] {
   const ids: string[] = [];
   const entries: PackedEntry[] = [];
@@ -75,6 +76,7 @@ export function writePack(
     entries.push({ oid: Buffer.from(oid, 'hex'), offset, crc: crc32(data) });
     body.push(data);
     offset += data.length;
+    onObject?.(ids.length, objects.length);
   }
   const header = Buffer.concat([Buffer.from('PACK'), u32(2), u32(entries.length)]);
   chunks.push(header, ...body);

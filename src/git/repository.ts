@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { StoreError, UsageError } from '../errors/index.js';
 import { errnoCode, fsyncDir, readIfExists, rmQuiet, writeFileAtomic } from '../util/durable.js';
+import type { OnProgress } from '../util/progress.js';
 import { formatCommit, readCommit, trailerValues, type Signature } from './commit.js';
 import { hashObject } from './hash.js';
 import { writePack } from './pack.js';
@@ -165,6 +166,18 @@ export class GitRepository {
     return readRef(this.gitdir, MAIN_REF);
   }
 
+  /**
+   * The commit readers and verify look at: main, or, in a checkout that has no main branch
+   * (a CI job on a pull request checks out a detached merge commit), the commit HEAD holds.
+   * Writers always use main (head()).
+   */
+  readableHead(): string | undefined {
+    const main = this.head();
+    if (main !== undefined) return main;
+    const text = readIfExists(path.join(this.gitdir, 'HEAD'))?.toString('utf8').trim() ?? '';
+    return /^[0-9a-f]{40}$/.test(text) ? text : undefined;
+  }
+
   async headTree(): Promise<string | undefined> {
     const head = this.head();
     return head === undefined ? undefined : (await readCommit(this.objects, head)).tree;
@@ -174,6 +187,15 @@ export class GitRepository {
    * Write the blobs, the trees along the changed paths and the commit, all fsynced, without
    * moving any ref. Returns the new commit and tree.
    */
+  /**
+   * The commits at the edge of a shallow clone (`.git/shallow`, as `git clone --depth 1` and
+   * CI checkouts leave): present, but their parents are not. History walks stop there.
+   */
+  shallowCommits(): Set<string> {
+    const text = readIfExists(path.join(this.gitdir, 'shallow'))?.toString('utf8') ?? '';
+    return new Set(text.split('\n').filter((l) => /^[0-9a-f]{40}$/.test(l)));
+  }
+
   async writeCommit(options: {
     parent: string | undefined;
     changes: readonly FileChange[];
@@ -181,14 +203,20 @@ export class GitRepository {
     message: string;
     author: Signature;
     time: number;
+    /** Progress of a large commit: blobs packed, then paths placed in the trees. */
+    onProgress?: OnProgress | undefined;
   }): Promise<NewCommit> {
     const blobs = [...(options.blobs ?? [])];
+    const progress = options.onProgress;
     // Many blobs go into one pack, fsynced once; a few are cheaper as loose objects.
     const written =
       blobs.length >= PACK_THRESHOLD
         ? writePack(
             this.objects.objectsDir,
             blobs.map(([, content]) => ({ type: 'blob' as const, content })),
+            progress === undefined
+              ? undefined
+              : (done, total) => progress(done, total, 'packing git objects'),
           )
         : blobs.map(([, content]) => this.objects.write('blob', content));
     blobs.forEach(([oid], i) => {
@@ -200,9 +228,11 @@ export class GitRepository {
         ? undefined
         : (await readCommit(this.objects, options.parent)).tree;
     const editor = new TreeEditor(this.objects, base);
+    let placed = 0;
     for (const change of options.changes) {
       if (change.blobOid === undefined) await editor.remove(change.path);
       else await editor.set(change.path, change.blobOid);
+      progress?.(++placed, options.changes.length, 'writing git trees');
     }
     const tree = await editor.write();
     const commit = this.objects.write(
@@ -376,10 +406,11 @@ export class GitRepository {
     maxDepth = 10_000,
   ): Promise<string | undefined> {
     let oid = from;
+    const shallow = this.shallowCommits();
     for (let depth = 0; oid !== undefined && oid !== stopAt && depth < maxDepth; depth++) {
       const commit = await readCommit(this.objects, oid);
       if (trailerValues(commit.message, 'Lessons-Txid').includes(txid)) return oid;
-      oid = commit.parents[0];
+      oid = shallow.has(oid) ? undefined : commit.parents[0];
     }
     return undefined;
   }

@@ -11,6 +11,7 @@ import { UsageError, type SecretFinding } from '../errors/index.js';
 import { findSecrets, ruleName } from '../record/secrets.js';
 import type { HeuristicSource, RecordInput } from '../record/types.js';
 import type { Store } from '../store/store.js';
+import type { OnProgress } from '../util/progress.js';
 import {
   parseFailureFile,
   parseHeuristicFile,
@@ -26,7 +27,8 @@ export interface ImportOptions {
   readonly dryRun?: boolean | undefined;
   /** Also read `failures.backup/` (and folders inside it). @default false */
   readonly includeBackups?: boolean | undefined;
-  readonly onProgress?: ((done: number, total: number) => void) | undefined;
+  /** Progress of the import, phase by phase (see RecordManyOptions). */
+  readonly onProgress?: OnProgress | undefined;
   /** Secret rules whose matches are imported anyway (see docs/secrets.md). @default [] */
   readonly allowSecrets?: readonly string[] | undefined;
 }
@@ -432,13 +434,14 @@ export async function importElf(
   }
   let commit: string | null = null;
   if (options.dryRun !== true && fresh.length > 0) {
-    options.onProgress?.(0, fresh.length);
     const results = await store.recordMany(
       fresh.map((c) => c.input),
-      { subject: `lessons: import ${fresh.length} records from ${path.basename(plan.source)}` },
+      {
+        subject: `lessons: import ${fresh.length} records from ${path.basename(plan.source)}`,
+        onProgress: options.onProgress,
+      },
     );
     commit = results[0]?.commit ?? null;
-    options.onProgress?.(fresh.length, fresh.length);
   }
   const { candidates: _all, ...rest } = plan;
   return {

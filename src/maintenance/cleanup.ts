@@ -112,6 +112,7 @@ function planOne(survey: Survey, f: Finding, options: PlanOptions): CleanupActio
         : act('rewrite-object', `rewrite the object from ${source}, whose bytes are intact`);
     }
     case 'SQLITE_CORRUPT':
+    case 'INDEX_NOT_A_FILE':
       return act('rebuild-sqlite', 'quarantine index.db and rebuild it from HEAD');
     case 'JOURNAL_PENDING':
       return act('none', 'recovery runs first and finishes or undoes it');

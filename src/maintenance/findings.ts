@@ -2,6 +2,8 @@
 
 export const FINDING_HINTS = {
   SQLITE_CORRUPT: 'index.db is only an index: run `lessons reindex` (or `lessons cleanup`).',
+  INDEX_NOT_A_FILE:
+    'index.db is only an index: run `lessons reindex` (it moves the directory into .lessons/quarantine/ and rebuilds the file), or move it away yourself.',
   GIT_OBJECT_CORRUPT:
     'run `lessons cleanup` (it rewrites a blob whose file is intact); otherwise restore the object from a clone or backup (`git fsck` lists them).',
   GIT_INDEX_STALE: 'run `lessons cleanup` to rebuild .git/index from HEAD.',

@@ -12,6 +12,7 @@ import type { GitRepository } from '../git/repository.js';
 import { diffTrees, listTree } from '../git/tree.js';
 import { parseRecord } from '../record/markdown.js';
 import { RECORD_ROOTS } from '../store/layout.js';
+import type { OnProgress } from '../util/progress.js';
 
 export interface RecordFile {
   readonly path: string;
@@ -44,9 +45,16 @@ export async function attributeCommits(
   const byId = new Map<string, string>();
   for (const [path, id] of paths) byId.set(id, path);
   const found = new Map<string, string>();
+  // A shallow clone (CI checks out one commit) ends at commits whose parents it has not:
+  // records older than the clone are attributed to its oldest commit.
+  const shallow = repo.shallowCommits();
   let oid: string | undefined = head;
   while (oid !== undefined && found.size < paths.size) {
     const commit = await readCommit(repo.objects, oid);
+    if (shallow.has(oid)) {
+      for (const path of paths.keys()) if (!found.has(path)) found.set(path, oid);
+      break;
+    }
     const ids = trailerValues(commit.message, 'Lessons-Id');
     const complete =
       trailerValues(commit.message, 'Lessons-Txid').length > 0 &&
@@ -75,7 +83,7 @@ export async function attributeCommits(
 export interface RowsFromTreeOptions {
   /** Commits already known for paths whose blob is unchanged (from the old rows). */
   readonly known?: ReadonlyMap<string, { readonly blob: string; readonly commit: string }>;
-  readonly onProgress?: ((done: number, total: number) => void) | undefined;
+  readonly onProgress?: OnProgress | undefined;
 }
 
 /**
@@ -108,7 +116,7 @@ export async function rowsFromTree(
     } catch (error) {
       unparseable.push({ path, reason: (error as Error).message });
     }
-    if (parsed.size % 1000 === 0) options.onProgress?.(parsed.size, files.size);
+    options.onProgress?.(parsed.size + unparseable.length, files.size, 'reading records');
   }
   const commits = new Map<string, string>();
   const unknown = new Map<string, string>();

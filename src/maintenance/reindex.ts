@@ -4,12 +4,14 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { Database } from '../db/database.js';
+import { Database, IndexNotAFileError } from '../db/database.js';
 import { readCommit } from '../git/commit.js';
 import type { GitRepository } from '../git/repository.js';
 import type { StoreLayout } from '../store/layout.js';
 import { fsyncDir, tempPathFor } from '../util/durable.js';
+import type { OnProgress } from '../util/progress.js';
 import type { Quarantine } from './quarantine.js';
+import { writeIndexFile } from './missing-index.js';
 import { rowsFromTree, type Unparseable } from './rebuild.js';
 
 export interface ReindexResult {
@@ -20,16 +22,21 @@ export interface ReindexResult {
 
 export const SIDE_FILES = ['-wal', '-shm'] as const;
 
-/** Is index.db readable and sound (quick_check)? A missing file counts as sound. */
-export function databaseProblem(file: string): string | undefined {
+/** What is wrong with index.db, if anything (quick_check). A missing file counts as sound. */
+export function databaseProblem(
+  file: string,
+): { code: 'SQLITE_CORRUPT' | 'INDEX_NOT_A_FILE'; message: string } | undefined {
   let db: Database | undefined;
   try {
     db = Database.openForRead(file);
     if (db === undefined) return undefined;
     const check = db.db.pragma('quick_check', { simple: true });
-    return check === 'ok' ? undefined : String(check);
+    return check === 'ok' ? undefined : { code: 'SQLITE_CORRUPT', message: String(check) };
   } catch (error) {
-    return (error as Error).message.split('\n')[0];
+    return {
+      code: error instanceof IndexNotAFileError ? 'INDEX_NOT_A_FILE' : 'SQLITE_CORRUPT',
+      message: (error as Error).message.split('\n')[0]!,
+    };
   } finally {
     db?.close();
   }
@@ -54,7 +61,7 @@ export function quarantineDatabase(
 export async function reindexDatabase(
   layout: StoreLayout,
   repo: GitRepository,
-  onProgress?: (done: number, total: number) => void,
+  onProgress?: OnProgress,
 ): Promise<ReindexResult> {
   const head = repo.head();
   const known = knownCommits(layout.dbFile);
@@ -68,22 +75,7 @@ export async function reindexDatabase(
 
   const temp = tempPathFor(layout.dbFile);
   try {
-    const { database } = Database.openForWrite(temp);
-    try {
-      database.begin();
-      for (const row of rows) database.insert(row);
-      database.commit();
-      database.db.pragma('wal_checkpoint(TRUNCATE)');
-      database.db.pragma('journal_mode = DELETE');
-    } finally {
-      database.close();
-    }
-    const fd = fs.openSync(temp, 'r+');
-    try {
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
+    writeIndexFile(temp, rows);
     // The old WAL must never be replayed onto the new file: move it away first. A reader that
     // opens in between sees the old file without its last frames, a consistent older state.
     for (const suffix of SIDE_FILES) fs.rmSync(`${layout.dbFile}${suffix}`, { force: true });

@@ -7,9 +7,15 @@ import type { StoreLayout } from '../store/layout.js';
 import { branchProblem } from '../store/preflight.js';
 import { finding, type Finding } from './findings.js';
 
+/**
+ * HEAD on another branch is a finding: writers refuse such a store. A detached HEAD is not:
+ * it is how CI checks a store out (a pull request's merge commit), and verify reads it as is.
+ */
 export function shapeFindings(layout: StoreLayout): Finding[] {
   const branch = branchProblem(layout);
-  return branch === undefined ? [] : [finding('STORE_WRONG_BRANCH', branch.message)];
+  return branch === undefined || branch.data.head === null
+    ? []
+    : [finding('STORE_WRONG_BRANCH', branch.message)];
 }
 
 /** A symbolic link found in a record folder: never followed, reported with where it points. */

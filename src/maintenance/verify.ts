@@ -7,7 +7,12 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { Database, rowFromRecord, type RecordRow } from '../db/database.js';
+import {
+  IndexNotAFileError,
+  rowFromRecord,
+  SqliteCorruptError,
+  type RecordRow,
+} from '../db/database.js';
 import { UsageError } from '../errors/index.js';
 import { readCommit } from '../git/commit.js';
 import { hashObject } from '../git/hash.js';
@@ -22,6 +27,13 @@ import { liveness } from '../store/owner.js';
 import { gitdirProblem } from '../store/preflight.js';
 import { Journal } from '../txn/journal.js';
 import { finding, findingKey, type Finding } from './findings.js';
+import {
+  openIndexForReading,
+  storeWritable,
+  type IndexOrigin,
+  type ReadableIndex,
+} from './missing-index.js';
+import type { OnProgress } from '../util/progress.js';
 import { isRecordPath, recordFiles } from './rebuild.js';
 import { secretsInHistory } from './secrets-in-history.js';
 import { linkFinding, shapeFindings } from './shape.js';
@@ -31,7 +43,7 @@ export interface VerifyOptions {
   readonly deep?: boolean | undefined;
   /** Journal entries older than this are pending, not in flight. @default 10000 */
   readonly staleMs?: number | undefined;
-  readonly onProgress?: ((done: number, total: number) => void) | undefined;
+  readonly onProgress?: OnProgress | undefined;
 }
 
 export interface VerifyReport {
@@ -41,6 +53,10 @@ export interface VerifyReport {
   /** Records in HEAD. */
   readonly records: number;
   readonly deep: boolean;
+  /** The store could not be written: its index was read through a private copy. */
+  readonly readOnly: boolean;
+  /** Where the index checked came from; 'built' and 'memory' mean index.db was missing. */
+  readonly index: IndexOrigin;
   readonly findings: readonly Finding[];
 }
 
@@ -79,22 +95,41 @@ export function requireStore(dir: string): StoreLayout {
 
 export async function verifyStore(dir: string, options: VerifyOptions = {}): Promise<VerifyReport> {
   const layout = requireStore(dir);
-  let survey = await surveyStore(layout, options);
-  if (survey.findings.length > 0) {
-    // Writers may have moved on while we read: keep what a second look confirms.
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    const first = new Set(survey.findings.map(findingKey));
-    const second = await surveyStore(layout, options);
-    survey = { ...second, findings: second.findings.filter((f) => first.has(findingKey(f))) };
+  // A missing index.db is built from HEAD here (not a finding); a read-only store is checked
+  // through a private copy of its index. Either way the index is opened once for both looks.
+  let index: ReadableIndex | undefined;
+  try {
+    index = await openIndexForReading(layout, { onProgress: options.onProgress });
+  } catch (error) {
+    if (!(error instanceof IndexNotAFileError || error instanceof SqliteCorruptError)) throw error;
+    index = undefined; // reported as a finding by the survey
   }
-  return {
-    ok: survey.findings.length === 0,
-    store: layout.dir,
-    head: survey.head ?? null,
-    records: survey.tree.size,
-    deep: options.deep === true,
-    findings: survey.findings,
-  };
+  try {
+    let survey = await surveyStore(layout, options, index);
+    if (survey.findings.length > 0) {
+      // Writers may have moved on while we read: keep what a second look confirms.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const first = new Set(survey.findings.map(findingKey));
+      const second = await surveyStore(
+        layout,
+        options,
+        index?.origin === 'file' ? undefined : index,
+      );
+      survey = { ...second, findings: second.findings.filter((f) => first.has(findingKey(f))) };
+    }
+    return {
+      ok: survey.findings.length === 0,
+      store: layout.dir,
+      head: survey.head ?? null,
+      records: survey.tree.size,
+      deep: options.deep === true,
+      readOnly: index?.readOnly ?? !storeWritable(layout.dir),
+      index: index?.origin ?? 'file',
+      findings: survey.findings,
+    };
+  } finally {
+    index?.close();
+  }
 }
 
 function walkRecordFolders(layout: StoreLayout): Map<string, WorkFile> {
@@ -153,16 +188,18 @@ function journalState(
   return { inFlight, pending };
 }
 
-function readRows(
+async function readRows(
   layout: StoreLayout,
   deep: boolean,
-): { rows: Map<string, RecordRow> | undefined; problem: Finding | undefined } {
-  let db: Database | undefined;
+  given: ReadableIndex | undefined,
+): Promise<{ rows: Map<string, RecordRow> | undefined; problem: Finding | undefined }> {
+  let index: ReadableIndex | undefined = given;
   try {
-    db = Database.openForRead(layout.dbFile);
+    index ??= await openIndexForReading(layout);
+    const db = index.database;
     if (db === undefined) return { rows: new Map(), problem: undefined };
     const check = db.db.pragma(deep ? 'integrity_check' : 'quick_check', { simple: true });
-    if (check !== 'ok') throw new Error(String(check));
+    if (check !== 'ok') throw new SqliteCorruptError(layout.dbFile, new Error(String(check)));
     const rows = new Map<string, RecordRow>();
     for (const row of db.db
       .prepare(
@@ -172,16 +209,21 @@ function readRows(
       rows.set(row.path, row);
     return { rows, problem: undefined };
   } catch (error) {
+    if (error instanceof IndexNotAFileError)
+      return {
+        rows: undefined,
+        problem: finding('INDEX_NOT_A_FILE', error.message, { path: 'index.db' }),
+      };
+    if (!(error instanceof SqliteCorruptError)) throw error;
+    const cause = error.cause instanceof Error ? error.cause.message : error.message;
     return {
       rows: undefined,
-      problem: finding(
-        'SQLITE_CORRUPT',
-        `index.db cannot be read: ${(error as Error).message.split('\n')[0]}`,
-        { path: 'index.db' },
-      ),
+      problem: finding('SQLITE_CORRUPT', `index.db cannot be read: ${cause.split('\n')[0]}`, {
+        path: 'index.db',
+      }),
     };
   } finally {
-    db?.close();
+    if (given === undefined) index?.close();
   }
 }
 
@@ -249,7 +291,11 @@ async function classifyEdit(
 }
 
 /** Re-hash every object reachable from HEAD. */
-async function deepObjects(repo: GitRepository, head: string): Promise<Finding[]> {
+async function deepObjects(
+  repo: GitRepository,
+  head: string,
+  onProgress?: OnProgress,
+): Promise<Finding[]> {
   const problems: Finding[] = [];
   const seen = new Set<string>();
   const check = async (oid: string, what: string): Promise<Buffer | undefined> => {
@@ -275,13 +321,22 @@ async function deepObjects(repo: GitRepository, head: string): Promise<Finding[]
       else await check(entry.oid, `blob of ${p}`);
     }
   };
+  // The commits first (each re-hashed), then their trees, so the walk can report progress
+  // commit by commit (a tree shared with the previous commit is only seen once).
+  const shallow = repo.shallowCommits();
+  const trees: string[] = [];
   let commit: string | undefined = head;
   while (commit !== undefined) {
     const content = await check(commit, 'commit');
     if (content === undefined) break;
     const parsed = await readCommit(repo.objects, commit);
-    await walkTree(parsed.tree, '');
-    commit = parsed.parents[0];
+    trees.push(parsed.tree);
+    // The edge of a shallow clone: its parents were never fetched, which is not damage.
+    commit = shallow.has(commit) ? undefined : parsed.parents[0];
+  }
+  for (const [i, tree] of trees.entries()) {
+    await walkTree(tree, '');
+    onProgress?.(i + 1, trees.length, 'hashing git objects');
   }
   return problems;
 }
@@ -290,6 +345,7 @@ async function deepObjects(repo: GitRepository, head: string): Promise<Finding[]
 export async function surveyStore(
   layout: StoreLayout,
   options: VerifyOptions = {},
+  sqliteIndex?: ReadableIndex,
 ): Promise<Survey> {
   const deep = options.deep === true;
   const repo = new GitRepository(layout.dir);
@@ -297,10 +353,10 @@ export async function surveyStore(
 
   // Rows first, then HEAD: a row is committed only after main moved, so HEAD read afterwards
   // holds every record whose row we saw.
-  const { rows, problem } = readRows(layout, deep);
+  const { rows, problem } = await readRows(layout, deep, sqliteIndex);
   if (problem !== undefined) findings.push(problem);
   const journal = journalState(layout, options.staleMs ?? DEFAULT_STALE_MS);
-  const head = repo.head();
+  const head = repo.readableHead();
   let tree = new Map<string, string>();
   if (head !== undefined) {
     try {
@@ -324,7 +380,7 @@ export async function surveyStore(
 
   let done = 0;
   for (const [p, oid] of tree) {
-    if (++done % 1000 === 0) options.onProgress?.(done, tree.size);
+    options.onProgress?.(++done, tree.size, 'checking records');
     const row = rows?.get(p);
     if (rows !== undefined && row === undefined && !inFlight.has(p))
       findings.push(finding('ROW_MISSING', `${p} is committed but has no row`, { path: p }));
@@ -356,7 +412,7 @@ export async function surveyStore(
         );
     }
   }
-  options.onProgress?.(tree.size, tree.size);
+  options.onProgress?.(tree.size, tree.size, 'checking records');
   if (rows !== undefined) findings.push(...(await secretsInHistory(repo, rows, tree)));
 
   for (const [p, row] of rows ?? [])
@@ -392,7 +448,8 @@ export async function surveyStore(
         { path: '.git/index' },
       ),
     );
-  if (deep && head !== undefined) findings.push(...(await deepObjects(repo, head)));
+  if (deep && head !== undefined)
+    findings.push(...(await deepObjects(repo, head, options.onProgress)));
   return { head, tree, rows, files, inFlight, findings };
 }
 

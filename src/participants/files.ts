@@ -92,6 +92,7 @@ export class FilesParticipant implements Participant {
             fs.writeSync(fd, record.content);
           }
           if (!bulk) await Promise.all(open.map((fd) => fsyncAsync(fd)));
+          txn.onProgress?.(staged.length, txn.records.length, 'writing files');
         } finally {
           for (const fd of open) fs.closeSync(fd);
         }

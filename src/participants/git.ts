@@ -76,6 +76,7 @@ export class GitParticipant implements Participant {
       message: txn.message,
       author: this.ctx.author,
       time: Math.floor(txn.time.getTime() / 1000),
+      onProgress: txn.onProgress,
     });
     txn.parent = parent;
     txn.commit = commit;

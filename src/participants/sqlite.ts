@@ -19,6 +19,7 @@ export class SqliteParticipant implements Participant {
     db.begin();
     for (const record of txn.records) {
       txn.rowids.set(record.record.id, db.insert(rowFor(record, txn.txid, '')));
+      txn.onProgress?.(txn.rowids.size, txn.records.length, 'indexing rows');
     }
   }
 

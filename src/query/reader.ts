@@ -6,7 +6,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Database, type RecordRow } from '../db/database.js';
 import { SCHEMA_VERSION } from '../db/schema.js';
+import ms from 'ms';
 import { InvalidInputError, StoreError, UsageError } from '../errors/index.js';
+import {
+  openIndexForReading,
+  type IndexOrigin,
+  type ReadableIndex,
+} from '../maintenance/missing-index.js';
 import { layoutFor, resolveStoreDir, type StoreLayout } from '../store/layout.js';
 
 /** A record as readers see it: the row with tags and provenance decoded. */
@@ -98,15 +104,35 @@ function positiveInt(field: string, value: number | undefined, fallback: number)
   return value;
 }
 
-function isoSince(since: string): string {
-  const date = new Date(since);
-  if (!/^\d{4}-\d{2}(-\d{2})?/.test(since) || Number.isNaN(date.getTime()))
+/**
+ * `since` as an ISO instant: a date (YYYY-MM-DD), an ISO date-time, or a span back from `now`
+ * such as 7d, 2w, 12h or "3 days" (parsed by `ms`).
+ */
+export function isoSince(since: string, now: Date = new Date()): string {
+  const text = since.trim();
+  if (/^\d+(\.\d+)?\s*[a-z]+$/i.test(text)) {
+    const span = ms(text as ms.StringValue) as number | undefined;
+    if (typeof span === 'number' && Number.isFinite(span) && span >= 0)
+      return new Date(now.getTime() - span).toISOString();
+  }
+  const date = new Date(text);
+  if (!/^\d{4}-\d{2}(-\d{2})?/.test(text) || Number.isNaN(date.getTime()))
     throw new InvalidInputError(
       'since',
-      `${JSON.stringify(since)} is not a date`,
-      'Use YYYY-MM-DD or an ISO date-time.',
+      `${JSON.stringify(since)} is neither a date nor a span of time`,
+      'Use YYYY-MM-DD, an ISO date-time, or a span back from now such as 7d, 2w, 12h.',
     );
   return date.toISOString();
+}
+
+/** Shortest prefix kept for a short id; ULIDs share their leading (time) characters. */
+export const SHORT_ID_MIN = 8;
+
+function commonPrefix(a: string, b: string | undefined): number {
+  if (b === undefined) return 0;
+  let i = 0;
+  while (i < a.length && a[i] === b[i]) i++;
+  return i;
 }
 
 /** The --kind and --domain conditions shared by list and search. */
@@ -144,30 +170,37 @@ export function plainQuery(text: string): string {
 /** A read-only view of one store's index. */
 export class Reader {
   readonly layout: StoreLayout;
+  /** Where the index came from: index.db, built from HEAD just now, or a private copy. */
+  readonly origin: IndexOrigin;
+  private readonly index: ReadableIndex;
   private readonly database: Database | undefined;
 
-  private constructor(layout: StoreLayout, database: Database | undefined) {
+  private constructor(layout: StoreLayout, index: ReadableIndex) {
     this.layout = layout;
-    this.database = database;
+    this.index = index;
+    this.origin = index.origin;
+    this.database = index.database;
   }
 
-  static open(dir?: string): Reader {
+  /** Open the store's index; a missing index.db is built from HEAD first (missing-index.ts). */
+  static async open(dir?: string): Promise<Reader> {
     const layout = layoutFor(resolveStoreDir(dir));
     if (!fs.existsSync(path.join(layout.gitdir, 'HEAD')))
       throw new UsageError(
         'NOT_A_STORE',
         `${layout.dir} is not a lessons store yet (no .git/HEAD). Record something first, or pass --dir <store>.`,
       );
-    const database = Database.openForRead(layout.dbFile);
+    const index = await openIndexForReading(layout, { readOnlyFallback: true });
+    const database = index.database;
     if (database !== undefined && database.schemaVersion() < SCHEMA_VERSION) {
       const version = database.schemaVersion();
-      database.close();
+      index.close();
       throw new StoreError(
         'SCHEMA_OLD',
         `${layout.dbFile} has schema version ${version}, older than this lessons (${SCHEMA_VERSION}). Readers never write: run \`lessons reindex\` (or record something) once to migrate it.`,
       );
     }
-    return new Reader(layout, database);
+    return new Reader(layout, index);
   }
 
   private all(sql: string, params: Record<string, unknown> = {}): RecordRow[] {
@@ -175,9 +208,9 @@ export class Reader {
     return this.database.db.prepare(sql).all(params) as RecordRow[];
   }
 
-  list(options: ListOptions = {}): RecordView[] {
+  private listFilter(options: ListOptions): { where: string; params: Record<string, unknown> } {
     const where: string[] = [];
-    const params: Record<string, unknown> = { limit: positiveInt('limit', options.limit, 50) };
+    const params: Record<string, unknown> = {};
     filterKindAndDomain(options, '', where, params);
     if (options.tag !== undefined) {
       where.push('rowid IN (SELECT rowid_ref FROM record_tags WHERE tag = @tag)');
@@ -187,6 +220,12 @@ export class Reader {
       where.push('created >= @since');
       params.since = isoSince(options.since);
     }
+    return { where: where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`, params };
+  }
+
+  list(options: ListOptions = {}): RecordView[] {
+    const limit = positiveInt('limit', options.limit, 50);
+    const { where, params } = this.listFilter(options);
     const order = {
       recent: 'created DESC, id DESC',
       confidence: 'confidence IS NULL, confidence DESC, created DESC',
@@ -198,10 +237,46 @@ export class Reader {
         `${JSON.stringify(options.sort)} is not an order`,
         `Use one of ${SORT_ORDERS.join(', ')}.`,
       );
-    return this.all(
-      `SELECT * FROM records ${where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`} ORDER BY ${order} LIMIT @limit`,
-      params,
-    ).map(toView);
+    return this.all(`SELECT * FROM records ${where} ORDER BY ${order} LIMIT @limit`, {
+      ...params,
+      limit,
+    }).map(toView);
+  }
+
+  /** How many records `list` would show without its limit. */
+  listTotal(options: ListOptions = {}): number {
+    const { where, params } = this.listFilter(options);
+    return (
+      this.scalar<{ n: number }>(`SELECT count(*) AS n FROM records ${where}`, params)[0]?.n ?? 0
+    );
+  }
+
+  /**
+   * Each id cut to the shortest length (at least SHORT_ID_MIN characters) at which none of them
+   * shares its prefix with another record in the store, so `show <short id>` finds it, as
+   * `git log --oneline` abbreviates.
+   */
+  shortIds(ids: readonly string[]): Map<string, string> {
+    const short = new Map<string, string>();
+    if (this.database === undefined) return short;
+    const before = this.database.db.prepare(
+      'SELECT id FROM records WHERE id < ? ORDER BY id DESC LIMIT 1',
+    );
+    const after = this.database.db.prepare(
+      'SELECT id FROM records WHERE id > ? ORDER BY id LIMIT 1',
+    );
+    before.pluck();
+    after.pluck();
+    // One length for the whole listing, so the columns line up.
+    let length = SHORT_ID_MIN;
+    for (const id of ids)
+      length = Math.max(
+        length,
+        commonPrefix(id, before.get(id) as string | undefined) + 1,
+        commonPrefix(id, after.get(id) as string | undefined) + 1,
+      );
+    for (const id of ids) short.set(id, id.slice(0, length));
+    return short;
   }
 
   /** A record by ULID, unique ULID prefix, rowid or path. */
@@ -313,6 +388,6 @@ export class Reader {
   }
 
   close(): void {
-    this.database?.close();
+    this.index.close();
   }
 }

@@ -318,11 +318,13 @@ function parseSource(raw: unknown): HeuristicSource {
 function parseSourceId(raw: unknown): string | undefined {
   const value = singleLine('sourceId', raw, 26, false)?.toUpperCase();
   if (value === undefined) return undefined;
-  if (!isUlid(value)) {
+  // A full id or a prefix of one (as list prints): the store resolves it, under the writers'
+  // lock, to the one failure it names (see Store.resolveSources).
+  if (!/^[0-9A-HJKMNP-TV-Z]{1,26}$/.test(value)) {
     throw new InvalidInputError(
       'sourceId',
       `${describe(value)} is not a record id`,
-      'Pass the 26-character id of a failure, as printed by record-failure.',
+      'Pass the id of a failure (or its first characters), as list and record-failure print it.',
     );
   }
   return value;

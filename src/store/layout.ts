@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../errors/index.js';
 import { errnoCode } from '../util/durable.js';
+import { makeDirs } from '../util/mkdirs.js';
 
 /** The folders that hold records; the tool writes nowhere else but its own files. */
 export const RECORD_ROOTS = ['failures', 'heuristics'] as const;
@@ -52,13 +53,14 @@ export function prepareStoreDir(layout: StoreLayout): void {
   }
   if (stat !== undefined && !stat.isDirectory()) throw notDirectory(layout.dir);
   try {
-    fs.mkdirSync(layout.lessonsDir, { recursive: true });
+    makeDirs(layout.lessonsDir);
     fs.accessSync(layout.lessonsDir, fs.constants.W_OK);
     if (stat !== undefined) fs.accessSync(layout.dir, fs.constants.W_OK);
   } catch (error) {
     const code = errnoCode(error);
     if (code === 'ENOTDIR') throw notDirectory(layout.dir);
-    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+    // ENOENT from mkdir in a folder that exists: a pseudo file system such as /proc.
+    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code === 'ENOENT') {
       throw new UsageError(
         'STORE_NOT_WRITABLE',
         `the store ${layout.dir} is not writable (${code}). Fix its permissions or pass --dir <a writable folder>.`,

@@ -30,7 +30,7 @@ export class ReaderHandle {
 
   /** Run `fn` with a reader of the store as it is now. */
   async acquire<T>(fn: (reader: Reader) => T | Promise<T>): Promise<T> {
-    const { reader, kept } = this.open();
+    const { reader, kept } = await this.open();
     this.active++;
     try {
       return await fn(reader);
@@ -41,7 +41,7 @@ export class ReaderHandle {
     }
   }
 
-  private open(): { reader: Reader; kept: boolean } {
+  private async open(): Promise<{ reader: Reader; kept: boolean }> {
     const file = identity(this.layout.dbFile);
     const current = this.current;
     if (
@@ -53,7 +53,7 @@ export class ReaderHandle {
     this.retire();
     // Reader.open checks .git/HEAD and the schema; without index.db it reads nothing, and is
     // not kept, so the file is looked for again next time.
-    const reader = Reader.open(this.dir);
+    const reader = await Reader.open(this.dir);
     if (file === '') return { reader, kept: false };
     this.current = { reader, identity: file };
     return { reader, kept: true };

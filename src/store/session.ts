@@ -12,6 +12,7 @@ import { GitLockedError, isGitLocked } from '../git/lockfile.js';
 import { MAIN_REF } from '../git/refs.js';
 import { GitRepository } from '../git/repository.js';
 import { lookupPath } from '../git/tree.js';
+import { ensureIndexDb } from '../maintenance/missing-index.js';
 import { rebuildRows } from '../maintenance/rebuild.js';
 import { Journal } from '../txn/journal.js';
 import { recoverJournal, type RecoveryReport } from '../txn/recovery.js';
@@ -91,6 +92,8 @@ export async function openSession(
     throw error;
   }
 
+  // A fresh clone has no index.db: build it from HEAD, complete, before anyone opens it.
+  await ensureIndexDb(layout, repo);
   const { database: db, created } = dbHandle.open(layout.dbFile);
   if (created) {
     const tree = await repo.headTree();

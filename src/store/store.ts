@@ -4,11 +4,13 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { InvalidInputError } from '../errors/index.js';
-import { prepareRecord } from '../record/markdown.js';
+import { InvalidInputError, UsageError } from '../errors/index.js';
+import { prepareRecord, recordPath } from '../record/markdown.js';
 import type {
   FailureInput,
   HeuristicInput,
+  HeuristicRecord,
+  LessonRecord,
   RecordInput,
   RecordResult,
   RenderedRecord,
@@ -60,6 +62,7 @@ import {
 } from './layout.js';
 import { refuseUnusableStore } from './preflight.js';
 import { isDirectory } from '../util/durable.js';
+import type { OnProgress } from '../util/progress.js';
 import { DEFAULT_LOCK_TIMEOUT_MS, withWritersLock, type HeldLock } from './lock.js';
 import { ReaderHandle } from './readers.js';
 import { DatabaseHandle, GitBusy, gitBusyTimeout, openSession } from './session.js';
@@ -78,6 +81,8 @@ export interface OpenStoreOptions {
 export interface RecordManyOptions {
   /** Commit subject for the transaction. @default "lessons: record <n> records" */
   readonly subject?: string;
+  /** Progress of a large transaction, phase by phase (preparing, files, rows, git). */
+  readonly onProgress?: OnProgress | undefined;
 }
 
 export interface CleanupOptions {
@@ -86,7 +91,7 @@ export interface CleanupOptions {
   readonly graceMs?: number | undefined;
   /** Also re-hash every object (and repair blobs whose files are intact). */
   readonly deep?: boolean | undefined;
-  readonly onProgress?: ((done: number, total: number) => void) | undefined;
+  readonly onProgress?: OnProgress | undefined;
 }
 
 export interface CleanupReport {
@@ -145,7 +150,7 @@ export class Store {
     options: RecordManyOptions = {},
   ): Promise<RecordResult[]> {
     if (inputs.length === 0) return [];
-    return this.recordInputs(inputs, true, options.subject);
+    return this.recordInputs(inputs, true, options.subject, options.onProgress);
   }
 
   /** Validate, scan for secrets and render (no I/O: a refusal touches nothing), then commit. */
@@ -153,6 +158,7 @@ export class Store {
     inputs: readonly RecordInput[],
     many: boolean,
     subject?: string,
+    onProgress?: OnProgress,
   ): Promise<RecordResult[]> {
     const now = this.now();
     const records = inputs.map((input, i) => {
@@ -164,15 +170,25 @@ export class Store {
     });
     // Secrets are refused before anything is written, even before the store exists.
     const allowed = await refuseSecrets(inputs, many);
-    const rendered = records.map((record, i): RenderedRecord => {
+    const render = (record: LessonRecord, i: number): RenderedRecord => {
+      onProgress?.(i, records.length, 'preparing');
       const pinned = inputs[i]!.created !== undefined || inputs[i]!.importedFrom !== undefined;
       return {
         ...prepareRecord(record),
         ...(allowed[i]!.length === 0 ? {} : { allowedSecrets: allowed[i]! }),
         ...(pinned ? { pinnedDate: true } : {}),
       };
-    });
-    return this.commitRecords(rendered, subject);
+    };
+    // Refuse a record folder that is a link before anything is created (again under the lock).
+    // (A store path that is not a folder is prepareStoreDir's to report.)
+    const verified = new Set<string>();
+    if (isDirectory(this.layout.dir))
+      for (const record of records) recordTarget(this.layout, recordPath(record), verified);
+    if (records.some((r) => r.kind === 'heuristic' && r.sourceId !== undefined))
+      return this.commitResolved(records, render, subject, onProgress);
+    const rendered = records.map(render);
+    onProgress?.(records.length, records.length, 'preparing');
+    return this.withSession((ctx) => runTransaction(ctx, rendered, now, subject, onProgress));
   }
 
   /**
@@ -191,13 +207,32 @@ export class Store {
     return this.withQueue(() => this.locked(fn));
   }
 
-  private commitRecords(records: RenderedRecord[], subject?: string): Promise<RecordResult[]> {
-    // Refuse a record folder that is a link before anything is created (again under the lock).
-    // (A store path that is not a folder is prepareStoreDir's to report.)
-    const verified = new Set<string>();
-    if (isDirectory(this.layout.dir))
-      for (const record of records) recordTarget(this.layout, record.path, verified);
-    return this.withSession((ctx) => runTransaction(ctx, records, this.now(), subject));
+  /**
+   * Heuristics name their source failure by id or unique prefix: resolved under the writers'
+   * lock (so the answer cannot change before the commit), against the store and the failures
+   * of the same batch, then rendered with the full id. A dangling or ambiguous id is invalid
+   * input (exit 2): nothing of the records is written. A store without a commit has no
+   * failure to name, and is refused before the lock is taken, so nothing is created.
+   */
+  private commitResolved(
+    records: readonly LessonRecord[],
+    render: (record: LessonRecord, i: number) => RenderedRecord,
+    subject?: string,
+    onProgress?: OnProgress,
+  ): Promise<RecordResult[]> {
+    const named = records.find((r) => r.kind === 'heuristic' && r.sourceId !== undefined);
+    const batchFailures = records.filter((r) => r.kind === 'failure').map((r) => r.id);
+    if (batchFailures.length === 0 && !fs.existsSync(path.join(this.layout.gitdir, 'HEAD')))
+      throw danglingSource(named as HeuristicRecord, records.indexOf(named!), records.length);
+    return this.withSession((ctx) => {
+      const rendered = records.map((record, i) => {
+        if (record.kind !== 'heuristic' || record.sourceId === undefined) return render(record, i);
+        const sourceId = resolveSource(ctx, record, batchFailures, i, records.length);
+        return render({ ...record, sourceId }, i);
+      });
+      onProgress?.(records.length, records.length, 'preparing');
+      return runTransaction(ctx, rendered, this.now(), subject, onProgress);
+    });
   }
 
   private locked<T>(fn: (ctx: WriteContext, recovery: RecoveryReport) => Promise<T>): Promise<T> {
@@ -217,7 +252,11 @@ export class Store {
 
   /** Hold the writers' lock (retrying while git's own lock files are held) and run `fn`. */
   private async lockedRaw<T>(fn: (lock: HeldLock, deadline: number) => Promise<T>): Promise<T> {
-    if (this.closed) throw new Error('the store is closed');
+    if (this.closed)
+      throw new UsageError(
+        'STORE_CLOSED',
+        `the store ${this.dir} was closed: open it again to write.`,
+      );
     refuseUnusableStore(this.layout);
     prepareStoreDir(this.layout);
     const deadline = Date.now() + this.lockTimeoutMs;
@@ -268,6 +307,49 @@ export class Store {
     return this.read((reader) => domainCounts(reader));
   }
 
+  /**
+   * One page of `list` with the total it was cut from, and the shortest unique prefix of each
+   * id (for people: `show` accepts it).
+   */
+  listPage(
+    options: ListOptions = {},
+  ): Promise<{ records: RecordView[]; total: number; shortIds: Map<string, string> }> {
+    return this.read((reader) => {
+      const records = reader.list(options);
+      return {
+        records,
+        total: reader.listTotal(options),
+        shortIds: reader.shortIds(records.map((r) => r.id)),
+      };
+    });
+  }
+
+  /** Search hits with the shortest unique prefix of each hit's id. */
+  searchWithShortIds(
+    text: string,
+    options: SearchOptions = {},
+  ): Promise<{ hits: SearchHit[]; shortIds: Map<string, string> }> {
+    return this.read((reader) => {
+      const hits = reader.search(text, options);
+      return { hits, shortIds: reader.shortIds(hits.map((h) => h.record.id)) };
+    });
+  }
+
+  /** Distinct ids, domains and tags in the index, for shell completion. */
+  completionWords(): Promise<{ ids: string[]; domains: string[]; tags: string[] }> {
+    return this.read((reader) => ({
+      ids: reader
+        .scalar<{ id: string }>('SELECT id FROM records ORDER BY created DESC LIMIT 200')
+        .map((r) => r.id),
+      domains: reader
+        .scalar<{ domain: string }>('SELECT DISTINCT domain FROM records ORDER BY domain')
+        .map((r) => r.domain),
+      tags: reader
+        .scalar<{ tag: string }>('SELECT DISTINCT tag FROM record_tags ORDER BY tag')
+        .map((r) => r.tag),
+    }));
+  }
+
   /** `<from>:<key>` of every imported record (imported_from.keys), for idempotent imports. */
   async importedKeys(): Promise<Set<string>> {
     const keys = new Set<string>();
@@ -314,7 +396,8 @@ export class Store {
       const survey = await surveyStore(layout, surveyOptions);
       const plan = planCleanup(survey, planOptions);
       return {
-        ok: plan.length === 0,
+        // As for a real run: ok when nothing but files inside the grace period is left.
+        ok: plan.every((a) => a.verb === 'defer'),
         dryRun: true,
         recovered: [],
         actions: plan,
@@ -329,12 +412,12 @@ export class Store {
         const dbProblem = databaseProblem(layout.dbFile);
         if (dbProblem !== undefined) {
           this.db.close();
-          quarantineDatabase(layout, quarantine, `SQLITE_CORRUPT: ${dbProblem}`);
+          quarantineDatabase(layout, quarantine, `${dbProblem.code}: ${dbProblem.message}`);
           done.push({
-            code: 'SQLITE_CORRUPT',
+            code: dbProblem.code,
             verb: 'rebuild-sqlite',
             path: 'index.db',
-            detail: `index.db was unreadable (${dbProblem}); rebuilt from HEAD`,
+            detail: `index.db was unreadable (${dbProblem.message}); rebuilt from HEAD`,
           });
         }
         if (
@@ -370,9 +453,7 @@ export class Store {
   }
 
   /** Rebuild index.db from HEAD; the old file stays until the new one is complete. */
-  async reindex(
-    options: { onProgress?: ((done: number, total: number) => void) | undefined } = {},
-  ): Promise<ReindexResult> {
+  async reindex(options: { onProgress?: OnProgress | undefined } = {}): Promise<ReindexResult> {
     const layout = requireStore(this.dir);
     return this.withQueue(() =>
       this.lockedRaw(async (lock, deadline) => {
@@ -382,7 +463,7 @@ export class Store {
           quarantineDatabase(
             layout,
             new Quarantine(layout, this.now()),
-            `SQLITE_CORRUPT: ${dbProblem}`,
+            `${dbProblem.code}: ${dbProblem.message}`,
           );
         }
         const { ctx } = await this.openSession(lock, deadline);
@@ -409,4 +490,54 @@ export class Store {
 /** Open a store. Nothing is created until the first write. */
 export async function openStore(options: OpenStoreOptions = {}): Promise<Store> {
   return new Store(options);
+}
+
+function sourceField(index: number, count: number): string {
+  return count === 1 ? 'sourceId' : `records[${index}].sourceId`;
+}
+
+function danglingSource(record: HeuristicRecord, index: number, count: number): InvalidInputError {
+  return new InvalidInputError(
+    sourceField(index, count),
+    `${JSON.stringify(record.sourceId)} names no failure in the store`,
+    'Pass the id of a recorded failure (`lessons list --kind failure` shows them), or leave it out.',
+  );
+}
+
+/** The full id of the one failure `record.sourceId` names (an id or a unique prefix). */
+function resolveSource(
+  ctx: WriteContext,
+  record: HeuristicRecord,
+  batchFailures: readonly string[],
+  index: number,
+  count: number,
+): string {
+  const prefix = record.sourceId!;
+  const rows = ctx.db.db
+    .prepare(
+      "SELECT id, kind FROM records WHERE id >= @p AND id < @p || 'ZZZZZZZZZZZZZZZZZZZZZZZZZZ' ORDER BY id LIMIT 11",
+    )
+    .all({ p: prefix }) as { id: string; kind: string }[];
+  const matches = [
+    ...rows.filter((r) => r.id.startsWith(prefix)),
+    ...batchFailures.filter((id) => id.startsWith(prefix)).map((id) => ({ id, kind: 'failure' })),
+  ];
+  if (matches.length === 0) throw danglingSource(record, index, count);
+  const failures = matches.filter((m) => m.kind === 'failure');
+  if (failures.length === 0)
+    throw new InvalidInputError(
+      sourceField(index, count),
+      `${JSON.stringify(prefix)} names a heuristic (${matches[0]!.id}), not a failure`,
+      'A heuristic comes from a failure: pass the id of one, or leave it out.',
+    );
+  if (failures.length > 1)
+    throw new InvalidInputError(
+      sourceField(index, count),
+      `${JSON.stringify(prefix)} matches ${failures.length > 10 ? 'more than 10' : failures.length} failures (${failures
+        .slice(0, 3)
+        .map((f) => f.id)
+        .join(', ')}${failures.length > 3 ? ', ...' : ''})`,
+      'Give more characters of the id.',
+    );
+  return failures[0]!.id;
 }

@@ -14,6 +14,7 @@ import { GitParticipant } from '../participants/git.js';
 import { SqliteParticipant } from '../participants/sqlite.js';
 import { monotonicRecords } from './clock.js';
 import { checkpoint } from './faults.js';
+import type { OnProgress } from '../util/progress.js';
 import type { JournalEntry } from './journal.js';
 import type { Participant, Transaction, WriteContext } from './types.js';
 
@@ -53,6 +54,7 @@ export async function runTransaction(
   given: readonly RenderedRecord[],
   now: Date,
   subject?: string,
+  onProgress?: OnProgress,
 ): Promise<RecordResult[]> {
   // Under the lock: ids after the newest record at HEAD, whatever this writer's clock says.
   const records = monotonicRecords(ctx, given);
@@ -60,6 +62,7 @@ export async function runTransaction(
   const txn: Transaction = {
     txid,
     records,
+    onProgress,
     parent: ctx.repo.head(),
     message: commitMessage(records, txid, subject),
     time: now,

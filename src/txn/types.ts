@@ -6,6 +6,7 @@ import type { GitRepository } from '../git/repository.js';
 import type { RenderedRecord } from '../record/types.js';
 import type { StoreLayout } from '../store/layout.js';
 import type { HeldLock } from '../store/lock.js';
+import type { OnProgress } from '../util/progress.js';
 import type { Journal, JournalEntry } from './journal.js';
 
 /** Everything a writer holds while it has the writers' lock. */
@@ -23,6 +24,8 @@ export interface WriteContext {
 export interface Transaction {
   readonly txid: string;
   readonly records: readonly RenderedRecord[];
+  /** Progress of a large transaction (an import), reported by the participants. */
+  readonly onProgress?: OnProgress | undefined;
   /**
    * The parent of the commit: main when the lock was taken, or, if main moved under the
    * transaction (a person's own git), the commit it was rebuilt on.

@@ -121,17 +121,29 @@ describe('the command line bundles with a V8 code cache', () => {
     expect(consistencyProblems(dir)).toEqual([]);
   });
 
-  it('reports a missing main.cjs as one error line and the JSON object, exit 1', async () => {
+  it('reports a missing main.cjs as one error line and the JSON object, exit 70', async () => {
     const dir = tempStore();
     const cli = cliCopy();
     fs.rmSync(path.join(cli, 'main.cjs'));
     const result = await runCopy(cli, 'lessons.cjs', dir, ['list'], {
       NODE_OPTIONS: '--unhandled-rejections=warn',
     });
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(70);
     expect(result.json).toMatchObject({ ok: false, error: { code: 'INTERNAL' } });
     expect(result.stderr).toMatch(/^lessons: .*main\.cjs is missing/);
     expect(fs.existsSync(dir)).toBe(false);
+  });
+
+  it('keeps yargs, the progress bar, colour and completion out of the record path bundle', () => {
+    // Markers that survive minification: yargs' error name, cli-progress' preset, picocolors'
+    // factory, the completion flag. The full command line has them all.
+    const markers = ['YError', 'shades_classic', 'createColors', 'get-yargs-completions'];
+    const record = fs.readFileSync(path.join(ROOT, 'dist/cli/record.cjs'), 'utf8');
+    const main = fs.readFileSync(path.join(ROOT, 'dist/cli/main.cjs'), 'utf8');
+    for (const marker of markers) {
+      expect(main, marker).toContain(marker);
+      expect(record, marker).not.toContain(marker);
+    }
   });
 
   it('hands anything but plain flags to yargs, from every bin', async () => {

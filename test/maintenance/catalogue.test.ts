@@ -258,12 +258,14 @@ describe('the corruption catalogue', () => {
     expect(findings[0]!.hint).toMatch(/lessons|git/);
 
     const before = snapshot(dir);
-    const dry = await lessons(['--dir', dir, '--json', 'cleanup', '--dry-run', ...deep]);
-    expect(dry.code).toBe(0);
+    const grace = c.grace === undefined ? [] : ['--grace', c.grace];
+    const dry = await lessons(['--dir', dir, '--json', 'cleanup', '--dry-run', ...grace, ...deep]);
+    // ok and the exit code agree: something to repair is ok:false, exit 1, as for verify.
+    expect(dry.json!.ok).toBe(false);
+    expect(dry.code).toBe(1);
     expect((dry.json!.actions as { code: string }[]).map((a) => a.code)).toEqual([c.code]);
     expect(snapshot(dir)).toEqual(before);
 
-    const grace = c.grace === undefined ? [] : ['--grace', c.grace];
     const cleanup = await lessons(['--dir', dir, '--json', 'cleanup', ...grace, ...deep]);
     expect(cleanup.stderr).toBe('');
     expect(cleanup.json).toMatchObject({ ok: true, remaining: [] });

@@ -440,7 +440,7 @@ describe('lessons mcp as a process', () => {
     expect(help.stdout).toContain('docs/agents.md');
     const unknown = await lessons(['--dir', dir, 'mcp', '--port', '80']);
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toMatch(/Unknown argument/i);
+    expect(unknown.stderr).toMatch(/unknown option --port/);
     expect(fs.existsSync(dir)).toBe(false);
   });
 

@@ -283,18 +283,18 @@ describe('only committed records are visible', () => {
       dir: other,
       kind: 'failure',
       title: 'in flight',
-      env: { LESSONS_TEST_DELAY_AT: 'commit:1500' },
+      env: { LESSONS_TEST_DELAY_AT: 'commit:5000' },
     });
     const journal = path.join(other, '.lessons', 'journal');
     while (!fs.existsSync(journal) || fs.readdirSync(journal).length === 0)
       await new Promise((r) => setTimeout(r, 20));
     await new Promise((r) => setTimeout(r, 200));
-    const started = performance.now();
     expect((await s.list()).map((r) => r.title)).toEqual(['first']);
     expect(await s.search('flight')).toEqual([]);
     const cli = await lessons(['--dir', other, '--json', 'list']);
     expect((cli.json!.records as { title: string }[]).map((r) => r.title)).toEqual(['first']);
-    expect(performance.now() - started).toBeLessThan(1200);
+    // The readers finished while the writer still held its transaction open: they did not wait.
+    expect(writer.child.exitCode).toBe(null);
     expect((await writer.done).code).toBe(0);
     expect((await s.list()).map((r) => r.title)).toEqual(['in flight', 'first']);
     expect(consistencyProblems(other)).toEqual([]);

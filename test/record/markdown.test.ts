@@ -202,8 +202,9 @@ describe('validation', () => {
       'source',
     ],
     [
+      // A prefix such as 'abc' is valid here: the store resolves it (or refuses it, exit 2).
       'bad source id',
-      () => validateHeuristic({ rule: 'r', domain: 'd', sourceId: 'abc' }),
+      () => validateHeuristic({ rule: 'r', domain: 'd', sourceId: 'not an id' }),
       'sourceId',
     ],
     [

@@ -233,7 +233,7 @@ describe('random kills with concurrent writers', () => {
   // lock two seconds to go away (it might be a person's git of the moment) before removing it.
   it(
     'keeps every exit-0 record and no half records over 40 iterations',
-    { timeout: 240_000 },
+    { timeout: 300_000 },
     async () => {
       const dir = await seeded();
       // A writer's life is ~150-400 ms here; the kills spread over all of it.
