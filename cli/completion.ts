@@ -3,7 +3,7 @@
 // this adds what only the store knows: record ids after `show` and `--source-id`, domains
 // after `--domain`, tags after `--tag`/`--tags`. A store that cannot be read adds nothing.
 
-import { resolveStoreDir } from '../src/store/layout.js';
+import { resolveStoreDir } from '../src/resources/layout.js';
 
 export const SHELLS = ['bash', 'zsh', 'fish'] as const;
 

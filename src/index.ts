@@ -19,7 +19,7 @@ export type { ContextDigest, ContextOptions } from './query/context.js';
 export type { StoreStats } from './query/stats.js';
 export type { Finding, FindingCode } from './maintenance/findings.js';
 export type { VerifyOptions, VerifyReport } from './maintenance/verify.js';
-export type { IndexOrigin } from './maintenance/missing-index.js';
+export type { IndexOrigin } from './resources/index-db.js';
 export type { OnProgress } from './util/progress.js';
 export type { CleanupAction } from './maintenance/cleanup.js';
 export type { ReindexResult } from './maintenance/reindex.js';
@@ -34,7 +34,8 @@ export type {
   RecordKind,
   HeuristicSource,
 } from './record/types.js';
-export { parseRecord, renderRecord, recordPath } from './record/markdown.js';
+export { parseRecord, renderRecord } from './record/markdown.js';
+export { recordPath } from './record/paths.js';
 export { slugify } from './record/slug.js';
 export type { RecoveryReport, RecoveryAction } from './txn/recovery.js';
 export * from './errors/index.js';

@@ -19,7 +19,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { openStore, type Store } from '../src/index.js';
 import { idleNodeMb, measureServer, type ServerLatency } from './lib/mcp.js';
-import { percentile, ROOT } from './lib/writers.js';
+import { percentile, ROOT } from '../test/helpers/writers.js';
 
 const { values } = parseArgs({
   options: {

@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { percentile } from './lib/writers.js';
+import { percentile } from '../test/helpers/writers.js';
 
 const { values } = parseArgs({
   options: {

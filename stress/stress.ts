@@ -20,7 +20,7 @@ import { runCrashRound, type CrashRoundReport } from './lib/crash.js';
 import { runMcpRound, type McpRoundReport } from './lib/mcp.js';
 import { runLevel, type LevelReport } from './lib/level.js';
 import { runNaiveLevel, type NaiveReport } from './lib/naive.js';
-import { ROOT } from './lib/writers.js';
+import { ROOT } from '../test/helpers/writers.js';
 
 const { values } = parseArgs({
   options: {

@@ -3,7 +3,7 @@
 
 import fs from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
-import { StoreError } from '../errors/index.js';
+import { IndexNotAFileError, SqliteCorruptError, StoreError } from '../errors/index.js';
 import type { LessonRecord, RenderedRecord } from '../record/types.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 
@@ -61,29 +61,6 @@ export function rowFromRecord(
     commit_oid: commit,
     txid,
   };
-}
-
-export class SqliteCorruptError extends StoreError {
-  constructor(file: string, cause: unknown) {
-    super(
-      'SQLITE_CORRUPT',
-      `${file} is not a readable SQLite database (${(cause as Error).message}). ` +
-        'It is only an index: run `lessons reindex` (or `lessons cleanup`) to rebuild it from git.',
-      { data: { file }, cause },
-    );
-  }
-}
-
-/** index.db is something other than a file (a directory, a socket): a store problem. */
-export class IndexNotAFileError extends StoreError {
-  constructor(file: string, what: string) {
-    super(
-      'INDEX_NOT_A_FILE',
-      `${file} is ${what}, not the SQLite index file. index.db is only an index of git: ` +
-        `move it out of the way (\`mv ${file} ${file}.bad\`), or run \`lessons reindex\`, which moves it into .lessons/quarantine/ and rebuilds the index from git.`,
-      { data: { file } },
-    );
-  }
 }
 
 function describeNonFile(stat: fs.Stats): string {

@@ -4,6 +4,8 @@
 /** What the command line exits with for an error of this class. */
 export type ExitCode = 1 | 2 | 3 | 70;
 
+import type { ErrorCode } from './codes.js';
+
 export interface LessonsErrorOptions {
   /** Structured facts about the failure, shown in `--json` output. */
   readonly data?: Readonly<Record<string, unknown>>;
@@ -13,7 +15,7 @@ export interface LessonsErrorOptions {
 
 export abstract class LessonsError extends Error {
   /** A stable machine-readable code, such as `LOCK_TIMEOUT`. */
-  abstract readonly code: string;
+  abstract readonly code: ErrorCode;
   /** 1: not done, 2: invalid input or usage, 3: the store is busy, 70: a bug (EX_SOFTWARE). */
   abstract readonly exitCode: ExitCode;
   readonly data: Readonly<Record<string, unknown>>;
@@ -24,7 +26,7 @@ export abstract class LessonsError extends Error {
     this.data = options.data ?? {};
   }
 
-  toJSON(): { code: string; message: string; data?: Readonly<Record<string, unknown>> } {
+  toJSON(): { code: ErrorCode; message: string; data?: Readonly<Record<string, unknown>> } {
     return Object.keys(this.data).length === 0
       ? { code: this.code, message: this.message }
       : { code: this.code, message: this.message, data: this.data };

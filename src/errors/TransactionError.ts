@@ -1,3 +1,4 @@
+import type { TransactionCode } from './codes.js';
 import { LessonsError, type LessonsErrorOptions } from './LessonsError.js';
 
 /**
@@ -6,9 +7,9 @@ import { LessonsError, type LessonsErrorOptions } from './LessonsError.js';
  */
 export class TransactionError extends LessonsError {
   readonly exitCode = 1;
-  readonly code: string;
+  readonly code: TransactionCode;
 
-  constructor(code: string, message: string, options: LessonsErrorOptions = {}) {
+  constructor(code: TransactionCode, message: string, options: LessonsErrorOptions = {}) {
     super(message, options);
     this.code = code;
   }

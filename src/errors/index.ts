@@ -1,3 +1,4 @@
+export type * from './codes.js';
 export { LessonsError, type ExitCode, type LessonsErrorOptions } from './LessonsError.js';
 export { InvalidInputError } from './InvalidInputError.js';
 export { UsageError } from './UsageError.js';
@@ -6,3 +7,13 @@ export { TransactionError } from './TransactionError.js';
 export { StoreError } from './StoreError.js';
 export { InternalError } from './InternalError.js';
 export { SecretDetectedError, type SecretFinding } from './SecretDetectedError.js';
+export { GitLockedError } from './GitLockedError.js';
+export { RefMovedError } from './RefMovedError.js';
+export { ObjectNotFoundError } from './ObjectNotFoundError.js';
+export { CorruptObjectError } from './CorruptObjectError.js';
+export { IndexFormatError } from './IndexFormatError.js';
+export { UnsupportedIndexError } from './UnsupportedIndexError.js';
+export { SqliteCorruptError } from './SqliteCorruptError.js';
+export { IndexNotAFileError } from './IndexNotAFileError.js';
+export { RecordParseError } from './RecordParseError.js';
+export { InjectedFault } from './InjectedFault.js';

@@ -1,6 +1,7 @@
 // Commit objects: formatting with trailers, and parsing back what recovery and verify need.
 
-import { CorruptObjectError, type ObjectStore } from './objects.js';
+import { CorruptObjectError } from '../errors/index.js';
+import { type ObjectStore } from './objects.js';
 
 export interface Signature {
   readonly name: string;

@@ -6,7 +6,7 @@
 
 import { createHash } from 'node:crypto';
 import type { BigIntStats } from 'node:fs';
-import { StoreError } from '../errors/index.js';
+import { IndexFormatError, UnsupportedIndexError } from '../errors/index.js';
 
 const SIGNATURE = 'DIRC';
 const HEADER = 12;
@@ -14,19 +14,6 @@ const HASH = 20;
 const STAT_BLOCK = 40; // ctime, mtime (s + ns each), dev, ino, mode, uid, gid, size
 const FLAG_EXTENDED = 0x4000;
 const NAME_MASK = 0x0fff;
-
-export class IndexFormatError extends StoreError {
-  constructor(reason: string) {
-    super('GIT_INDEX_UNREADABLE', `the git index cannot be read: ${reason}`);
-  }
-}
-
-/** The index uses a feature this tool does not edit in place (split index, sparse index). */
-export class UnsupportedIndexError extends StoreError {
-  constructor(reason: string) {
-    super('GIT_INDEX_UNSUPPORTED', `the git index uses ${reason}`);
-  }
-}
 
 export interface IndexEntry {
   readonly path: string;

@@ -3,25 +3,8 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { TransactionError } from '../errors/index.js';
+import { GitLockedError } from '../errors/index.js';
 import { errnoCode, fsyncDir, rmQuiet } from '../util/durable.js';
-
-export class GitLockedError extends TransactionError {
-  constructor(lockPath: string, cause?: unknown) {
-    let since = '';
-    try {
-      since = ` since ${fs.statSync(lockPath).mtime.toISOString()}`;
-    } catch {
-      // it may be gone already
-    }
-    super(
-      'GIT_LOCKED',
-      `${lockPath} exists${since}: another git process is working in the store. ` +
-        'Wait for it to finish and try again; if no git process is running there, remove that file.',
-      { data: { lockPath }, cause },
-    );
-  }
-}
 
 export class GitLockFile {
   readonly target: string;

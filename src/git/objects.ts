@@ -5,31 +5,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { deflateSync, inflateSync } from 'node:zlib';
-import { StoreError } from '../errors/index.js';
+import { CorruptObjectError, ObjectNotFoundError } from '../errors/index.js';
 import { errnoCode, fsyncDir, rmQuiet, tempPathFor } from '../util/durable.js';
 import { hashObject, objectHeader, type ObjectType } from './hash.js';
 
 export interface GitObject {
   readonly type: ObjectType;
   readonly content: Buffer;
-}
-
-export class ObjectNotFoundError extends StoreError {
-  constructor(oid: string, cause?: unknown) {
-    super('GIT_OBJECT_MISSING', `git object ${oid} is missing from the store's repository`, {
-      data: { oid },
-      cause,
-    });
-  }
-}
-
-export class CorruptObjectError extends StoreError {
-  constructor(oid: string, reason: string, cause?: unknown) {
-    super('GIT_OBJECT_CORRUPT', `git object ${oid} is corrupt: ${reason}`, {
-      data: { oid },
-      cause,
-    });
-  }
 }
 
 type PackReader = (oid: string) => Promise<GitObject>;

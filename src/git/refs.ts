@@ -2,7 +2,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { StoreError, TransactionError } from '../errors/index.js';
+import { RefMovedError, StoreError } from '../errors/index.js';
 import { readIfExists } from '../util/durable.js';
 import { isOid } from './hash.js';
 import { acquireWaiting, GitLockFile } from './lockfile.js';
@@ -34,17 +34,6 @@ export function readHeadTarget(gitdir: string): string | undefined {
   const head = readIfExists(path.join(gitdir, 'HEAD'))?.toString('utf8').trim();
   if (head === undefined) throw new StoreError('GIT_HEAD_MISSING', `${gitdir}/HEAD is missing`);
   return head.startsWith('ref: ') ? head.slice(5).trim() : undefined;
-}
-
-export class RefMovedError extends TransactionError {
-  constructor(ref: string, expected: string | undefined, actual: string | undefined) {
-    super(
-      'REF_MOVED',
-      `${ref} moved while the transaction ran (expected ${expected ?? 'no commit'}, found ${actual ?? 'no commit'}): ` +
-        'someone else committed to the store. Nothing was stored; run the command again.',
-      { data: { ref, expected: expected ?? null, actual: actual ?? null } },
-    );
-  }
 }
 
 /**

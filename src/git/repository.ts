@@ -3,7 +3,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { StoreError, UsageError } from '../errors/index.js';
+import { StoreError, UnsupportedIndexError, UsageError } from '../errors/index.js';
 import { errnoCode, fsyncDir, readIfExists, rmQuiet, writeFileAtomic } from '../util/durable.js';
 import type { OnProgress } from '../util/progress.js';
 import { formatCommit, readCommit, trailerValues, type Signature } from './commit.js';
@@ -18,7 +18,6 @@ import {
   spliceIndex,
   splitIndex,
   unsplitIndex,
-  UnsupportedIndexError,
   type IndexEntry,
 } from './index-file.js';
 import { acquireWaiting, GitLockFile } from './lockfile.js';

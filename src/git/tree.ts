@@ -1,7 +1,8 @@
 // Git trees: parsing, serialising in git's order, and an editor that rewrites only the trees on
 // the paths it changes, so the cost of a commit follows the folders touched, not the store size.
 
-import { CorruptObjectError, type ObjectStore } from './objects.js';
+import { CorruptObjectError } from '../errors/index.js';
+import { type ObjectStore } from './objects.js';
 
 export const MODE_FILE = '100644';
 export const MODE_TREE = '40000';

@@ -11,17 +11,17 @@ import { hashObject, sha256 } from '../git/hash.js';
 import { entryFromStat } from '../git/index-file.js';
 import { parseRecord } from '../record/markdown.js';
 import type { RenderedRecord } from '../record/types.js';
-import { liveness } from '../store/owner.js';
-import { commitMessage } from '../txn/coordinator.js';
-import type { WriteContext } from '../txn/types.js';
-import { recordTarget } from '../store/layout.js';
+import { liveness } from '../resources/owner.js';
+import type { WriteContext } from '../participants/types.js';
+import { recordTarget } from '../resources/layout.js';
 import { mkdirDurable, writeFileAtomic } from '../util/durable.js';
 import type { Finding, FindingCode } from './findings.js';
-import type { Quarantine } from './quarantine.js';
-import { attributeCommits } from './rebuild.js';
+import type { Quarantine } from '../resources/quarantine.js';
+import { attributeCommits } from '../db/rebuild.js';
 import { rowFields } from './secrets-in-history.js';
 import { scanGroups } from '../record/secrets.js';
 import { TEMP_FILE, type Survey } from './verify.js';
+import { commitMessage } from '../txn/message.js';
 
 export const DEFAULT_GRACE_MS = 10 * 60_000;
 

@@ -2,17 +2,18 @@
 // file stays in place until the new one is complete, fsynced and renamed over it. Runs under
 // the writers' lock.
 
+import { IndexNotAFileError } from '../errors/index.js';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Database, IndexNotAFileError } from '../db/database.js';
+import { Database } from '../db/database.js';
 import { readCommit } from '../git/commit.js';
 import type { GitRepository } from '../git/repository.js';
-import type { StoreLayout } from '../store/layout.js';
+import type { StoreLayout } from '../resources/layout.js';
 import { fsyncDir, tempPathFor } from '../util/durable.js';
 import type { OnProgress } from '../util/progress.js';
-import type { Quarantine } from './quarantine.js';
-import { writeIndexFile } from './missing-index.js';
-import { rowsFromTree, type Unparseable } from './rebuild.js';
+import type { Quarantine } from '../resources/quarantine.js';
+import { writeIndexFile } from '../resources/index-db.js';
+import { rowsFromTree, type Unparseable } from '../db/rebuild.js';
 
 export interface ReindexResult {
   readonly rows: number;

@@ -3,8 +3,8 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import type { StoreLayout } from '../store/layout.js';
-import { branchProblem } from '../store/preflight.js';
+import type { StoreLayout } from '../resources/layout.js';
+import { branchProblem } from '../resources/preflight.js';
 import { finding, type Finding } from './findings.js';
 
 /**

@@ -7,36 +7,32 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import {
-  IndexNotAFileError,
-  rowFromRecord,
-  SqliteCorruptError,
-  type RecordRow,
-} from '../db/database.js';
-import { UsageError } from '../errors/index.js';
+import { rowFromRecord, type RecordRow } from '../db/database.js';
+import { IndexNotAFileError, SqliteCorruptError, UsageError } from '../errors/index.js';
 import { readCommit } from '../git/commit.js';
 import { hashObject } from '../git/hash.js';
 import { entryFromStat, type IndexEntry } from '../git/index-file.js';
 import { GitRepository } from '../git/repository.js';
 import { isTreeMode, parseTree } from '../git/tree.js';
-import { parseRecord, recordPath } from '../record/markdown.js';
+import { parseRecord } from '../record/markdown.js';
 import type { LessonRecord } from '../record/types.js';
-import { DEFAULT_STALE_MS } from '../store/lock.js';
-import { layoutFor, RECORD_ROOTS, resolveStoreDir, type StoreLayout } from '../store/layout.js';
-import { liveness } from '../store/owner.js';
-import { gitdirProblem } from '../store/preflight.js';
-import { Journal } from '../txn/journal.js';
+import { DEFAULT_STALE_MS } from '../resources/lock.js';
+import { layoutFor, resolveStoreDir, type StoreLayout } from '../resources/layout.js';
+import { liveness } from '../resources/owner.js';
+import { gitdirProblem } from '../resources/preflight.js';
+import { Journal } from '../resources/journal.js';
 import { finding, findingKey, type Finding } from './findings.js';
 import {
   openIndexForReading,
   storeWritable,
   type IndexOrigin,
   type ReadableIndex,
-} from './missing-index.js';
+} from '../resources/index-db.js';
 import type { OnProgress } from '../util/progress.js';
-import { isRecordPath, recordFiles } from './rebuild.js';
+import { recordFiles } from '../db/rebuild.js';
 import { secretsInHistory } from './secrets-in-history.js';
 import { linkFinding, shapeFindings } from './shape.js';
+import { recordPath, RECORD_ROOTS, isRecordPath } from '../record/paths.js';
 
 export interface VerifyOptions {
   /** integrity_check instead of quick_check, every reachable object re-hashed, every file hashed. */

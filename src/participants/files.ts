@@ -4,9 +4,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { sha256 } from '../git/hash.js';
-import { recordTarget } from '../store/layout.js';
-import type { JournalEntry } from '../txn/journal.js';
-import type { Outcome, Participant, Transaction, WriteContext } from '../txn/types.js';
+import { recordTarget } from '../resources/layout.js';
+import type { JournalEntry } from '../resources/journal.js';
+import type { Outcome, Participant, Transaction, WriteContext } from './types.js';
 import {
   fsyncDir,
   mkdirDurable,

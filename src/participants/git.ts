@@ -10,14 +10,19 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import pRetry, { AbortError } from 'p-retry';
-import { LockTimeoutError, TransactionError } from '../errors/index.js';
+import {
+  GitLockedError,
+  LockTimeoutError,
+  RefMovedError,
+  TransactionError,
+} from '../errors/index.js';
 import { entryFromStat, type IndexEntry } from '../git/index-file.js';
-import { GitLockedError, type GitLockFile } from '../git/lockfile.js';
-import { MAIN_REF, readRef, RefMovedError } from '../git/refs.js';
+import { type GitLockFile } from '../git/lockfile.js';
+import { MAIN_REF, readRef } from '../git/refs.js';
 import { lookupPath } from '../git/tree.js';
-import { checkpoint } from '../txn/faults.js';
-import type { JournalEntry } from '../txn/journal.js';
-import type { Outcome, Participant, Transaction, WriteContext } from '../txn/types.js';
+import { checkpoint } from '../util/faults.js';
+import type { JournalEntry } from '../resources/journal.js';
+import type { Outcome, Participant, Transaction, WriteContext } from './types.js';
 
 /** How many times a commit is rebuilt on a main that moved before the writer gives up (exit 3). */
 export const MAX_REBUILDS = 50;

@@ -3,8 +3,8 @@
 
 import { rowFor, rowFromRecord } from '../db/database.js';
 import { parseRecord } from '../record/markdown.js';
-import type { JournalEntry } from '../txn/journal.js';
-import type { Outcome, Participant, Transaction, WriteContext } from '../txn/types.js';
+import type { JournalEntry } from '../resources/journal.js';
+import type { Outcome, Participant, Transaction, WriteContext } from './types.js';
 
 export class SqliteParticipant implements Participant {
   readonly name = 'sqlite';

@@ -12,8 +12,8 @@ import {
   openIndexForReading,
   type IndexOrigin,
   type ReadableIndex,
-} from '../maintenance/missing-index.js';
-import { layoutFor, resolveStoreDir, type StoreLayout } from '../store/layout.js';
+} from '../resources/index-db.js';
+import { layoutFor, resolveStoreDir, type StoreLayout } from '../resources/layout.js';
 
 /** A record as readers see it: the row with tags and provenance decoded. */
 export interface RecordView {

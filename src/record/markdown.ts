@@ -8,9 +8,9 @@
 
 import jsyaml from 'js-yaml';
 import YAML from 'yaml';
-import { StoreError } from '../errors/index.js';
+import { RecordParseError } from '../errors/index.js';
 import { hashObject, sha256 } from '../git/hash.js';
-import { slugify } from './slug.js';
+import { recordPath } from './paths.js';
 import {
   HEURISTIC_SOURCES,
   type HeuristicSource,
@@ -20,15 +20,6 @@ import {
 import { isUlid, validateDomain } from './validate.js';
 
 const FENCE = '---\n';
-
-/** Where a record lives in the store, relative to its root. */
-export function recordPath(record: LessonRecord): string {
-  const file = `${record.id}-${slugify(record.title)}.md`;
-  if (record.kind === 'heuristic') return `heuristics/${record.domain}/${file}`;
-  const year = record.created.slice(0, 4);
-  const month = record.created.slice(5, 7);
-  return `failures/${year}/${month}/${file}`;
-}
 
 function frontMatter(record: LessonRecord): Record<string, unknown> {
   const kindFields =
@@ -69,13 +60,6 @@ export function prepareRecord(record: LessonRecord): RenderedRecord {
     blobOid: hashObject('blob', content),
     sha256: sha256(content),
   };
-}
-
-/** The file is not a record this tool can read. */
-export class RecordParseError extends StoreError {
-  constructor(reason: string) {
-    super('RECORD_UNPARSEABLE', `not a lessons record: ${reason}`);
-  }
 }
 
 function fail(reason: string): never {

@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Reader } from '../query/reader.js';
-import type { StoreLayout } from './layout.js';
+import type { StoreLayout } from '../resources/layout.js';
 
 function identity(file: string): string {
   const stat = fs.statSync(file, { throwIfNoEntry: false });

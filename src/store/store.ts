@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { InvalidInputError, UsageError } from '../errors/index.js';
-import { prepareRecord, recordPath } from '../record/markdown.js';
+import { prepareRecord } from '../record/markdown.js';
 import type {
   FailureInput,
   HeuristicInput,
@@ -28,7 +28,7 @@ import {
   type CleanupAction,
 } from '../maintenance/cleanup.js';
 import type { Finding } from '../maintenance/findings.js';
-import { Quarantine } from '../maintenance/quarantine.js';
+import { Quarantine } from '../resources/quarantine.js';
 import {
   databaseProblem,
   quarantineDatabase,
@@ -42,7 +42,7 @@ import {
   type VerifyOptions,
   type VerifyReport,
 } from '../maintenance/verify.js';
-import { currentIdentity } from './owner.js';
+import { currentIdentity } from '../resources/owner.js';
 import { buildContext, type ContextDigest, type ContextOptions } from '../query/context.js';
 import {
   Reader,
@@ -52,20 +52,21 @@ import {
   type SearchOptions,
 } from '../query/reader.js';
 import { domainCounts, storeStats, type StoreStats } from '../query/stats.js';
-import type { WriteContext } from '../txn/types.js';
+import type { WriteContext } from '../participants/types.js';
 import {
   layoutFor,
   prepareStoreDir,
   recordTarget,
   resolveStoreDir,
   type StoreLayout,
-} from './layout.js';
-import { refuseUnusableStore } from './preflight.js';
+} from '../resources/layout.js';
+import { refuseUnusableStore } from '../resources/preflight.js';
 import { isDirectory } from '../util/durable.js';
 import type { OnProgress } from '../util/progress.js';
-import { DEFAULT_LOCK_TIMEOUT_MS, withWritersLock, type HeldLock } from './lock.js';
+import { DEFAULT_LOCK_TIMEOUT_MS, withWritersLock, type HeldLock } from '../resources/lock.js';
 import { ReaderHandle } from './readers.js';
-import { DatabaseHandle, GitBusy, gitBusyTimeout, openSession } from './session.js';
+import { DatabaseHandle, GitBusy, gitBusyTimeout, openSession } from '../txn/session.js';
+import { recordPath } from '../record/paths.js';
 
 export interface OpenStoreOptions {
   /** The store directory. @default $LESSONS_DIR, else ./memory */

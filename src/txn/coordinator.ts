@@ -6,44 +6,18 @@
 
 import fs from 'node:fs';
 import { newId } from '../record/validate.js';
-import { recordTarget } from '../store/layout.js';
+import { recordTarget } from '../resources/layout.js';
 import type { RecordResult, RenderedRecord } from '../record/types.js';
 import { LessonsError, TransactionError } from '../errors/index.js';
 import { FilesParticipant } from '../participants/files.js';
 import { GitParticipant } from '../participants/git.js';
 import { SqliteParticipant } from '../participants/sqlite.js';
 import { monotonicRecords } from './clock.js';
-import { checkpoint } from './faults.js';
+import { commitMessage } from './message.js';
+import { checkpoint } from '../util/faults.js';
 import type { OnProgress } from '../util/progress.js';
-import type { JournalEntry } from './journal.js';
-import type { Participant, Transaction, WriteContext } from './types.js';
-
-/** How many record ids a commit message lists as trailers; the rest are counted. */
-const MAX_ID_TRAILERS = 50;
-
-export function commitMessage(
-  records: readonly RenderedRecord[],
-  txid: string,
-  subject?: string,
-): string {
-  const first = records[0]!.record;
-  const head =
-    subject ??
-    (records.length === 1
-      ? `${first.kind}: ${first.title}`
-      : `lessons: record ${records.length} records`);
-  const trailers = records.slice(0, MAX_ID_TRAILERS).map((r) => `Lessons-Id: ${r.record.id}`);
-  if (records.length > MAX_ID_TRAILERS) trailers.push(`Lessons-Count: ${records.length}`);
-  // A person's override of the secret scan, in history for anyone to see: `<rule>` for a
-  // record alone, `<rule> <id>` in a commit of many.
-  for (const r of records)
-    for (const rule of r.allowedSecrets ?? [])
-      trailers.push(
-        `Lessons-Allow-Secret: ${records.length === 1 ? rule : `${rule} ${r.record.id}`}`,
-      );
-  trailers.push(`Lessons-Txid: ${txid}`);
-  return `${head}\n\n${trailers.join('\n')}\n`;
-}
+import type { JournalEntry } from '../resources/journal.js';
+import type { Participant, Transaction, WriteContext } from '../participants/types.js';
 
 /**
  * Store `records` as one transaction: one commit, all rows, all files; or nothing at all.

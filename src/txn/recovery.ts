@@ -8,16 +8,16 @@ import fs from 'node:fs';
 import { readCommit } from '../git/commit.js';
 import { sha256 } from '../git/hash.js';
 import { listTree, lookupPath } from '../git/tree.js';
-import { Quarantine } from '../maintenance/quarantine.js';
+import { Quarantine } from '../resources/quarantine.js';
 import { FilesParticipant } from '../participants/files.js';
 import { GitParticipant } from '../participants/git.js';
 import { SqliteParticipant } from '../participants/sqlite.js';
 import { parseRecord } from '../record/markdown.js';
-import { DEFAULT_STALE_MS } from '../store/lock.js';
-import { liveness } from '../store/owner.js';
-import { checkpoint } from './faults.js';
-import type { JournalEntry, JournalFile, JournalRecord } from './journal.js';
-import type { Outcome, WriteContext } from './types.js';
+import { DEFAULT_STALE_MS } from '../resources/lock.js';
+import { liveness } from '../resources/owner.js';
+import { checkpoint } from '../util/faults.js';
+import type { JournalEntry, JournalFile, JournalRecord } from '../resources/journal.js';
+import type { Outcome, WriteContext } from '../participants/types.js';
 
 export interface RecoveryAction {
   readonly txid: string;

@@ -2,7 +2,7 @@
 // all three, and is no record of a killed or failed writer half there?
 
 import { consistencyProblems, storeState } from '../../test/helpers/inspect.js';
-import type { WriterOutcome } from './writers.js';
+import type { WriterOutcome } from '../../test/helpers/writers.js';
 
 export interface AuditReport {
   readonly writers: number;

@@ -6,9 +6,9 @@
 // of delays, and how long the survivors waited when the victim died holding the writers' lock.
 // Shared by `npm run stress -- --crash-iterations N` and the crash tests.
 
-import { TXN_STEPS } from '../../src/txn/faults.js';
+import { TXN_STEPS } from '../../src/util/faults.js';
 import { auditStore, type AuditReport } from './audit.js';
-import { runLessons, startWriter, type WriterOutcome } from './writers.js';
+import { runLessons, startWriter, type WriterOutcome } from '../../test/helpers/writers.js';
 
 export interface CrashRoundOptions {
   readonly dir: string;

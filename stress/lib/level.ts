@@ -13,7 +13,7 @@ import {
   startWriter,
   type RunningWriter,
   type WriterOutcome,
-} from './writers.js';
+} from '../../test/helpers/writers.js';
 
 export interface LevelOptions {
   readonly dir: string;

@@ -17,7 +17,7 @@ import {
   runLessons,
   type Latencies,
   type WriterOutcome,
-} from './writers.js';
+} from '../../test/helpers/writers.js';
 
 export interface McpRoundOptions {
   readonly mcpDir: string;

@@ -4,7 +4,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { latencies, ROOT, type Latencies } from './writers.js';
+import { latencies, ROOT, type Latencies } from '../../test/helpers/writers.js';
 
 const SCRIPT = path.join(ROOT, 'stress/naive/record-failure.sh');
 

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { onTestFinished } from 'vitest';
 
-import { startWriter, type WriterOutcome } from '../../stress/lib/writers.js';
+import { startWriter, type WriterOutcome } from './writers.js';
 
 export * from './inspect.js';
 

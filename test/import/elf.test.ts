@@ -17,7 +17,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT } from '../../stress/lib/writers.js';
+import { ROOT } from '../helpers/writers.js';
 import { consistencyProblems, git, lessons, readRows, tempStore } from '../helpers/store.js';
 
 const FIXTURE = path.join(ROOT, 'test/fixtures/elf-memory');

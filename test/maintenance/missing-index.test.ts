@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openStore } from '../../src/index.js';
-import { startWriter } from '../../stress/lib/writers.js';
+import { startWriter } from '../helpers/writers.js';
 import {
   consistencyProblems,
   git,

@@ -7,7 +7,7 @@ import os from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidInputError, openStore, type Store } from '../../src/index.js';
 import { estimateTokens } from '../../src/query/context.js';
-import { startWriter } from '../../stress/lib/writers.js';
+import { startWriter } from '../helpers/writers.js';
 import { consistencyProblems, lessons, tempStore } from '../helpers/store.js';
 
 let dir: string;

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { parseRecord, prepareRecord, recordPath, renderRecord } from '../../src/record/markdown.js';
+import { parseRecord, prepareRecord, renderRecord } from '../../src/record/markdown.js';
 import { slugify } from '../../src/record/slug.js';
 import { validateFailure, validateHeuristic } from '../../src/record/validate.js';
+import { recordPath } from '../../src/record/paths.js';
 
 const now = new Date('2026-11-22T21:04:05.123Z');
 

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { startWriter } from '../../stress/lib/writers.js';
+import { startWriter } from '../helpers/writers.js';
 import {
   consistencyProblems,
   git,

@@ -3,8 +3,8 @@ import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { currentIdentity } from '../../src/store/owner.js';
-import { WaitQueue } from '../../src/store/queue.js';
+import { currentIdentity } from '../../src/resources/owner.js';
+import { WaitQueue } from '../../src/resources/queue.js';
 import { tempDir } from '../helpers/store.js';
 
 /** Queues of this process, joined one after another (ticket names order by arrival). */

@@ -8,8 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openStore } from '../../src/index.js';
-import { Quarantine } from '../../src/maintenance/quarantine.js';
-import { layoutFor } from '../../src/store/layout.js';
+import { Quarantine } from '../../src/resources/quarantine.js';
+import { layoutFor } from '../../src/resources/layout.js';
 import {
   consistencyProblems,
   git,

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { RECOVERY_STEPS, TXN_STEPS, type TxnStep } from '../../src/txn/faults.js';
+import { RECOVERY_STEPS, TXN_STEPS, type TxnStep } from '../../src/util/faults.js';
 import { auditStore } from '../../stress/lib/audit.js';
 import { runCrashRound } from '../../stress/lib/crash.js';
 import {
@@ -15,7 +15,7 @@ import {
   startWriter,
   writerArgs,
   type WriterOutcome,
-} from '../../stress/lib/writers.js';
+} from '../helpers/writers.js';
 import { consistencyProblems, storeState, tempStore } from '../helpers/store.js';
 
 const AFTER_REF: ReadonlySet<TxnStep> = new Set(['ref', 'index', 'commit', 'committed', 'done']);

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/index.js';
-import { TXN_STEPS } from '../../src/txn/faults.js';
+import { TXN_STEPS } from '../../src/util/faults.js';
 import { consistencyProblems, git, lessons, storeState, tempStore } from '../helpers/store.js';
 
 const FAILING_STEPS = TXN_STEPS.filter((s) => s !== 'committed' && s !== 'done');

@@ -7,7 +7,7 @@
 // a writer waited after a lock holder was killed.
 // Unset in production, where each checkpoint costs a few environment lookups.
 
-import { TransactionError } from '../errors/index.js';
+import { InjectedFault } from '../errors/index.js';
 
 export const TXN_STEPS = [
   'locked', // lock taken and recovery done, nothing of this transaction written
@@ -37,14 +37,6 @@ export type TxnStep = (typeof TXN_STEPS)[number];
 export type RecoveryStep = (typeof RECOVERY_STEPS)[number];
 export type AbortStep = (typeof ABORT_STEPS)[number];
 export type Step = TxnStep | AbortStep | RecoveryStep;
-
-export class InjectedFault extends TransactionError {
-  constructor(step: Step) {
-    super('INJECTED_FAULT', `injected fault at step "${step}" (LESSONS_TEST_FAIL_AT)`, {
-      data: { step },
-    });
-  }
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

@@ -4,7 +4,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ProcessIdentity } from '../store/owner.js';
+import type { ProcessIdentity } from './owner.js';
 import { errnoCode, mkdirDurable, writeFileAtomic } from '../util/durable.js';
 
 export interface JournalRecord {

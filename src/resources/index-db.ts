@@ -6,16 +6,17 @@
 // written (a read-only mount) is read through a private copy of its index, or an index built in
 // memory, and nothing is written in it.
 
+import { SqliteCorruptError } from '../errors/index.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Database, SqliteCorruptError, type NewRow } from '../db/database.js';
+import { Database, type NewRow } from '../db/database.js';
 import { readCommit } from '../git/commit.js';
 import { GitRepository } from '../git/repository.js';
-import type { StoreLayout } from '../store/layout.js';
+import type { StoreLayout } from './layout.js';
 import { errnoCode, fsyncDir, rmQuiet, tempPathFor } from '../util/durable.js';
 import type { OnProgress } from '../util/progress.js';
-import { rowsFromTree, type Unparseable } from './rebuild.js';
+import { rowsFromTree, type Unparseable } from '../db/rebuild.js';
 
 /** Where the index a reader got came from. */
 export type IndexOrigin =

@@ -4,10 +4,10 @@ import type { Database } from '../db/database.js';
 import type { Signature } from '../git/commit.js';
 import type { GitRepository } from '../git/repository.js';
 import type { RenderedRecord } from '../record/types.js';
-import type { StoreLayout } from '../store/layout.js';
-import type { HeldLock } from '../store/lock.js';
+import type { StoreLayout } from '../resources/layout.js';
+import type { HeldLock } from '../resources/lock.js';
 import type { OnProgress } from '../util/progress.js';
-import type { Journal, JournalEntry } from './journal.js';
+import type { Journal, JournalEntry } from '../resources/journal.js';
 
 /** Everything a writer holds while it has the writers' lock. */
 export interface WriteContext {

@@ -4,15 +4,15 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Database, NewRow } from '../db/database.js';
+import type { Database, NewRow } from './database.js';
 import { hashObject } from '../git/hash.js';
-import { rowFromRecord } from '../db/database.js';
+import { rowFromRecord } from './database.js';
 import { readCommit, trailerValues } from '../git/commit.js';
 import type { GitRepository } from '../git/repository.js';
 import { diffTrees, listTree } from '../git/tree.js';
 import { parseRecord } from '../record/markdown.js';
-import { RECORD_ROOTS } from '../store/layout.js';
 import type { OnProgress } from '../util/progress.js';
+import { isRecordPath, RECORD_ROOTS } from '../record/paths.js';
 
 export interface RecordFile {
   readonly path: string;
@@ -22,10 +22,6 @@ export interface RecordFile {
 export interface Unparseable {
   readonly path: string;
   readonly reason: string;
-}
-
-export function isRecordPath(path: string): boolean {
-  return RECORD_ROOTS.some((root) => path.startsWith(`${root}/`)) && path.endsWith('.md');
 }
 
 /** Every record file in a tree, as path -> blob id. */

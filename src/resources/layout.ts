@@ -3,11 +3,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../errors/index.js';
+import { RECORD_ROOTS } from '../record/paths.js';
 import { errnoCode } from '../util/durable.js';
 import { makeDirs } from '../util/mkdirs.js';
-
-/** The folders that hold records; the tool writes nowhere else but its own files. */
-export const RECORD_ROOTS = ['failures', 'heuristics'] as const;
 
 export const GITIGNORE_LINES = ['index.db*', '.lessons/'] as const;
 

@@ -23,7 +23,7 @@ import pRetry, { AbortError } from 'p-retry';
 import { LockTimeoutError, TransactionError } from '../errors/index.js';
 import { errnoCode } from '../util/durable.js';
 import { currentIdentity, liveness, type ProcessIdentity } from './owner.js';
-import { trace } from '../txn/faults.js';
+import { trace } from '../util/faults.js';
 import { WaitQueue, ticketPid } from './queue.js';
 
 const OWNER_FILE = 'owner.json';

@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../errors/index.js';
 import { MAIN_REF, readHeadTarget, readRef } from '../git/refs.js';
-import { RECORD_ROOTS, type StoreLayout } from './layout.js';
+import { type StoreLayout } from './layout.js';
+import { RECORD_ROOTS } from '../record/paths.js';
 
 /** What is wrong with the store's `.git`, as a UsageError; undefined when it is usable (or absent). */
 export function gitdirProblem(layout: StoreLayout): UsageError | undefined {

@@ -5,21 +5,21 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Database } from '../db/database.js';
-import { LockTimeoutError } from '../errors/index.js';
+import { GitLockedError, LockTimeoutError } from '../errors/index.js';
 import { resolveAuthor } from '../git/config.js';
 import { entryFromStat } from '../git/index-file.js';
-import { GitLockedError, isGitLocked } from '../git/lockfile.js';
+import { isGitLocked } from '../git/lockfile.js';
 import { MAIN_REF } from '../git/refs.js';
 import { GitRepository } from '../git/repository.js';
 import { lookupPath } from '../git/tree.js';
-import { ensureIndexDb } from '../maintenance/missing-index.js';
-import { rebuildRows } from '../maintenance/rebuild.js';
-import { Journal } from '../txn/journal.js';
-import { recoverJournal, type RecoveryReport } from '../txn/recovery.js';
-import type { WriteContext } from '../txn/types.js';
+import { ensureIndexDb } from '../resources/index-db.js';
+import { rebuildRows } from '../db/rebuild.js';
+import { Journal } from '../resources/journal.js';
+import { recoverJournal, type RecoveryReport } from './recovery.js';
+import type { WriteContext } from '../participants/types.js';
 import { readIfExists, writeFileAtomic } from '../util/durable.js';
-import { GITIGNORE_LINES, type StoreLayout } from './layout.js';
-import type { HeldLock } from './lock.js';
+import { GITIGNORE_LINES, type StoreLayout } from '../resources/layout.js';
+import type { HeldLock } from '../resources/lock.js';
 
 export interface SessionOptions {
   readonly staleMs?: number;

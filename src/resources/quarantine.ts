@@ -3,7 +3,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { insideStore, type StoreLayout } from '../store/layout.js';
+import { insideStore, type StoreLayout } from './layout.js';
 import { fsyncDir, mkdirDurable, writeFileAtomic } from '../util/durable.js';
 
 export interface QuarantineItem {
