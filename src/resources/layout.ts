@@ -17,6 +17,8 @@ export interface StoreLayout {
   readonly lockDir: string;
   readonly journalDir: string;
   readonly quarantineDir: string;
+  /** The identity of the .git/index lessons wrote last (resources/git-index.ts). */
+  readonly indexStampFile: string;
 }
 
 /** --dir, else $LESSONS_DIR, else ./memory, as an absolute path. */
@@ -34,6 +36,7 @@ export function layoutFor(dir: string): StoreLayout {
     lockDir: path.join(lessonsDir, 'lock'),
     journalDir: path.join(lessonsDir, 'journal'),
     quarantineDir: path.join(lessonsDir, 'quarantine'),
+    indexStampFile: path.join(lessonsDir, 'index-stamp'),
   };
 }
 
