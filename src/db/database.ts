@@ -294,6 +294,11 @@ export class Database {
     this.db.prepare('UPDATE records SET commit_oid = ? WHERE txid = ?').run(commit, txid);
   }
 
+  setCommitForRecords(ids: readonly string[], commit: string): void {
+    const update = this.db.prepare('UPDATE records SET commit_oid = ? WHERE id = ?');
+    for (const id of ids) update.run(commit, id);
+  }
+
   rowById(id: string): RecordRow | undefined {
     return this.db.prepare('SELECT * FROM records WHERE id = ?').get(id) as RecordRow | undefined;
   }

@@ -395,23 +395,29 @@ export class GitRepository {
   }
 
   /**
-   * Find the commit carrying `Lessons-Txid: txid` on main, walking back from `from` until
-   * `stopAt` (the transaction's parent) or the root. Returns its id, or undefined.
+   * The commits of transaction `txid` on main, newest first: walking back from `from` until
+   * `stopAt` (the transaction's parent when it began) or the root, the run of consecutive
+   * commits carrying `Lessons-Txid: txid` (one per unit of a group), each with the record ids
+   * its trailers name; and `base`, the parent of the oldest. Empty when none is on main.
    */
-  async findTxidCommit(
+  async findTxidCommits(
     txid: string,
     from: string | undefined,
     stopAt: string | undefined,
     maxDepth = 10_000,
-  ): Promise<string | undefined> {
+  ): Promise<{ commits: { oid: string; ids: string[] }[]; base: string | undefined }> {
+    const commits: { oid: string; ids: string[] }[] = [];
     let oid = from;
     const shallow = this.shallowCommits();
-    for (let depth = 0; oid !== undefined && oid !== stopAt && depth < maxDepth; depth++) {
+    for (let depth = 0; oid !== undefined && depth < maxDepth; depth++) {
+      if (oid === stopAt && commits.length === 0) break;
       const commit = await readCommit(this.objects, oid);
-      if (trailerValues(commit.message, 'Lessons-Txid').includes(txid)) return oid;
+      const ours = trailerValues(commit.message, 'Lessons-Txid').includes(txid);
+      if (!ours && commits.length > 0) return { commits, base: oid };
+      if (ours) commits.push({ oid, ids: trailerValues(commit.message, 'Lessons-Id') });
       oid = shallow.has(oid) ? undefined : commit.parents[0];
     }
-    return undefined;
+    return { commits, base: oid };
   }
 
   /** Remove git lock files this process may have left (used by recovery for dead writers). */

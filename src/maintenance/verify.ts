@@ -16,7 +16,6 @@ import { GitRepository } from '../git/repository.js';
 import { isTreeMode, parseTree } from '../git/tree.js';
 import { parseRecord } from '../record/markdown.js';
 import type { LessonRecord } from '../record/types.js';
-import { DEFAULT_STALE_MS } from '../resources/lock.js';
 import { layoutFor, resolveStoreDir, type StoreLayout } from '../resources/layout.js';
 import { liveness } from '../resources/owner.js';
 import { gitdirProblem } from '../resources/preflight.js';
@@ -89,7 +88,10 @@ export function requireStore(dir: string): StoreLayout {
   return layout;
 }
 
-export async function verifyStore(dir: string, options: VerifyOptions = {}): Promise<VerifyReport> {
+/** What one look at the store needs: the options of verify, with the stale time decided. */
+export type SurveyOptions = VerifyOptions & { readonly staleMs: number };
+
+export async function verifyStore(dir: string, options: SurveyOptions): Promise<VerifyReport> {
   const layout = requireStore(dir);
   // A missing index.db is built from HEAD here (not a finding); a read-only store is checked
   // through a private copy of its index. Either way the index is opened once for both looks.
@@ -340,7 +342,7 @@ async function deepObjects(
 /** One look at the store: every disagreement between HEAD, the rows and the files. */
 export async function surveyStore(
   layout: StoreLayout,
-  options: VerifyOptions = {},
+  options: SurveyOptions,
   sqliteIndex?: ReadableIndex,
 ): Promise<Survey> {
   const deep = options.deep === true;
@@ -351,7 +353,7 @@ export async function surveyStore(
   // holds every record whose row we saw.
   const { rows, problem } = await readRows(layout, deep, sqliteIndex);
   if (problem !== undefined) findings.push(problem);
-  const journal = journalState(layout, options.staleMs ?? DEFAULT_STALE_MS);
+  const journal = journalState(layout, options.staleMs);
   const head = repo.readableHead();
   let tree = new Map<string, string>();
   if (head !== undefined) {
@@ -391,9 +393,11 @@ export async function surveyStore(
     const indexed = index?.get(p);
     if (indexed?.oid !== oid) indexStale = true;
     if (file === undefined || !file.stat.isFile()) {
-      findings.push(
-        finding('FILE_MISSING', `${p} is committed but missing`, { path: p, id: row?.id }),
-      );
+      // A writer renames its files into place just after main moves: in flight, not missing.
+      if (!inFlight.has(p))
+        findings.push(
+          finding('FILE_MISSING', `${p} is committed but missing`, { path: p, id: row?.id }),
+        );
     } else if (!fileMatches(layout, file, oid, indexed, indexMtime)) {
       findings.push(await classifyEdit(layout, repo, p, oid));
     } else if (deep && row !== undefined) {

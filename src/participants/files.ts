@@ -1,4 +1,5 @@
-// The file-system participant: each record's Markdown file, written atomically and durably.
+// The file-system participant: each record's Markdown file, written atomically and durably:
+// a temp file fsynced beside its target before the commit point, renamed into place after.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -53,79 +54,82 @@ async function fsyncEach(files: readonly string[]): Promise<void> {
 
 export class FilesParticipant implements Participant {
   readonly name = 'files';
+  readonly essential = true;
   private readonly ctx: WriteContext;
-  private written: string[] = [];
+  /** Temp files written by prepare(), each with the record file it becomes. */
+  private staged: { tmp: string; target: string }[] = [];
+  /** Record files renamed into place by commit(). */
+  private placed: string[] = [];
 
   constructor(ctx: WriteContext) {
     this.ctx = ctx;
   }
 
   /**
-   * Write every file to a temp name and fsync it, then rename them all into place and fsync
-   * their directories: one atomic, durable write per file. The fsyncs of a batch run in
-   * parallel, so the file system can commit its journal once for many of them. A large
-   * transaction (an import) syncs its whole file system once instead (syncfs, through
-   * coreutils' `sync --file-system`): on ext4 that is one journal commit for thousands of
-   * files rather than one per handful; where that command is missing or fails, each file is
-   * fsynced after all.
+   * Write every file to a temp name beside its target and fsync it: durable, and not yet a
+   * record file. The fsyncs of a batch run in parallel, so the file system can commit its
+   * journal once for many of them. A large transaction (an import) syncs its whole file system
+   * once instead (syncfs, through coreutils' `sync --file-system`): on ext4 that is one journal
+   * commit for thousands of files rather than one per handful; where that command is missing
+   * or fails, each file is fsynced after all.
    */
   async prepare(txn: Transaction): Promise<void> {
     const dirs = new Set<string>();
     const verified = new Set<string>();
-    const staged: { tmp: string; target: string }[] = [];
     const bulk = txn.records.length >= SYNCFS_FROM;
-    let renamed = 0;
-    try {
-      for (let start = 0; start < txn.records.length; start += SYNC_BATCH) {
-        const open: number[] = [];
-        try {
-          for (const record of txn.records.slice(start, start + SYNC_BATCH)) {
-            // The coordinator refused existing paths under this same lock, before the journal.
-            const target = recordTarget(this.ctx.layout, record.path, verified);
-            const dir = path.dirname(target);
-            if (!dirs.has(dir)) mkdirDurable(dir);
-            dirs.add(dir);
-            const tmp = tempPathFor(target);
-            const fd = fs.openSync(tmp, 'wx', 0o644);
-            open.push(fd);
-            staged.push({ tmp, target });
-            fs.writeSync(fd, record.content);
-          }
-          if (!bulk) await Promise.all(open.map((fd) => fsyncAsync(fd)));
-          txn.onProgress?.(staged.length, txn.records.length, 'writing files');
-        } finally {
-          for (const fd of open) fs.closeSync(fd);
+    for (let start = 0; start < txn.records.length; start += SYNC_BATCH) {
+      const open: number[] = [];
+      try {
+        for (const record of txn.records.slice(start, start + SYNC_BATCH)) {
+          // The coordinator refused existing paths under this same lock, before the journal.
+          const target = recordTarget(this.ctx.layout, record.path, verified);
+          const dir = path.dirname(target);
+          if (!dirs.has(dir)) mkdirDurable(dir);
+          dirs.add(dir);
+          const tmp = tempPathFor(target);
+          const fd = fs.openSync(tmp, 'wx', 0o644);
+          open.push(fd);
+          this.staged.push({ tmp, target });
+          fs.writeSync(fd, record.content);
         }
+        if (!bulk) await Promise.all(open.map((fd) => fsyncAsync(fd)));
+        txn.onProgress?.(this.staged.length, txn.records.length, 'writing files');
+      } finally {
+        for (const fd of open) fs.closeSync(fd);
       }
-      if (bulk && !syncFileSystem(staged[0]!.tmp)) await fsyncEach(staged.map((f) => f.tmp));
-      for (const { tmp, target } of staged) {
-        // Track before renaming, so a rollback removes whatever made it into place.
-        this.written.push(target);
-        fs.renameSync(tmp, target);
-        renamed++;
-      }
-    } finally {
-      for (const { tmp } of staged.slice(renamed)) rmQuiet(tmp);
     }
+    if (bulk && !syncFileSystem(this.staged[0]!.tmp))
+      await fsyncEach(this.staged.map((f) => f.tmp));
+  }
+
+  /** Rename every temp file over its record path, then fsync their folders. */
+  async commit(): Promise<void> {
+    const dirs = new Set<string>();
+    for (const { tmp, target } of this.staged) {
+      // Tracked before renaming, so a rollback removes whatever made it into place.
+      this.placed.push(target);
+      fs.renameSync(tmp, target);
+      dirs.add(path.dirname(target));
+    }
+    this.staged = [];
     for (const dir of dirs) fsyncDir(dir);
   }
 
-  async commit(): Promise<void> {
-    // The files are in place after prepare(); git and SQLite decide whether they count.
-  }
-
+  /** Remove the temp files and the record files this transaction wrote. */
   async rollback(): Promise<void> {
+    for (const { tmp } of this.staged) rmQuiet(tmp);
+    this.staged = [];
     const dirs = new Set<string>();
-    for (const target of this.written.reverse()) {
+    for (const target of this.placed.reverse()) {
       if (unlinkIfExists(target)) dirs.add(path.dirname(target));
     }
+    this.placed = [];
     for (const dir of dirs) fsyncDir(dir);
-    this.written = [];
   }
 
   /**
-   * Rolled forward: every file holds exactly its committed bytes. Rolled back: files this
-   * transaction wrote (recognised by their hash) are removed, with their temp files.
+   * Committed: every file holds exactly its committed bytes. Not: files this transaction wrote
+   * (recognised by their hash) are removed. Temp files go either way.
    */
   async recover(entry: JournalEntry, outcome: Outcome): Promise<void> {
     for (const record of entry.records) {

@@ -1,56 +1,87 @@
-// The transaction coordinator: drives the participants through the order of DESIGN.md and,
-// when any step fails, undoes the steps already taken in reverse.
+// The transaction coordinator: drives the participants through the order of DESIGN.md, only
+// through their interface, and when any step fails, makes the abort durable and undoes.
 //
-//   journal -> files -> rows (open) -> git objects -> main moved (commit point) -> index
+//   journal -> prepare: files (temp files) -> rows (open) -> git objects
+//           -> commit, holding index.lock: main moved (the commit point) -> files in place
+//              -> .git/index
 //           -> SQLite COMMIT -> journal removed
 
 import fs from 'node:fs';
-import { newId } from '../record/validate.js';
-import { recordTarget } from '../resources/layout.js';
-import type { RecordResult, RenderedRecord } from '../record/types.js';
 import { LessonsError, TransactionError } from '../errors/index.js';
 import { FilesParticipant } from '../participants/files.js';
+import { GitIndexParticipant } from '../participants/git-index.js';
 import { GitParticipant } from '../participants/git.js';
 import { SqliteParticipant } from '../participants/sqlite.js';
-import { monotonicRecords } from './clock.js';
-import { commitMessage } from './message.js';
+import type { Participant, Transaction, Unit, WriteContext } from '../participants/types.js';
+import type { RecordResult, RenderedRecord } from '../record/types.js';
+import type { JournalEntry } from '../resources/journal.js';
+import { recordTarget } from '../resources/layout.js';
 import { checkpoint } from '../util/faults.js';
 import type { OnProgress } from '../util/progress.js';
-import type { JournalEntry } from '../resources/journal.js';
-import type { Participant, Transaction, WriteContext } from '../participants/types.js';
+import { monotonicRecords } from './clock.js';
+import { commitMessage } from './message.js';
+import { newId } from '../record/ids.js';
+
+/** One caller's records, to become one commit of the transaction. */
+export interface UnitInput {
+  readonly records: readonly RenderedRecord[];
+  /** The commit's subject. @default "<kind>: <title>", or "lessons: record <n> records" */
+  readonly subject?: string | undefined;
+}
+
+export interface TransactionOptions {
+  /** Commit time. */
+  readonly now: Date;
+  readonly onProgress?: OnProgress | undefined;
+}
 
 /**
- * Store `records` as one transaction: one commit, all rows, all files; or nothing at all.
- * The caller holds the writers' lock and has run recovery.
+ * The order in which a failed transaction is undone: it frees space before it needs any (a
+ * full disk is a common reason to be here). SQLite ROLLBACK, the files removed, main moved
+ * back (a new lock file), the index restored.
+ */
+const UNDO_ORDER: readonly Participant['name'][] = ['sqlite', 'files', 'git', 'index'];
+
+/**
+ * Store the units as one transaction: one commit per unit, chained; every row and file; or
+ * nothing at all. The caller holds the writers' lock and has run recovery. Returns each
+ * unit's results, in order.
  */
 export async function runTransaction(
   ctx: WriteContext,
-  given: readonly RenderedRecord[],
-  now: Date,
-  subject?: string,
-  onProgress?: OnProgress,
-): Promise<RecordResult[]> {
+  inputs: readonly UnitInput[],
+  options: TransactionOptions,
+): Promise<RecordResult[][]> {
   // Under the lock: ids after the newest record at HEAD, whatever this writer's clock says.
-  const records = monotonicRecords(ctx, given);
+  const all = monotonicRecords(
+    ctx,
+    inputs.flatMap((u) => u.records),
+  );
   const txid = newId();
+  let at = 0;
+  const units: Unit[] = inputs.map((input) => {
+    const records = all.slice(at, (at += input.records.length));
+    return { records, message: commitMessage(records, txid, input.subject) };
+  });
   const txn: Transaction = {
     txid,
-    records,
-    onProgress,
+    units,
+    records: all,
+    onProgress: options.onProgress,
     parent: ctx.repo.head(),
-    message: commitMessage(records, txid, subject),
-    time: now,
+    time: options.now,
     rowids: new Map(),
   };
   const files = new FilesParticipant(ctx);
   const sqlite = new SqliteParticipant(ctx);
   const git = new GitParticipant(ctx);
+  const index = new GitIndexParticipant(ctx);
   const started: Participant[] = [];
   let journaled = false;
 
   // Refuse unusable paths before anything is written.
   const verified = new Set<string>();
-  for (const record of records) {
+  for (const record of all) {
     if (fs.existsSync(recordTarget(ctx.layout, record.path, verified))) {
       throw new TransactionError(
         'FILE_EXISTS',
@@ -60,44 +91,39 @@ export async function runTransaction(
   }
   await checkpoint('locked');
   try {
-    const entry: JournalEntry = {
-      version: 1,
-      txid,
-      owner: ctx.lock.identity,
-      created: new Date().toISOString(),
-      parent: txn.parent ?? null,
-      records: records.map((r) => ({
-        id: r.record.id,
-        kind: r.record.kind,
-        path: r.path,
-        sha256: r.sha256,
-        blobOid: r.blobOid,
-      })),
-    };
-    ctx.journal.write(entry);
+    ctx.journal.write(journalEntry(ctx, txn));
     journaled = true;
     await checkpoint('journal');
 
-    started.push(files);
-    await files.prepare(txn);
-    await checkpoint('files');
+    for (const [participant, step] of [
+      [files, 'files'],
+      [sqlite, 'insert'],
+      [git, 'objects'],
+      [index, undefined],
+    ] as const) {
+      started.push(participant);
+      await participant.prepare(txn);
+      if (step !== undefined) await checkpoint(step);
+    }
 
-    started.push(sqlite);
-    await sqlite.prepare(txn);
-    await checkpoint('insert');
-
-    started.push(git);
-    await git.prepare(txn);
-    await checkpoint('objects');
-
-    ctx.lock.assertHeld();
-    await git.commit(txn);
-    // The rows name the commit that holds them: the final one, if main moved under us.
-    sqlite.attachCommit(txn);
+    // Native git takes index.lock before it moves a ref, and so do we: from the move of main
+    // to the new index, no git of a person's can slip in between.
+    await ctx.gitIndex.acquire(ctx.deadline, async (held) => {
+      txn.index = held;
+      try {
+        await git.commit(txn);
+        await checkpoint('ref');
+        await files.commit();
+        await index.commit(txn);
+      } finally {
+        txn.index = undefined;
+      }
+    });
+    await checkpoint('index');
     await checkpoint('commit');
-    await sqlite.commit();
+    await sqlite.commit(txn);
   } catch (error) {
-    await rollback(ctx, txn, { files, sqlite, git }, started, journaled, error);
+    await rollback(ctx, txn, started, journaled, error);
   }
   // Stored in all three. Nothing from here on may turn that into a failure: a journal entry
   // that cannot be removed is rolled forward (a no-op) by the next recovery.
@@ -109,28 +135,45 @@ export async function runTransaction(
   }
   await checkpoint('done');
 
-  return records.map((r) => ({
-    ok: true as const,
-    id: r.record.id,
-    rowid: txn.rowids.get(r.record.id)!,
-    kind: r.record.kind,
-    path: r.path,
-    commit: txn.commit!,
-  }));
+  return units.map((unit) =>
+    unit.records.map((r) => ({
+      ok: true as const,
+      id: r.record.id,
+      rowid: txn.rowids.get(r.record.id)!,
+      kind: r.record.kind,
+      path: r.path,
+      commit: unit.commit!,
+    })),
+  );
+}
+
+/** The intent record: every record with its content hashes, and the commit main was at. */
+function journalEntry(ctx: WriteContext, txn: Transaction): JournalEntry {
+  return {
+    version: 1,
+    txid: txn.txid,
+    owner: ctx.lock.identity,
+    created: new Date().toISOString(),
+    parent: txn.parent ?? null,
+    records: txn.records.map((r) => ({
+      id: r.record.id,
+      kind: r.record.kind,
+      path: r.path,
+      sha256: r.sha256,
+      blobOid: r.blobOid,
+    })),
+  };
 }
 
 /**
  * Undo a transaction that failed. The decision comes first and is made durable (the journal
- * entry marked aborted in place), so that whatever the undo cannot do, recovery does, and
- * never rolls the transaction forward: exit 1 means nothing stored. The undo then goes in an
- * order that frees space before it needs any (a full disk is a common reason to be here):
- * SQLite ROLLBACK, the files unlinked, main moved back (a new lock file), the index restored
- * (best effort: recovery rebuilds it).
+ * entry marked aborted in place), so that whatever the undo cannot do, recovery does, and never
+ * rolls the transaction forward: exit 1 means nothing stored. Then each participant that
+ * started is rolled back, in UNDO_ORDER.
  */
 async function rollback(
   ctx: WriteContext,
   txn: Transaction,
-  parts: { files: FilesParticipant; sqlite: SqliteParticipant; git: GitParticipant },
   started: readonly Participant[],
   journaled: boolean,
   error: unknown,
@@ -147,26 +190,18 @@ async function rollback(
   }
   await checkpoint('aborted');
   const failures: unknown[] = [];
-  const undo = async (participant: Participant, step: () => Promise<void>): Promise<void> => {
-    if (!started.includes(participant)) return;
+  let untidy = false;
+  for (const name of UNDO_ORDER) {
+    const participant = started.find((p) => p.name === name);
+    if (participant === undefined) continue;
     try {
-      await step();
+      await participant.rollback(txn);
     } catch (undoError) {
-      failures.push(undoError);
+      if (participant.essential) failures.push(undoError);
+      else untidy = true;
     }
-  };
-  await undo(parts.sqlite, () => parts.sqlite.rollback());
-  await undo(parts.files, () => parts.files.rollback());
-  await undo(parts.git, () => parts.git.rollback(txn));
-  let indexLeft = false;
-  await undo(parts.git, async () => {
-    try {
-      await parts.git.restoreIndex();
-    } catch {
-      indexLeft = true;
-    }
-  });
-  if (failures.length === 0 && !indexLeft && journaled) {
+  }
+  if (failures.length === 0 && !untidy && journaled) {
     try {
       ctx.journal.remove(txn.txid);
     } catch {
@@ -190,7 +225,7 @@ async function rollback(
       { cause: error, data: { txid: txn.txid, aborted: true } },
     );
   }
-  const tidy = indexLeft
+  const tidy = untidy
     ? ' (.git/index could not be restored yet; the next command, or `lessons recover`, does it)'
     : '';
   if (error instanceof LessonsError) {
@@ -200,10 +235,7 @@ async function rollback(
   throw new TransactionError(
     'IO_ERROR',
     `the transaction failed and was rolled back, nothing was stored: ${describe(error)}${tidy}`,
-    {
-      cause: error,
-      data: { txid: txn.txid },
-    },
+    { cause: error, data: { txid: txn.txid } },
   );
 }
 

@@ -7,13 +7,13 @@
 import fs from 'node:fs';
 import { readCommit } from '../git/commit.js';
 import { sha256 } from '../git/hash.js';
-import { listTree, lookupPath } from '../git/tree.js';
+import { listTree } from '../git/tree.js';
 import { Quarantine } from '../resources/quarantine.js';
 import { FilesParticipant } from '../participants/files.js';
+import { GitIndexParticipant } from '../participants/git-index.js';
 import { GitParticipant } from '../participants/git.js';
 import { SqliteParticipant } from '../participants/sqlite.js';
 import { parseRecord } from '../record/markdown.js';
-import { DEFAULT_STALE_MS } from '../resources/lock.js';
 import { liveness } from '../resources/owner.js';
 import { checkpoint } from '../util/faults.js';
 import type { JournalEntry, JournalFile, JournalRecord } from '../resources/journal.js';
@@ -33,17 +33,17 @@ export interface RecoveryReport {
 
 export interface RecoveryOptions {
   /** Entries from another host are presumed dead after this long. @default 10000 */
-  readonly staleMs?: number;
+  readonly staleMs: number;
 }
 
 export async function recoverJournal(
   ctx: WriteContext,
-  options: RecoveryOptions = {},
+  options: RecoveryOptions,
 ): Promise<RecoveryReport> {
   const files = ctx.journal.list();
   removeStrayTempFiles(ctx);
   if (files.length === 0) return { actions: [] };
-  const staleMs = options.staleMs ?? DEFAULT_STALE_MS;
+  const staleMs = options.staleMs;
   const actions: RecoveryAction[] = [];
   for (const file of files) {
     actions.push(await recoverOne(ctx, file, staleMs));
@@ -78,14 +78,7 @@ async function recoverOne(
   }
   await checkpoint('recover-start');
 
-  const head = ctx.repo.head();
-  const commit = await ctx.repo.findTxidCommit(file.txid, head, entry?.parent ?? undefined);
-  // An aborted entry is rolled back whatever main holds: its writer reported failure.
-  const aborted = entry?.state === 'aborted';
-  let outcome: Outcome = { committed: false };
-  if (commit !== undefined && !aborted)
-    outcome = { committed: true, commit, tree: (await readCommit(ctx.repo.objects, commit)).tree };
-
+  const outcome = await decide(ctx, file.txid, entry);
   if (entry === undefined) {
     if (!outcome.committed) {
       // Torn, and nothing of it was committed: keep its bytes for inspection, nothing else to do.
@@ -103,15 +96,18 @@ async function recoverOne(
     entry = await entryFromCommit(ctx, file.txid, outcome.commit);
   }
 
-  // Files and rows first: on a full disk, removing them frees the space the ref needs.
-  await new FilesParticipant(ctx).recover(entry, outcome);
-  await checkpoint('recover-files');
-  await new SqliteParticipant(ctx).recover(entry, outcome);
-  await checkpoint('recover-rows');
-  let undone: string | undefined;
-  if (aborted && commit !== undefined) undone = await undoAbortedCommit(ctx, entry, commit);
-  await new GitParticipant(ctx).recover(entry, outcome);
-  await checkpoint('recover-index');
+  // Every participant brings its store in line with the outcome; files and rows first: on a
+  // full disk, removing them frees the space a new ref lock file needs.
+  const steps = [
+    [new FilesParticipant(ctx), 'recover-files'],
+    [new SqliteParticipant(ctx), 'recover-rows'],
+    [new GitParticipant(ctx), undefined],
+    [new GitIndexParticipant(ctx), 'recover-index'],
+  ] as const;
+  for (const [participant, step] of steps) {
+    await participant.recover(entry, outcome);
+    if (step !== undefined) await checkpoint(step);
+  }
   await checkpoint('recover-journal');
   fs.rmSync(file.file, { force: true });
   if (outcome.committed)
@@ -125,52 +121,39 @@ async function recoverOne(
   return {
     txid: file.txid,
     action: 'rolled-back',
-    reason: aborted
-      ? `its writer aborted it${undone === undefined ? '' : ` (${undone})`}`
+    reason: outcome.aborted
+      ? `its writer aborted it${outcome.commit === undefined ? '' : `; its commit ${outcome.commit} was taken off main`}`
       : 'its commit never reached main',
     records: summary(entry.records),
   };
 }
 
 /**
- * Take an aborted transaction's commit off main. If main still points at it, main moves back
- * to its parent by compare-and-swap. If someone committed on top of it meanwhile (a person's
- * own git), their commit is kept and a new commit on top removes the transaction's files, so
- * HEAD holds none of it (its history still does). Idempotent: nothing is done once HEAD's tree
- * holds none of the transaction's files. Returns what was done, or undefined.
+ * Presumed abort: a transaction is committed only when main holds its commits and its writer
+ * did not decide to abort. An aborted entry is rolled back whatever main holds: its writer
+ * reported failure.
  */
-async function undoAbortedCommit(
+async function decide(
   ctx: WriteContext,
-  entry: JournalEntry,
-  commit: string,
-): Promise<string | undefined> {
-  const { repo } = ctx;
-  const head = repo.head();
-  if (head === commit) {
-    const parent = (await readCommit(repo.objects, commit)).parents[0];
-    if (parent !== undefined) {
-      ctx.lock.assertHeld();
-      await repo.moveMainWaiting(commit, parent, ctx.deadline);
-      return `main moved back from ${commit} to ${parent}`;
-    }
-  }
-  const tree = await repo.headTree();
-  if (tree === undefined || head === undefined) return undefined;
-  const present: string[] = [];
-  for (const record of entry.records)
-    if ((await lookupPath(repo.objects, tree, record.path))?.oid === record.blobOid)
-      present.push(record.path);
-  if (present.length === 0) return undefined;
-  const written = await repo.writeCommit({
-    parent: head,
-    changes: present.map((p) => ({ path: p, blobOid: undefined })),
-    message: `lessons: undo aborted transaction ${entry.txid}\n\nLessons-Undo-Txid: ${entry.txid}\n`,
-    author: ctx.author,
-    time: Math.floor(Date.now() / 1000),
-  });
-  ctx.lock.assertHeld();
-  await repo.moveMainWaiting(head, written.commit, ctx.deadline);
-  return `commits were made on top of ${commit}; ${written.commit} removes its files`;
+  txid: string,
+  entry: JournalEntry | undefined,
+): Promise<Outcome> {
+  const { commits, base } = await ctx.repo.findTxidCommits(
+    txid,
+    ctx.repo.head(),
+    entry?.parent ?? undefined,
+  );
+  const newest = commits[0]?.oid;
+  if (entry?.state === 'aborted' || newest === undefined)
+    return { committed: false, aborted: entry?.state === 'aborted', commit: newest, base };
+  const owners = new Map<string, string>();
+  for (const { oid, ids } of commits) for (const id of ids) owners.set(id, oid);
+  return {
+    committed: true,
+    commit: newest,
+    tree: (await readCommit(ctx.repo.objects, newest)).tree,
+    commits: owners,
+  };
 }
 
 /** Rebuild what a torn entry said from the commit that carries its txid. */

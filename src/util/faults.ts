@@ -12,10 +12,10 @@ import { InjectedFault } from '../errors/index.js';
 export const TXN_STEPS = [
   'locked', // lock taken and recovery done, nothing of this transaction written
   'journal', // intent record written and fsynced
-  'files', // record files written
+  'files', // record files written to temp names and fsynced, not yet in place
   'insert', // rows inserted, SQLite transaction open
   'objects', // blobs, trees and commit written
-  'ref', // index.lock taken, main moved: the commit point
+  'ref', // index.lock taken, main moved: the commit point (files renamed into place next)
   'index', // git index updated, index.lock released
   'commit', // just before SQLite COMMIT (a fault here stands for COMMIT failing)
   'committed', // SQLite committed, journal entry still present
