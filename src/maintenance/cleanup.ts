@@ -16,12 +16,18 @@ import type { WriteContext } from '../participants/types.js';
 import { recordTarget } from '../resources/layout.js';
 import { mkdirDurable, writeFileAtomic } from '../util/durable.js';
 import type { Finding, FindingCode } from './findings.js';
-import type { Quarantine } from '../resources/quarantine.js';
+import { Quarantine } from '../resources/quarantine.js';
 import { attributeCommits } from '../db/rebuild.js';
 import { rowFields } from './secrets-in-history.js';
 import { scanGroups } from '../record/secrets.js';
-import { TEMP_FILE, type Survey } from './verify.js';
+import { requireStore, surveyStore, TEMP_FILE, type Survey } from './verify.js';
 import { commitMessage } from '../txn/message.js';
+import type { RecoveryAction } from '../txn/recovery.js';
+import type { Writer } from '../txn/writer.js';
+import { GitRepository } from '../git/repository.js';
+import { currentIdentity } from '../resources/owner.js';
+import type { OnProgress } from '../util/progress.js';
+import { moveAsideUnreadableIndex } from './reindex.js';
 
 export const DEFAULT_GRACE_MS = 10 * 60_000;
 
@@ -284,9 +290,7 @@ export async function executeCleanup(
       author: ctx.author,
       time: Math.floor(now.getTime() / 1000),
     });
-    const lock = await repo.lockIndexWaiting(ctx.deadline);
-    try {
-      const current = repo.readIndex();
+    await ctx.gitIndex.acquire(ctx.deadline, async (index) => {
       ctx.lock.assertHeld();
       await repo.moveMainWaiting(head, written.commit, ctx.deadline);
       newHead = written.commit;
@@ -294,11 +298,8 @@ export async function executeCleanup(
       const entries = adopt.map((r) =>
         entryFromStat(r.path, r.blobOid, fs.lstatSync(absolute(r.path), { bigint: true })),
       );
-      lock.write(await repo.nextIndex(current, entries, [], written.tree), true);
-      lock.commit(false);
-    } finally {
-      lock.release();
-    }
+      index.stage(await repo.nextIndex(index.current, entries, [], written.tree));
+    });
     db.begin();
     try {
       for (const r of adopt)
@@ -313,25 +314,19 @@ export async function executeCleanup(
   const indexAction = plan.find((a) => a.verb === 'rebuild-git-index');
   if ((indexAction !== undefined || restored.length > 0) && newHead !== undefined) {
     tree ??= (await repo.headTree())!;
-    const lock = await repo.lockIndexWaiting(ctx.deadline);
-    try {
-      const current = repo.readIndex();
-      let next: Buffer;
+    const headTree = tree;
+    await ctx.gitIndex.acquire(ctx.deadline, async (index) => {
       if (indexAction !== undefined) {
-        if (current !== undefined)
-          quarantine.copyIn('.git/index', current, 'GIT_INDEX_STALE: rebuilt from HEAD');
-        next = await repo.buildIndex(tree);
+        if (index.current !== undefined)
+          quarantine.copyIn('.git/index', index.current, 'GIT_INDEX_STALE: rebuilt from HEAD');
+        index.stage(await repo.buildIndex(headTree));
       } else {
         const entries = restored.map((p) =>
           entryFromStat(p, survey.tree.get(p)!, fs.lstatSync(absolute(p), { bigint: true })),
         );
-        next = await repo.nextIndex(current, entries, [], tree);
+        index.stage(await repo.nextIndex(index.current, entries, [], headTree));
       }
-      lock.write(next, true);
-      lock.commit(false);
-    } finally {
-      lock.release();
-    }
+    });
     if (indexAction !== undefined) done.push(indexAction);
   }
   return done;
@@ -340,4 +335,106 @@ export async function executeCleanup(
 /** Paths a plan leaves alone on purpose (inside the grace period). */
 export function deferredPaths(plan: readonly CleanupAction[]): Set<string> {
   return new Set(plan.filter((a) => a.verb === 'defer').map((a) => a.path!));
+}
+
+export interface CleanupOptions {
+  readonly dryRun?: boolean | undefined;
+  /** Untracked files younger than this are left alone. @default 10 minutes */
+  readonly graceMs?: number | undefined;
+  /** Also re-hash every object (and repair blobs whose files are intact). */
+  readonly deep?: boolean | undefined;
+  readonly onProgress?: OnProgress | undefined;
+}
+
+export interface CleanupReport {
+  /** The store is clean afterwards (files deferred by the grace period aside). */
+  readonly ok: boolean;
+  readonly dryRun: boolean;
+  readonly recovered: readonly RecoveryAction[];
+  /** What was done (or, with dryRun, what would be). */
+  readonly actions: readonly CleanupAction[];
+  /** Findings left that cleanup could not repair (with dryRun: every finding). */
+  readonly remaining: readonly Finding[];
+  /** The quarantine folder of this run, relative to the store, when something was moved. */
+  readonly quarantine: string | null;
+}
+
+/**
+ * `lessons cleanup`: reconcile the store to HEAD (see docs/operations.md), under the writers'
+ * lock, after recovery. With `dryRun`, only report the plan: no lock, no recovery, nothing
+ * changed.
+ */
+export async function cleanupStore(
+  writer: Writer,
+  options: CleanupOptions = {},
+): Promise<CleanupReport> {
+  const layout = requireStore(writer.layout.dir);
+  const now = writer.now();
+  const planOptions = {
+    graceMs: options.graceMs ?? DEFAULT_GRACE_MS,
+    now,
+    host: currentIdentity().host,
+  };
+  const surveyOptions = {
+    staleMs: writer.staleMs,
+    deep: options.deep,
+    onProgress: options.onProgress,
+  };
+  if (options.dryRun === true) {
+    const survey = await surveyStore(layout, surveyOptions);
+    const plan = planCleanup(survey, planOptions);
+    return {
+      // As for a real run: ok when nothing but files inside the grace period is left.
+      ok: plan.every((a) => a.verb === 'defer'),
+      dryRun: true,
+      recovered: [],
+      actions: plan,
+      remaining: survey.findings,
+      quarantine: null,
+    };
+  }
+  const quarantine = new Quarantine(layout, now);
+  const done: CleanupAction[] = [];
+  return writer.run(
+    async (ctx, recovery) => {
+      const survey = await surveyStore(layout, surveyOptions);
+      const plan = planCleanup(survey, planOptions);
+      done.push(...(await executeCleanup(ctx, survey, plan, quarantine, now)));
+      const deferred = deferredPaths(plan);
+      const after = await surveyStore(layout, { staleMs: writer.staleMs });
+      const remaining = after.findings.filter((f) => f.path === undefined || !deferred.has(f.path));
+      return {
+        ok: remaining.length === 0,
+        dryRun: false,
+        recovered: recovery.actions,
+        actions: [...done, ...plan.filter((a) => a.verb === 'defer')],
+        remaining,
+        quarantine:
+          quarantine.moved.length === 0 ? null : path.relative(layout.dir, quarantine.dir),
+      };
+    },
+    {
+      // Before the session: it would open index.db, and build a .git/index that is missing.
+      beforeSession: () => {
+        const problem = moveAsideUnreadableIndex(writer, quarantine);
+        if (problem !== undefined)
+          done.push({
+            code: problem.code,
+            verb: 'rebuild-sqlite',
+            path: 'index.db',
+            detail: `index.db was unreadable (${problem.message}); rebuilt from HEAD`,
+          });
+        if (
+          !fs.existsSync(path.join(layout.gitdir, 'index')) &&
+          new GitRepository(layout.dir).head() !== undefined
+        )
+          done.push({
+            code: 'GIT_INDEX_STALE',
+            verb: 'rebuild-git-index',
+            path: '.git/index',
+            detail: '.git/index was missing; rebuilt from HEAD',
+          });
+      },
+    },
+  );
 }

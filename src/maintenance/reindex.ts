@@ -11,7 +11,9 @@ import type { GitRepository } from '../git/repository.js';
 import type { StoreLayout } from '../resources/layout.js';
 import { fsyncDir, tempPathFor } from '../util/durable.js';
 import type { OnProgress } from '../util/progress.js';
-import type { Quarantine } from '../resources/quarantine.js';
+import { Quarantine } from '../resources/quarantine.js';
+import type { Writer } from '../txn/writer.js';
+import { requireStore } from './verify.js';
 import { writeIndexFile } from '../resources/index-db.js';
 import { rowsFromTree, type Unparseable } from '../db/rebuild.js';
 
@@ -43,16 +45,41 @@ export function databaseProblem(
   }
 }
 
-/** Move index.db and its -wal/-shm into quarantine, so the next session starts a fresh one. */
-export function quarantineDatabase(
-  layout: StoreLayout,
+/**
+ * Under the writers' lock, before a session opens: an index.db that cannot be read (or is not
+ * a file) is moved to quarantine with its -wal/-shm, so the session builds a fresh one from
+ * HEAD. Returns what was found, or undefined when index.db is sound or missing.
+ */
+export function moveAsideUnreadableIndex(
+  writer: Writer,
   quarantine: Quarantine,
-  reason: string,
-): void {
+): ReturnType<typeof databaseProblem> {
+  const problem = databaseProblem(writer.layout.dbFile);
+  if (problem === undefined) return undefined;
+  writer.disconnect();
   for (const suffix of ['', ...SIDE_FILES]) {
-    const file = `${layout.dbFile}${suffix}`;
-    if (fs.existsSync(file)) quarantine.moveIn(file, reason);
+    const file = `${writer.layout.dbFile}${suffix}`;
+    if (fs.existsSync(file)) quarantine.moveIn(file, `${problem.code}: ${problem.message}`);
   }
+  return problem;
+}
+
+/** `lessons reindex`: rebuild index.db from HEAD, under the writers' lock. */
+export function reindexStore(
+  writer: Writer,
+  options: { onProgress?: OnProgress | undefined } = {},
+): Promise<ReindexResult> {
+  requireStore(writer.layout.dir);
+  return writer.run(
+    async (ctx) => {
+      writer.disconnect();
+      return reindexDatabase(ctx.layout, ctx.repo, options.onProgress);
+    },
+    {
+      beforeSession: () =>
+        void moveAsideUnreadableIndex(writer, new Quarantine(writer.layout, writer.now())),
+    },
+  );
 }
 
 /**

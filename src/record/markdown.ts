@@ -17,7 +17,8 @@ import {
   type LessonRecord,
   type RenderedRecord,
 } from './types.js';
-import { isUlid, validateDomain } from './validate.js';
+import { validateDomain } from './validate.js';
+import { isUlid } from './ids.js';
 
 const FENCE = '---\n';
 

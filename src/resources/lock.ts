@@ -36,7 +36,7 @@ export interface LockOptions {
   /** How long to wait for the lock before giving up with LOCK_TIMEOUT. @default 60000 */
   readonly timeoutMs?: number;
   /** A holder on another host whose lock has not been refreshed for this long is presumed dead. @default 10000 */
-  readonly staleMs?: number;
+  readonly staleMs: number;
 }
 
 export const DEFAULT_LOCK_TIMEOUT_MS = 60_000;
@@ -288,7 +288,7 @@ export async function withWritersLock<T>(
   fn: (lock: HeldLock) => Promise<T>,
 ): Promise<T> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
-  const staleMs = options.staleMs ?? DEFAULT_STALE_MS;
+  const staleMs = options.staleMs;
   const identity = currentIdentity();
   let compromised: Error | undefined;
   const target = path.dirname(lockDir);

@@ -6,8 +6,8 @@
 
 import { prepareRecord } from '../record/markdown.js';
 import type { RenderedRecord } from '../record/types.js';
-import { idAfter, idTime } from '../record/validate.js';
 import type { WriteContext } from '../participants/types.js';
+import { idAfter, idTime } from '../record/ids.js';
 
 /** The newest id of a record dated by a writer's clock (imports aside), from the index of HEAD. */
 export function newestClockId(ctx: WriteContext): string | undefined {

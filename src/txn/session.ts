@@ -1,17 +1,16 @@
 // A writer's session: everything opened and checked while holding the writers' lock, before
 // any transaction runs. Creates the store on first write (repository, .gitignore commit,
-// index.db), rebuilds a missing git index or SQLite index, and runs recovery.
+// index.db), rebuilds a missing git index or SQLite index, runs recovery, and puts back the
+// record entries a person's git may have dropped from .git/index.
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { Database } from '../db/database.js';
-import { GitLockedError, LockTimeoutError } from '../errors/index.js';
 import { resolveAuthor } from '../git/config.js';
 import { entryFromStat } from '../git/index-file.js';
-import { isGitLocked } from '../git/lockfile.js';
-import { MAIN_REF } from '../git/refs.js';
 import { GitRepository } from '../git/repository.js';
 import { lookupPath } from '../git/tree.js';
+import type { DatabaseConnection } from '../resources/connection.js';
+import { GitIndexManager } from '../resources/git-index.js';
 import { ensureIndexDb } from '../resources/index-db.js';
 import { rebuildRows } from '../db/rebuild.js';
 import { Journal } from '../resources/journal.js';
@@ -22,101 +21,76 @@ import { GITIGNORE_LINES, type StoreLayout } from '../resources/layout.js';
 import type { HeldLock } from '../resources/lock.js';
 
 export interface SessionOptions {
-  readonly staleMs?: number;
+  readonly staleMs: number;
   readonly now: () => Date;
   /** Epoch ms until which waiting on native git's lock files is worth it. */
   readonly deadline: number;
 }
 
-/** Thrown inside the lock when one of git's own lock files is held: the caller waits and retries. */
-export class GitBusy extends Error {
-  readonly lockPath: string;
-  constructor(lockPath: string) {
-    super(`${lockPath} is held`);
-    this.lockPath = lockPath;
-  }
-}
-
-export function gitBusyTimeout(lockPath: string, timeoutMs: number): LockTimeoutError {
-  let since = '';
-  try {
-    since = ` since ${fs.statSync(lockPath).mtime.toISOString()}`;
-  } catch {
-    // released meanwhile
-  }
-  return new LockTimeoutError(
-    `The store is busy: git's lock file ${lockPath} has been held${since} for all of the ${(timeoutMs / 1000).toFixed(1)} s lock timeout. ` +
-      `A git command is running in the store; if none is, remove ${lockPath} and try again.`,
-    { data: { lockPath, timeoutMs } },
-  );
-}
-
-/** Keeps the write connection across calls, reopening it if the file was replaced (reindex). */
-export class DatabaseHandle {
-  private database: Database | undefined;
-  private identity = '';
-
-  open(file: string): { database: Database; created: boolean } {
-    const stat = fs.statSync(file, { throwIfNoEntry: false });
-    const identity = stat === undefined ? '' : `${stat.dev}:${stat.ino}`;
-    if (this.database !== undefined && identity === this.identity && identity !== '')
-      return { database: this.database, created: false };
-    this.close();
-    const opened = Database.openForWrite(file);
-    const after = fs.statSync(file);
-    this.identity = `${after.dev}:${after.ino}`;
-    this.database = opened.database;
-    return opened;
-  }
-
-  close(): void {
-    this.database?.close();
-    this.database = undefined;
-  }
-}
-
+/**
+ * Open a session on the store at `layout`, under the writers' lock `lock`, with the write
+ * connection `db` (`created` when index.db was new): create what a first write needs, and
+ * recover what crashed writers left.
+ */
 export async function openSession(
   layout: StoreLayout,
   lock: HeldLock,
-  dbHandle: DatabaseHandle,
+  connection: DatabaseConnection,
   options: SessionOptions,
 ): Promise<{ ctx: WriteContext; recovery: RecoveryReport }> {
   const repo = new GitRepository(layout.dir);
   repo.ensureCreated();
   const author = resolveAuthor(repo.gitdir);
-  try {
-    await ensureGitignore(repo, layout, author, options.now());
-    await ensureIndexFile(repo);
-  } catch (error) {
-    if (error instanceof GitLockedError) throw new GitBusy(error.data.lockPath as string);
-    throw error;
-  }
+  const gitIndex = new GitIndexManager(repo, layout.indexStampFile);
+  await ensureGitignore(repo, gitIndex, layout, author, options);
+  await ensureIndexFile(repo, gitIndex, options.deadline);
 
   // A fresh clone has no index.db: build it from HEAD, complete, before anyone opens it.
   await ensureIndexDb(layout, repo);
-  const { database: db, created } = dbHandle.open(layout.dbFile);
-  if (created) {
-    const tree = await repo.headTree();
-    if (tree !== undefined) await rebuildRows(db, repo, tree);
-  }
-  const ctx: WriteContext = {
-    layout,
-    repo,
-    db,
-    journal: new Journal(layout.journalDir),
-    author,
-    lock,
-    deadline: options.deadline,
-  };
-  const recovery = await recoverJournal(
-    ctx,
-    options.staleMs === undefined ? {} : { staleMs: options.staleMs },
-  );
+  return connection.acquire(async (db, created) => {
+    if (created) {
+      const tree = await repo.headTree();
+      if (tree !== undefined) await rebuildRows(db, repo, tree);
+    }
+    const ctx: WriteContext = {
+      layout,
+      repo,
+      db,
+      journal: new Journal(layout.journalDir),
+      gitIndex,
+      author,
+      lock,
+      deadline: options.deadline,
+    };
+    const recovery = await recoverJournal(ctx, { staleMs: options.staleMs });
+    await restoreDroppedEntries(repo, gitIndex, options.deadline);
+    return { ctx, recovery };
+  });
+}
 
-  for (const target of [repo.indexPath, path.join(repo.gitdir, MAIN_REF)]) {
-    if (isGitLocked(target)) throw new GitBusy(`${target}.lock`);
-  }
-  return { ctx, recovery };
+/**
+ * When .git/index is not the one lessons wrote last, a person's git wrote it, and a `git
+ * commit` racing a writer may have put back a copy without that writer's entry (git reads the
+ * index before it takes index.lock). Entries HEAD holds for records but the index lacks are
+ * put back, so `git status` stays clean; anything else in the index is the person's.
+ */
+async function restoreDroppedEntries(
+  repo: GitRepository,
+  gitIndex: GitIndexManager,
+  deadline: number,
+): Promise<void> {
+  if (!gitIndex.foreign()) return;
+  const tree = await repo.headTree();
+  if (tree === undefined || !fs.existsSync(repo.indexPath)) return;
+  await gitIndex.acquire(deadline, async (index) => {
+    const missing = await gitIndex.missingRecordEntries(tree);
+    // Staged even when nothing is missing: the stamp then names this index, checked.
+    index.stage(
+      missing.length === 0 && index.current !== undefined
+        ? index.current
+        : await repo.nextIndex(index.current, missing, [], tree),
+    );
+  });
 }
 
 /**
@@ -125,10 +99,12 @@ export async function openSession(
  */
 async function ensureGitignore(
   repo: GitRepository,
+  gitIndex: GitIndexManager,
   layout: StoreLayout,
   author: { name: string; email: string },
-  now: Date,
+  options: SessionOptions,
 ): Promise<void> {
+  const now = options.now();
   const head = repo.head();
   const file = path.join(layout.dir, '.gitignore');
   let committed: Buffer | undefined;
@@ -160,28 +136,23 @@ async function ensureGitignore(
     author,
     time: Math.floor(now.getTime() / 1000),
   });
-  const lock = repo.lockIndex();
-  try {
-    const current = repo.readIndex();
-    repo.moveMain(head, commit);
+  await gitIndex.acquire(options.deadline, async (index) => {
+    await repo.moveMainWaiting(head, commit, options.deadline);
     const entry = entryFromStat('.gitignore', blobOid, fs.lstatSync(file, { bigint: true }));
-    lock.write(await repo.nextIndex(current, [entry], [], tree), true);
-    lock.commit(false);
-  } finally {
-    lock.release();
-  }
+    index.stage(await repo.nextIndex(index.current, [entry], [], tree));
+  });
 }
 
 /** A store whose .git/index went missing gets one rebuilt from HEAD, so `git status` is right. */
-async function ensureIndexFile(repo: GitRepository): Promise<void> {
+async function ensureIndexFile(
+  repo: GitRepository,
+  gitIndex: GitIndexManager,
+  deadline: number,
+): Promise<void> {
   if (fs.existsSync(repo.indexPath)) return;
   const tree = await repo.headTree();
   if (tree === undefined) return;
-  const lock = repo.lockIndex();
-  try {
-    lock.write(await repo.buildIndex(tree), true);
-    lock.commit(false);
-  } finally {
-    lock.release();
-  }
+  await gitIndex.acquire(deadline, async (index) => {
+    if (index.current === undefined) index.stage(await repo.buildIndex(tree));
+  });
 }

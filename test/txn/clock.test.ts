@@ -5,8 +5,8 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openStore } from '../../src/index.js';
-import { idTime } from '../../src/record/validate.js';
 import { ROOT, consistencyProblems, git, lessons, readRows, tempStore } from '../helpers/store.js';
+import { idTime } from '../../src/record/ids.js';
 
 const YEAR = 365 * 24 * 3600 * 1000;
 

@@ -1,0 +1,132 @@
+// The writing side of one open store: writes are queued within the process, serialised
+// across processes by the writers' lock, and each runs in a session that created what a first
+// write needs and recovered what crashed writers left. The store facade and the maintenance
+// tools write only through here.
+
+import fs from 'node:fs';
+import { GitLockedError, LockTimeoutError, UsageError } from '../errors/index.js';
+import type { WriteContext } from '../participants/types.js';
+import type { RecordResult } from '../record/types.js';
+import { DatabaseConnection } from '../resources/connection.js';
+import { prepareStoreDir, type StoreLayout } from '../resources/layout.js';
+import { DEFAULT_LOCK_TIMEOUT_MS, DEFAULT_STALE_MS, withWritersLock } from '../resources/lock.js';
+import { refuseUnusableStore } from '../resources/preflight.js';
+import { runTransaction, type TransactionOptions, type UnitInput } from './coordinator.js';
+import type { RecoveryReport } from './recovery.js';
+import { openSession } from './session.js';
+
+export interface WriterOptions {
+  /** How long a write waits for the store (the writers' lock, git's lock files). @default 60000 */
+  readonly lockTimeoutMs?: number | undefined;
+  /** A lock or journal entry from another host is presumed abandoned after this long. @default 10000 */
+  readonly staleMs?: number | undefined;
+  /** The clock. @default () => new Date() */
+  readonly now?: (() => Date) | undefined;
+}
+
+export interface RunOptions {
+  /** Runs under the writers' lock before the session opens (to move an unreadable index.db aside). */
+  readonly beforeSession?: (() => void) | undefined;
+}
+
+export class Writer {
+  readonly layout: StoreLayout;
+  readonly lockTimeoutMs: number;
+  readonly staleMs: number;
+  readonly now: () => Date;
+  private readonly connection: DatabaseConnection;
+  private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  constructor(layout: StoreLayout, options: WriterOptions = {}) {
+    this.layout = layout;
+    this.lockTimeoutMs = options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
+    this.staleMs = options.staleMs ?? DEFAULT_STALE_MS;
+    this.now = options.now ?? (() => new Date());
+    this.connection = new DatabaseConnection(layout.dbFile);
+  }
+
+  /** Store `units` as one transaction (see runTransaction); each unit's results, in order. */
+  commit(
+    units: readonly UnitInput[],
+    options: Omit<TransactionOptions, 'now'> = {},
+  ): Promise<RecordResult[][]> {
+    return this.run((ctx) => runTransaction(ctx, units, { ...options, now: this.now() }));
+  }
+
+  /**
+   * Run `fn` holding the writers' lock, in a session opened and recovered, after every write
+   * this process queued before it. A git lock file held for the whole lock timeout (a
+   * person's git at work in the store) is a busy store (LOCK_TIMEOUT), like the writers' lock.
+   */
+  run<T>(
+    fn: (ctx: WriteContext, recovery: RecoveryReport) => Promise<T>,
+    options: RunOptions = {},
+  ): Promise<T> {
+    const run = this.queue.then(() => this.locked(fn, options));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Drop the write connection, e.g. before index.db is moved away or replaced. */
+  disconnect(): void {
+    this.connection.close();
+  }
+
+  async close(): Promise<void> {
+    await this.queue;
+    this.closed = true;
+    this.connection.close();
+  }
+
+  private async locked<T>(
+    fn: (ctx: WriteContext, recovery: RecoveryReport) => Promise<T>,
+    options: RunOptions,
+  ): Promise<T> {
+    if (this.closed)
+      throw new UsageError(
+        'STORE_CLOSED',
+        `the store ${this.layout.dir} was closed: open it again to write.`,
+      );
+    refuseUnusableStore(this.layout);
+    prepareStoreDir(this.layout);
+    const deadline = Date.now() + this.lockTimeoutMs;
+    try {
+      return await withWritersLock(
+        this.layout.lockDir,
+        {
+          timeoutMs: this.lockTimeoutMs,
+          staleMs: this.staleMs,
+        },
+        async (lock) => {
+          options.beforeSession?.();
+          const { ctx, recovery } = await openSession(this.layout, lock, this.connection, {
+            now: this.now,
+            deadline,
+            staleMs: this.staleMs,
+          });
+          return fn(ctx, recovery);
+        },
+      );
+    } catch (error) {
+      if (error instanceof GitLockedError) throw gitBusy(error, this.lockTimeoutMs);
+      throw error;
+    }
+  }
+}
+
+/** A git lock file held past the deadline: the store is busy, and nothing was stored. */
+function gitBusy(error: GitLockedError, timeoutMs: number): LockTimeoutError {
+  const lockPath = String(error.data.lockPath);
+  let since = '';
+  try {
+    since = ` since ${fs.statSync(lockPath).mtime.toISOString()}`;
+  } catch {
+    // released meanwhile
+  }
+  return new LockTimeoutError(
+    `The store is busy: git's lock file ${lockPath} has been held${since} for all of the ${(timeoutMs / 1000).toFixed(1)} s lock timeout. ` +
+      `A git command is running in the store; if none is, remove that file and try again. Nothing was stored.`,
+    { data: { lockPath, timeoutMs }, cause: error },
+  );
+}
