@@ -1,5 +1,16 @@
 // How commands talk: one JSON object on stdout with --json, short human lines otherwise,
-// errors on stderr. Nothing here decides exit codes; run.ts does.
+// errors on stderr. Nothing here decides exit codes; run.ts does, from the Outcome a handler
+// returns (or the error it throws).
+
+import type { ArgumentsCamelCase, CommandModule } from 'yargs';
+
+/** What a command handler returns: done (exit 0), or not done with its report printed (exit 1). */
+export type Outcome = 'done' | 'not-done';
+
+/** A command as declared in cli/commands/: yargs' own, with a handler that returns an Outcome. */
+export type Command<T, U> = Omit<CommandModule<T, U>, 'handler'> & {
+  readonly handler: (args: ArgumentsCamelCase<U>) => Promise<Outcome | void>;
+};
 
 export interface GlobalArgs {
   readonly dir?: string | undefined;
@@ -32,10 +43,11 @@ export class Output {
     else this.result(value, human);
   }
 
-  /** `result` when `ok`, else `failure`. */
-  outcome(ok: boolean, value: object, human: () => string): void {
+  /** `result` when `ok`, else `failure`; the handler returns what this returns. */
+  outcome(ok: boolean, value: object, human: () => string): Outcome {
     if (ok) this.result(value, human);
     else this.failure(value, human);
+    return ok ? 'done' : 'not-done';
   }
 
   /** Progress and notes for people: stderr, never with --json or --quiet. */

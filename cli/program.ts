@@ -1,6 +1,5 @@
 // The `lessons` program in yargs: every command, declared; handlers load lazily.
 
-import type { CommandModule } from 'yargs';
 import { recordFailureCommand, recordHeuristicCommand } from './commands/record.js';
 import { cleanupCommand, reindexCommand, verifyCommand } from './commands/maintenance.js';
 import {
@@ -13,7 +12,7 @@ import {
 import { importElfCommand } from './commands/import-elf.js';
 import { mcpCommand } from './commands/mcp.js';
 import { recoverCommand } from './commands/recover.js';
-import type { GlobalArgs } from './output.js';
+import type { Command, GlobalArgs } from './output.js';
 import { dirOnLine, SHELLS, storeWords } from './completion.js';
 import { NO_COMMAND, run } from './run.js';
 
@@ -32,7 +31,7 @@ const COMMANDS = [
   cleanupCommand,
   reindexCommand,
   mcpCommand,
-] as unknown as readonly CommandModule<GlobalArgs, GlobalArgs>[];
+] as unknown as readonly Command<GlobalArgs, GlobalArgs>[];
 
 export const COMMAND_NAMES = COMMANDS.map((c) => String(c.command).split(' ')[0]!);
 

@@ -10,6 +10,7 @@ import { closest, distance } from 'fastest-levenshtein';
 import type { Argv, CommandModule } from 'yargs';
 import { UsageError } from '../src/errors/index.js';
 import { protectOperands } from './operands.js';
+import type { Command, Outcome } from './output.js';
 import { GLOBAL_OPTIONS, reportError, wantsJson } from './report.js';
 
 export { GLOBAL_OPTIONS, reportError };
@@ -17,8 +18,11 @@ export { GLOBAL_OPTIONS, reportError };
 /** yargs' message when no command is given (demandCommand). */
 export const NO_COMMAND = 'Name a command.';
 
-/** Declares a command so that its flags can be suggested when one is misspelt. */
-export type Track = <T, U>(command: CommandModule<T, U>) => CommandModule<T, U>;
+/**
+ * Declares a command: its flags can be suggested when one is misspelt, and what its handler
+ * returns (an Outcome) decides the exit code.
+ */
+export type Track = <T, U>(command: Command<T, U>) => CommandModule<T, U>;
 
 /** Parse and run; set process.exitCode from the outcome. */
 export async function run(
@@ -34,7 +38,8 @@ export async function run(
     // The yargs instance of the command being parsed (its builder ran), for did-you-mean.
     let context: Argv | undefined;
     let command: string | undefined;
-    const track: Track = <T, U>(module: CommandModule<T, U>): CommandModule<T, U> => {
+    let outcome: Outcome | undefined;
+    const track: Track = <T, U>(module: Command<T, U>): CommandModule<T, U> => {
       const builder = module.builder as ((y: Argv) => Argv) | undefined;
       const name = String(module.command).split(' ')[0];
       const tracking = (y: Argv): Argv => {
@@ -42,7 +47,13 @@ export async function run(
         command = name === '$0' ? undefined : name;
         return builder === undefined ? y : builder(y);
       };
-      return { ...module, builder: tracking as unknown as CommandModule<T, U>['builder'] };
+      return {
+        ...module,
+        builder: tracking as unknown as CommandModule<T, U>['builder'],
+        handler: async (args) => {
+          outcome = (await module.handler(args)) ?? 'done';
+        },
+      };
     };
     const program = build(
       yargs(operands.argv)
@@ -87,6 +98,8 @@ export async function run(
     });
     // Help or the version: yargs hands them to the callback above instead of printing them.
     if (output !== '') printOutput(output, wantsJson(argv));
+    // The one place that turns an outcome into an exit code (errors: reportError below).
+    if (outcome === 'not-done') process.exitCode = 1;
   } catch (error) {
     process.exitCode = reportError(error, argv, bin);
   }

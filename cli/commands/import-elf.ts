@@ -1,7 +1,6 @@
 // Declaration of `lessons import-elf`; the handler loads lazily.
 
-import type { CommandModule } from 'yargs';
-import type { GlobalArgs } from '../output.js';
+import type { Command, GlobalArgs } from '../output.js';
 
 export interface ImportElfArgs extends GlobalArgs {
   readonly source?: string | undefined;
@@ -10,7 +9,7 @@ export interface ImportElfArgs extends GlobalArgs {
   readonly allowSecret?: string[] | undefined;
 }
 
-export const importElfCommand: CommandModule<GlobalArgs, ImportElfArgs> = {
+export const importElfCommand: Command<GlobalArgs, ImportElfArgs> = {
   command: 'import-elf [source]',
   describe: "Import the shell-script framework's memory directory, as one transaction",
   builder: (yargs) =>

@@ -1,7 +1,6 @@
 // Declarations of `lessons verify`, `lessons cleanup` and `lessons reindex`; handlers load lazily.
 
-import type { CommandModule } from 'yargs';
-import type { GlobalArgs } from '../output.js';
+import type { Command, GlobalArgs } from '../output.js';
 
 export interface VerifyArgs extends GlobalArgs {
   readonly deep?: boolean | undefined;
@@ -14,7 +13,7 @@ export interface CleanupArgs extends GlobalArgs {
   readonly deep?: boolean | undefined;
 }
 
-export const verifyCommand: CommandModule<GlobalArgs, VerifyArgs> = {
+export const verifyCommand: Command<GlobalArgs, VerifyArgs> = {
   command: 'verify',
   describe: 'Check that git, index.db and the files agree (read-only; for CI)',
   builder: (yargs) =>
@@ -27,7 +26,7 @@ export const verifyCommand: CommandModule<GlobalArgs, VerifyArgs> = {
   handler: async (argv) => (await import('../handlers/maintenance.js')).verify(argv),
 };
 
-export const cleanupCommand: CommandModule<GlobalArgs, CleanupArgs> = {
+export const cleanupCommand: Command<GlobalArgs, CleanupArgs> = {
   command: 'cleanup',
   describe: 'Reconcile the store to HEAD, quarantining whatever it removes (for a schedule)',
   builder: (yargs) =>
@@ -44,7 +43,7 @@ export const cleanupCommand: CommandModule<GlobalArgs, CleanupArgs> = {
   handler: async (argv) => (await import('../handlers/maintenance.js')).cleanup(argv),
 };
 
-export const reindexCommand: CommandModule<GlobalArgs, GlobalArgs> = {
+export const reindexCommand: Command<GlobalArgs, GlobalArgs> = {
   command: 'reindex',
   describe: 'Rebuild index.db from git HEAD',
   handler: async (argv) => (await import('../handlers/maintenance.js')).reindex(argv),

@@ -1,10 +1,9 @@
 // Declaration of `lessons mcp`; the handler loads lazily, and the server itself (with the MCP
 // SDK) from a bundle of its own, so no other command pays for loading it.
 
-import type { CommandModule } from 'yargs';
-import type { GlobalArgs } from '../output.js';
+import type { Command, GlobalArgs } from '../output.js';
 
-export const mcpCommand: CommandModule<GlobalArgs, GlobalArgs> = {
+export const mcpCommand: Command<GlobalArgs, GlobalArgs> = {
   command: 'mcp',
   describe: 'Serve the store to agents over the Model Context Protocol (stdio)',
   builder: (yargs) =>

@@ -1,7 +1,6 @@
 // Declarations of the read commands: list, show, search, context, stats. Handlers load lazily.
 
-import type { CommandModule } from 'yargs';
-import type { GlobalArgs } from '../output.js';
+import type { Command, GlobalArgs } from '../output.js';
 
 export interface ListArgs extends GlobalArgs {
   readonly format?: string | undefined;
@@ -48,7 +47,7 @@ const kind = {
   describe: 'only this kind',
 } as const;
 
-export const listCommand: CommandModule<GlobalArgs, ListArgs> = {
+export const listCommand: Command<GlobalArgs, ListArgs> = {
   command: 'list',
   describe: 'List committed records, newest first',
   builder: (yargs) =>
@@ -73,7 +72,7 @@ export const listCommand: CommandModule<GlobalArgs, ListArgs> = {
   handler: async (argv) => (await import('../handlers/query.js')).list(argv),
 };
 
-export const showCommand: CommandModule<GlobalArgs, ShowArgs> = {
+export const showCommand: Command<GlobalArgs, ShowArgs> = {
   // Operands are declared optional and checked by the handler, so that yargs reports an
   // unknown flag (`show -x`) before a missing operand.
   command: 'show [ref]',
@@ -86,7 +85,7 @@ export const showCommand: CommandModule<GlobalArgs, ShowArgs> = {
   handler: async (argv) => (await import('../handlers/query.js')).show(argv),
 };
 
-export const searchCommand: CommandModule<GlobalArgs, SearchArgs> = {
+export const searchCommand: Command<GlobalArgs, SearchArgs> = {
   command: 'search [text..]',
   describe: 'Full-text search over titles, rules, bodies, tags and domains',
   builder: (yargs) =>
@@ -109,7 +108,7 @@ export const searchCommand: CommandModule<GlobalArgs, SearchArgs> = {
   handler: async (argv) => (await import('../handlers/query.js')).search(argv),
 };
 
-export const contextCommand: CommandModule<GlobalArgs, ContextArgs> = {
+export const contextCommand: Command<GlobalArgs, ContextArgs> = {
   command: 'context',
   describe: "A Markdown digest of a domain's rules and failures for an agent",
   builder: (yargs) =>
@@ -126,7 +125,7 @@ export const contextCommand: CommandModule<GlobalArgs, ContextArgs> = {
   handler: async (argv) => (await import('../handlers/query.js')).context(argv),
 };
 
-export const statsCommand: CommandModule<GlobalArgs, GlobalArgs> = {
+export const statsCommand: Command<GlobalArgs, GlobalArgs> = {
   command: 'stats',
   describe: 'Counts by kind, domain and month; size; last commit',
   handler: async (argv) => (await import('../handlers/query.js')).stats(argv),

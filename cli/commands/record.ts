@@ -1,8 +1,8 @@
 // Declarations of record-failure and record-heuristic: flags only, handlers load lazily.
 
-import type { Argv, CommandModule } from 'yargs';
+import type { Argv } from 'yargs';
 import { InvalidInputError } from '../../src/errors/index.js';
-import type { GlobalArgs } from '../output.js';
+import type { Command, GlobalArgs } from '../output.js';
 
 export interface RecordFailureArgs extends GlobalArgs {
   readonly title?: string;
@@ -89,14 +89,14 @@ export function heuristicFlags<T>(yargs: Argv<T>): Argv<T> {
   );
 }
 
-export const recordFailureCommand: CommandModule<GlobalArgs, RecordFailureArgs> = {
+export const recordFailureCommand: Command<GlobalArgs, RecordFailureArgs> = {
   command: 'record-failure',
   describe: 'Record a failure: file, row and commit, all or nothing',
   builder: (yargs) => failureFlags(yargs),
   handler: async (argv) => (await import('../handlers/record.js')).recordFailure(argv),
 };
 
-export const recordHeuristicCommand: CommandModule<GlobalArgs, RecordHeuristicArgs> = {
+export const recordHeuristicCommand: Command<GlobalArgs, RecordHeuristicArgs> = {
   command: 'record-heuristic',
   describe: 'Record a heuristic (a rule learnt), all or nothing',
   builder: (yargs) => heuristicFlags(yargs),

@@ -1,9 +1,8 @@
 // Declaration of `lessons recover`; the handler loads lazily.
 
-import type { CommandModule } from 'yargs';
-import type { GlobalArgs } from '../output.js';
+import type { Command, GlobalArgs } from '../output.js';
 
-export const recoverCommand: CommandModule<GlobalArgs, GlobalArgs> = {
+export const recoverCommand: Command<GlobalArgs, GlobalArgs> = {
   command: 'recover',
   describe: 'Finish or undo transactions left by crashed writers',
   handler: async (argv) => (await import('../handlers/recover.js')).recover(argv),

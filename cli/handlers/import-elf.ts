@@ -2,7 +2,7 @@
 
 import { importElf, type KindCounts } from '../../src/import/elf.js';
 import type { ImportElfArgs } from '../commands/import-elf.js';
-import { Output } from '../output.js';
+import { Output, type Outcome } from '../output.js';
 import { progress } from '../progress.js';
 import { operand, storeFrom } from './common.js';
 
@@ -10,7 +10,7 @@ function line(name: string, c: KindCounts): string {
   return `${name}: ${c.imported} (joined file and row ${c.joined}, file only ${c.fileOnly}, row only ${c.rowOnly})`;
 }
 
-export async function importElfHandler(args: ImportElfArgs): Promise<void> {
+export async function importElfHandler(args: ImportElfArgs): Promise<Outcome> {
   const out = new Output(args);
   const source = operand(args.source, 'import-elf', '<source>', "the framework's memory/ folder");
   const store = await storeFrom(args);
@@ -22,7 +22,7 @@ export async function importElfHandler(args: ImportElfArgs): Promise<void> {
       allowSecrets: (args.allowSecret ?? []).flatMap((r) => r.split(',')).filter((r) => r !== ''),
       onProgress: bar.update,
     }).finally(() => bar.stop());
-    out.result(report, () =>
+    return out.outcome(report.ok, report, () =>
       [
         `${report.dryRun ? 'import-elf --dry-run (nothing written)' : 'import-elf'}: ${report.source}`,
         line('failures', report.failures),
@@ -46,7 +46,6 @@ export async function importElfHandler(args: ImportElfArgs): Promise<void> {
         .filter((l) => l !== '')
         .join('\n'),
     );
-    if (!report.ok) process.exitCode = 1;
   } finally {
     await store.close();
   }

@@ -9,7 +9,7 @@ import { junitReport } from '../../src/maintenance/junit.js';
 import type { VerifyReport } from '../../src/maintenance/verify.js';
 import { parseDuration } from '../../src/util/duration.js';
 import type { CleanupArgs, VerifyArgs } from '../commands/maintenance.js';
-import { Output, type GlobalArgs } from '../output.js';
+import { Output, type GlobalArgs, type Outcome } from '../output.js';
 import { stdoutColours, type Colours } from '../colour.js';
 import { progress } from '../progress.js';
 import { storeFrom } from './common.js';
@@ -48,7 +48,7 @@ function indexNote(report: VerifyReport): string {
   return notes.join('\n');
 }
 
-export async function verify(args: VerifyArgs): Promise<void> {
+export async function verify(args: VerifyArgs): Promise<Outcome> {
   const out = new Output(args);
   const c = stdoutColours();
   const store = await storeFrom(args);
@@ -63,7 +63,7 @@ export async function verify(args: VerifyArgs): Promise<void> {
   }
   const seconds = (performance.now() - started) / 1000;
   if (args.junit !== undefined) writeReport(args.junit, junitReport(report, seconds));
-  out.outcome(report.ok, report, () =>
+  return out.outcome(report.ok, report, () =>
     [
       report.ok
         ? `verify: ${c.green('clean')}. ${report.records} records agree in git, index.db and the files${report.deep ? ' (deep)' : ''}.`
@@ -73,7 +73,6 @@ export async function verify(args: VerifyArgs): Promise<void> {
       .filter((l) => l !== '')
       .join('\n'),
   );
-  if (!report.ok) process.exitCode = 1;
 }
 
 /** Write a report file, creating its folder (CI passes reports/<name>.xml before it exists). */
@@ -91,7 +90,7 @@ function writeReport(file: string, content: string): void {
   }
 }
 
-export async function cleanup(args: CleanupArgs): Promise<void> {
+export async function cleanup(args: CleanupArgs): Promise<Outcome> {
   const out = new Output(args);
   const c = stdoutColours();
   const graceMs = args.grace === undefined ? undefined : parseDuration('--grace', args.grace);
@@ -109,7 +108,7 @@ export async function cleanup(args: CleanupArgs): Promise<void> {
     bar.stop();
     await store.close();
   }
-  out.outcome(report.ok, report, () => {
+  return out.outcome(report.ok, report, () => {
     const lines = report.actions.map(
       (a) => `  ${a.verb.padEnd(18)} ${a.path ?? ''}  (${a.code}: ${a.detail})`,
     );
@@ -124,8 +123,6 @@ export async function cleanup(args: CleanupArgs): Promise<void> {
         : `\nnot repaired:\n${grouped(report.remaining, c)}`;
     return `${head}${lines.length === 0 ? '' : `\n${lines.join('\n')}`}${where}${left}`;
   });
-  // ok and the exit code say the same: with --dry-run, 1 means there is something to repair.
-  if (!report.ok) process.exitCode = 1;
 }
 
 export async function reindex(args: GlobalArgs): Promise<void> {

@@ -1,4 +1,8 @@
 import { describe, expect, it } from 'vitest';
+
+/** The error of a file that is not a record: its code, and the reason the message gives. */
+const unparseable = (reason: RegExp): unknown =>
+  expect.objectContaining({ code: 'RECORD_UNPARSEABLE', message: expect.stringMatching(reason) });
 import { parseRecord, prepareRecord, renderRecord } from '../../src/record/markdown.js';
 import { slugify } from '../../src/record/slug.js';
 import { validateFailure, validateHeuristic } from '../../src/record/validate.js';
@@ -143,13 +147,19 @@ describe('render and parse', () => {
   });
 
   it('refuses files that are not records, naming the reason', () => {
-    expect(() => parseRecord('no front matter')).toThrow(/front matter/);
-    expect(() => parseRecord('---\nid: x\n')).toThrow(/not closed/);
-    expect(() => parseRecord('---\nid: nope\nkind: failure\n---\n')).toThrow(/ULID/);
-    expect(() => parseRecord(Buffer.from([0x2d, 0x2d, 0x2d, 0x0a, 0xff, 0xfe]))).toThrow(/UTF-8/);
+    expect(() => parseRecord('no front matter')).toThrow(unparseable(/front matter/));
+    expect(() => parseRecord('---\nid: x\n')).toThrow(unparseable(/not closed/));
+    expect(() => parseRecord('---\nid: nope\nkind: failure\n---\n')).toThrow(unparseable(/ULID/));
+    expect(() => parseRecord(Buffer.from([0x2d, 0x2d, 0x2d, 0x0a, 0xff, 0xfe]))).toThrow(
+      unparseable(/UTF-8/),
+    );
     const good = renderRecord(validateFailure({ title: 'x', domain: 'y' }, now));
-    expect(() => parseRecord(good.replace('severity: 3', 'severity: 9'))).toThrow(/severity/);
-    expect(() => parseRecord(good.replace('kind: failure', 'kind: success'))).toThrow(/kind/);
+    expect(() => parseRecord(good.replace('severity: 3', 'severity: 9'))).toThrow(
+      unparseable(/severity/),
+    );
+    expect(() => parseRecord(good.replace('kind: failure', 'kind: success'))).toThrow(
+      unparseable(/kind/),
+    );
   });
 });
 
