@@ -27,11 +27,16 @@ const FILTER_COMMENTS = '@secretlint/secretlint-rule-filter-comments';
 
 function loadScanner(): Promise<Scanner> {
   scanner ??= (async () => {
-    const [core, preset, own] = await Promise.all([
+    const [core, preset, own, profiler] = await Promise.all([
       import('@secretlint/core'),
       import('@secretlint/secretlint-rule-preset-recommend'),
       import('./secret-rules.js'),
+      import('@secretlint/profiler'),
     ]);
+    // secretlint marks every rule run on the global performance timeline and keeps each mark
+    // in its profiler: a long-lived process (an MCP server, a bulk import) would grow and slow
+    // with every record. We never read the profile, so the marks are switched off.
+    profiler.secretLintProfiler.mark = () => undefined;
     // The preset's comment filter (`secretlint-disable` in the text) is left out: text a
     // person writes into a record must not be able to switch the scan off.
     const rules = [
