@@ -1,12 +1,16 @@
 // Test-only fault injection at the named steps of a transaction and of recovery.
 //   LESSONS_TEST_FAIL_AT=<step>    throw at that step (proves each rollback)
 //   LESSONS_TEST_KILL_AT=<step>    SIGKILL this process at that step (proves recovery)
-//   LESSONS_TEST_DELAY_AT=<step>:<ms>  pause there (lets a test act while the lock is held)
+//   LESSONS_TEST_DELAY_AT=<step>:<ms>  pause there for a while
+//   LESSONS_TEST_HOLD_AT=<step>:<path> pause there until <path> exists, having written
+//                                  <path>.held: lets a test act while the lock is held, however
+//                                  slow a loaded machine makes it (no race against a delay)
 // And one diagnostic: LESSONS_TRACE=1 prints "lessons-trace <step> <epoch ms>" to stderr at
 // every step, which is how the stress suite learns where its random kills landed and how long
 // a writer waited after a lock holder was killed.
 // Unset in production, where each checkpoint costs a few environment lookups.
 
+import fs from 'node:fs';
 import { InjectedFault } from '../errors/index.js';
 
 export const TXN_STEPS = [
@@ -63,5 +67,16 @@ export async function checkpoint(step: Step): Promise<void> {
   const delay = env.LESSONS_TEST_DELAY_AT;
   if (delay !== undefined && delay.startsWith(`${step}:`))
     await sleep(Number(delay.slice(step.length + 1)));
+  const hold = env.LESSONS_TEST_HOLD_AT;
+  if (hold !== undefined && hold.startsWith(`${step}:`))
+    await holdUntil(hold.slice(step.length + 1));
   if (env.LESSONS_TEST_FAIL_AT === step && !NO_THROW.has(step)) throw new InjectedFault(step);
+}
+
+/** Say that the step is reached (`<release>.held`), then wait for the test to create `release`. */
+async function holdUntil(release: string): Promise<void> {
+  fs.writeFileSync(`${release}.held`, String(process.pid));
+  // A test that died without releasing must not leave a writer behind for ever.
+  const giveUp = Date.now() + 10 * 60_000;
+  while (!fs.existsSync(release) && Date.now() < giveUp) await sleep(10);
 }

@@ -1,3 +1,4 @@
+import { holdAt } from '../helpers/hold.js';
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -12,14 +13,6 @@ import {
   tempDir,
   tempStore,
 } from '../helpers/store.js';
-
-async function waitFor(predicate: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('record-failure and record-heuristic end to end', () => {
   it('prints the JSON shape of the contract and stores the record in all three stores', async () => {
@@ -456,6 +449,7 @@ describe('a busy store', () => {
     expect(
       (await lessons(['--dir', dir, 'record-failure', '--title', 'seed', '--domain', 'x'])).code,
     ).toBe(0);
+    const hold = holdAt('locked');
     const holder = spawn(
       process.execPath,
       [
@@ -470,12 +464,12 @@ describe('a busy store', () => {
         'x',
       ],
       {
-        env: { ...process.env, LESSONS_TEST_DELAY_AT: 'locked:2500' },
+        env: { ...process.env, ...hold.env },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
     const holderDone = new Promise<number | null>((resolve) => holder.on('close', resolve));
-    await waitFor(() => fs.existsSync(path.join(dir, '.lessons', 'lock', 'owner.json')));
+    await hold.reached();
     const before = storeState(dir);
     const busy = await lessons([
       '--dir',
@@ -495,6 +489,7 @@ describe('a busy store', () => {
     expect(busy.stderr).toMatch(/since \d{4}-\d{2}-\d{2}T/);
     expect(busy.stderr).toContain('lessons recover');
     expect(storeState(dir).rows).toEqual(before.rows);
+    hold.release();
     expect(await holderDone).toBe(0);
     expect(storeState(dir).rows.map((r) => r.title)).toEqual(['seed', 'slow holder']);
     expect(consistencyProblems(dir)).toEqual([]);

@@ -33,7 +33,14 @@ export function runHook(
 ): { done: Promise<HookResult>; pid: number } {
   const child = spawn('sh', [script, ...args], {
     cwd: options.cwd ?? tempDir(),
-    env: { ...process.env, LESSONS_HOOK_LOG: path.join(tempDir(), 'hooks.log'), ...options.env },
+    env: {
+      ...process.env,
+      LESSONS_HOOK_LOG: path.join(tempDir(), 'hooks.log'),
+      // A loaded machine can take longer than the hooks' 2 s for a read; the tests that are
+      // about that limit set it themselves.
+      LESSONS_HOOK_TIMEOUT: '120',
+      ...options.env,
+    },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let stdout = '';

@@ -15,6 +15,7 @@ delete process.env.LESSONS_DIR;
 delete process.env.LESSONS_TEST_FAIL_AT;
 delete process.env.LESSONS_TEST_KILL_AT;
 delete process.env.LESSONS_TEST_DELAY_AT;
+delete process.env.LESSONS_TEST_HOLD_AT;
 // Colour is decided from these (cli/colour.ts); tests that want it set them explicitly.
 delete process.env.FORCE_COLOR;
 delete process.env.NO_COLOR;

@@ -1,5 +1,6 @@
 // The hooks beside a writer that holds the store for seconds: reads go on, a record detaches.
 
+import { holdAt } from '../helpers/hold.js';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -21,32 +22,35 @@ describe('hooks while the store is busy', () => {
   it('reads while another writer holds the store', async () => {
     const dir = tempStore();
     await storeWith(dir, 'busy');
+    const hold = holdAt('locked');
     const holder = spawn(
       process.execPath,
       [BIN.lessons, '--dir', dir, 'record-failure', '--title', 'holder', '--domain', 'busy'],
-      { env: { ...process.env, LESSONS_TEST_DELAY_AT: 'locked:8000' }, stdio: 'ignore' },
+      { env: { ...process.env, ...hold.env }, stdio: 'ignore' },
     );
     const holderDone = new Promise((resolve) => holder.on('close', resolve));
-    await waitFor(() => fs.existsSync(path.join(dir, '.lessons', 'lock', 'owner.json')));
+    await hold.reached();
     const result = await runHook(SESSION_START, ['--domain', 'busy'], {
       env: { PATH: `${lessonsBinDir()}:${process.env.PATH}`, LESSONS_DIR: dir },
     }).done;
     expect(holder.exitCode).toBeNull();
     expect(result).toMatchObject({ code: 0, stderr: '' });
     expect(result.stdout).toContain('Check the fixtures of busy first');
+    hold.release();
     await holderDone;
   });
   it('--record records in the background: the hook returns while the store is busy, the record lands later, no zombie', async () => {
     const dir = tempStore();
     await storeWith(dir, 'app');
     const log = path.join(tempDir(), 'hooks.log');
+    const hold = holdAt('locked');
     const holder = spawn(
       process.execPath,
       [BIN.lessons, '--dir', dir, 'record-failure', '--title', 'holder', '--domain', 'app'],
-      { env: { ...process.env, LESSONS_TEST_DELAY_AT: 'locked:8000' }, stdio: 'ignore' },
+      { env: { ...process.env, ...hold.env }, stdio: 'ignore' },
     );
     const holderDone = new Promise((resolve) => holder.on('close', resolve));
-    await waitFor(() => fs.existsSync(path.join(dir, '.lessons', 'lock', 'owner.json')));
+    await hold.reached();
 
     const hook = runHook(AFTER_FAILURE, ['--record', '--exit', '1', '--', 'cargo', 'build'], {
       input: 'error[E0308]: mismatched types\n  --> src/main.rs:4:5\n',
@@ -72,6 +76,7 @@ describe('hooks while the store is busy', () => {
     expect(workers.map((w) => w.pid)).toContain(session);
     for (const worker of workers) expect(worker.ppid).not.toBe(hook.pid);
 
+    hold.release();
     await holderDone;
     await waitFor(() => workers.every((w) => stateOf(w.pid) === undefined));
     const rows = storeState(dir).rows.map((r) => r.title);

@@ -1,3 +1,4 @@
+import { holdAt } from '../helpers/hold.js';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -335,18 +336,20 @@ describe('lessons mcp over stdio, with the SDK client', () => {
       (await lessons(['--dir', dir, 'record-failure', '--title', 'seed', '--domain', 'x'])).code,
     ).toBe(0);
     const mcp = await startMcp(dir, { args: ['--lock-timeout', '0.3'] });
+    const hold = holdAt('locked');
     const holder = spawn(
       process.execPath,
       [BIN.lessons, '--dir', dir, 'record-failure', '--title', 'slow holder', '--domain', 'x'],
-      { env: { ...process.env, LESSONS_TEST_DELAY_AT: 'locked:2500' }, stdio: 'ignore' },
+      { env: { ...process.env, ...hold.env }, stdio: 'ignore' },
     );
     const holderDone = new Promise<number | null>((resolve) => holder.on('close', resolve));
-    await waitFor(() => fs.existsSync(path.join(dir, '.lessons', 'lock', 'owner.json')));
+    await hold.reached();
     const before = storeState(dir);
     const error = errorOf(await mcp.call('record_failure', { title: 'impatient', domain: 'x' }));
     expect(error.code).toBe('LOCK_TIMEOUT');
     expect(error.message).toContain(`pid ${holder.pid}`);
     expect(storeState(dir).rows).toEqual(before.rows);
+    hold.release();
     expect(await holderDone).toBe(0);
     // Once the store is free again, the same server records.
     expect(

@@ -1,6 +1,7 @@
 // The read side: list filters and sorts, show by id/prefix/rowid/path, FTS ranking and hostile
 // search strings, the context digest's token budget, stats, and that nothing uncommitted is seen.
 
+import { holdAt } from '../helpers/hold.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
@@ -278,23 +279,17 @@ describe('only committed records are visible', () => {
     const other = tempStore();
     const s = await openStore({ dir: other });
     await s.recordFailure({ title: 'first', domain: 'x' });
-    // The writer pauses after main moved, before SQLite COMMIT, holding the lock.
-    const writer = startWriter({
-      dir: other,
-      kind: 'failure',
-      title: 'in flight',
-      env: { LESSONS_TEST_DELAY_AT: 'commit:5000' },
-    });
-    const journal = path.join(other, '.lessons', 'journal');
-    while (!fs.existsSync(journal) || fs.readdirSync(journal).length === 0)
-      await new Promise((r) => setTimeout(r, 20));
-    await new Promise((r) => setTimeout(r, 200));
+    // The writer stops after main moved, before SQLite COMMIT, holding the lock.
+    const hold = holdAt('commit');
+    const writer = startWriter({ dir: other, kind: 'failure', title: 'in flight', env: hold.env });
+    await hold.reached();
     expect((await s.list()).map((r) => r.title)).toEqual(['first']);
     expect(await s.search('flight')).toEqual([]);
     const cli = await lessons(['--dir', other, '--json', 'list']);
     expect((cli.json!.records as { title: string }[]).map((r) => r.title)).toEqual(['first']);
     // The readers finished while the writer still held its transaction open: they did not wait.
     expect(writer.child.exitCode).toBe(null);
+    hold.release();
     expect((await writer.done).code).toBe(0);
     expect((await s.list()).map((r) => r.title)).toEqual(['in flight', 'first']);
     expect(consistencyProblems(other)).toEqual([]);

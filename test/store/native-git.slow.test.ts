@@ -3,6 +3,7 @@
 // under a writer, git's lock files, empty object folders removed and packs replaced by gc are
 // all waited out or worked around, never reported as failures.
 
+import { holdAt } from '../helpers/hold.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -109,18 +110,20 @@ describe("a person's own git beside the writers", () => {
     const parent = storeState(dir).head!;
     // The writer pauses after writing its objects; a native commit moves main; the writer
     // rebuilds its commit on that one, moves main, and is killed before SQLite COMMIT.
+    const hold = holdAt('objects');
     const writer = startWriter({
       dir,
       kind: 'failure',
       title: 'rebuilt then killed',
-      env: { LESSONS_TEST_DELAY_AT: 'objects:1500', LESSONS_TEST_KILL_AT: 'index' },
+      env: { ...hold.env, LESSONS_TEST_KILL_AT: 'index' },
     });
-    await new Promise((resolve) => setTimeout(resolve, 700));
+    await hold.reached();
     fs.writeFileSync(path.join(dir, 'NOTES'), 'mine\n');
     git(dir, 'add', 'NOTES');
     git(dir, 'commit', '-q', '-m', 'native');
     const native = git(dir, 'rev-parse', 'main').trim();
     expect(git(dir, 'rev-parse', `${native}^`).trim()).toBe(parent);
+    hold.release();
     const killed = await writer.done;
     expect(killed.signal).toBe('SIGKILL');
     const head = storeState(dir).head!;

@@ -2,6 +2,7 @@
 // random moments: afterwards the store is consistent, and a record is present exactly when the
 // crash came after main moved.
 
+import { holdAt } from '../helpers/hold.js';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -146,8 +147,8 @@ describe('a killed lock holder', () => {
   it('is reclaimed at once on this host, well inside a lock timeout far shorter than the stale time', async () => {
     const dir = await seeded();
     await killedAt(dir, 'files', 'holder');
-    // The stale time is 10 s; a 2 s timeout can only pass if the dead holder is detected.
-    const next = await startWriter({ dir, kind: 'failure', title: 'next', lockTimeout: '2s' }).done;
+    // The stale time is 10 s; a 5 s timeout can only pass if the dead holder is detected.
+    const next = await startWriter({ dir, kind: 'failure', title: 'next', lockTimeout: '5s' }).done;
     expect(next.code).toBe(0);
     expect(consistencyProblems(dir)).toEqual([]);
   });
@@ -159,7 +160,7 @@ describe('a killed lock holder', () => {
       'import subprocess, sys, time',
       'p = subprocess.Popen(sys.argv[1:])',
       'print(p.pid, flush=True)',
-      'time.sleep(8)',
+      'time.sleep(600)',
     ].join('\n');
     const args = [
       '-c',
@@ -195,7 +196,7 @@ describe('a killed lock holder', () => {
       }
     };
     while (!isZombie()) await new Promise((r) => setTimeout(r, 20));
-    const next = await startWriter({ dir, kind: 'failure', title: 'next', lockTimeout: '2s' }).done;
+    const next = await startWriter({ dir, kind: 'failure', title: 'next', lockTimeout: '5s' }).done;
     expect(isZombie()).toBe(true);
     expect(next.code).toBe(0);
     expect(consistencyProblems(dir)).toEqual([]);
@@ -203,18 +204,9 @@ describe('a killed lock holder', () => {
 
   it('is never taken from a live holder: the waiter times out instead', async () => {
     const dir = await seeded();
-    const holder = startWriter({
-      dir,
-      kind: 'failure',
-      title: 'slow but alive',
-      env: { LESSONS_TEST_DELAY_AT: 'files:3000' },
-    });
-    while (
-      !fs.existsSync(path.join(dir, '.lessons', 'journal')) ||
-      fs.readdirSync(path.join(dir, '.lessons', 'journal')).length === 0
-    ) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    const hold = holdAt('files');
+    const holder = startWriter({ dir, kind: 'failure', title: 'slow but alive', env: hold.env });
+    await hold.reached();
     const waiter = await startWriter({
       dir,
       kind: 'failure',
@@ -222,6 +214,7 @@ describe('a killed lock holder', () => {
       lockTimeout: '1s',
     }).done;
     expect(waiter.code).toBe(3);
+    hold.release();
     const held = await holder.done;
     expect(held.code).toBe(0);
     expect(auditStore(dir, [held, waiter]).problems).toEqual([]);

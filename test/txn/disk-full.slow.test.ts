@@ -2,6 +2,7 @@
 // means stored in none, once `lessons recover` has run, even when the disk filled up while the
 // writer was undoing its transaction (the abort decision is durable).
 
+import { holdAt } from '../helpers/hold.js';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -150,12 +151,12 @@ describe.skipIf(unavailable !== undefined)('a full disk (3 MiB tmpfs)', () => {
         expect((await writer(dir, title).done).code).toBe(0);
         stored.push(title);
       }
-      const paused = writer(dir, 'paused', { LESSONS_TEST_DELAY_AT: `${step}:1500` });
-      await paused.reached(step);
-      process.kill(paused.pid, 'SIGSTOP');
+      const hold = holdAt(step);
+      const paused = writer(dir, 'paused', hold.env);
+      await hold.reached();
       const filler = path.join(mount, 'filler');
       fillDisk(filler);
-      process.kill(paused.pid, 'SIGCONT');
+      hold.release();
       const result = await paused.done;
       expect(result.code).toBe(1);
       expect(result.json).toMatchObject({
