@@ -19,6 +19,7 @@ export const TXN_STEPS = [
   'index', // git index updated, index.lock released
   'commit', // just before SQLite COMMIT (a fault here stands for COMMIT failing)
   'committed', // SQLite committed, journal entry still present
+  'answered', // a group's waiters answered (outcome files), journal entry still present
   'done', // journal entry removed, lock still held
 ] as const;
 
@@ -46,7 +47,7 @@ function sleep(ms: number): Promise<void> {
  * Steps that take no injected throw: after SQLite COMMIT the record is stored, so a fault there
  * could only lie about it; and in the middle of an undo a throw would only be a second failure.
  */
-const NO_THROW: ReadonlySet<Step> = new Set(['committed', 'done', 'aborted']);
+const NO_THROW: ReadonlySet<Step> = new Set(['committed', 'answered', 'done', 'aborted']);
 
 /** With LESSONS_TRACE=1, print `event` and the time; also used for the lock's comings and goings. */
 export function trace(event: string): void {

@@ -18,7 +18,14 @@ import {
 } from '../helpers/writers.js';
 import { consistencyProblems, storeState, tempStore } from '../helpers/store.js';
 
-const AFTER_REF: ReadonlySet<TxnStep> = new Set(['ref', 'index', 'commit', 'committed', 'done']);
+const AFTER_REF: ReadonlySet<TxnStep> = new Set([
+  'ref',
+  'index',
+  'commit',
+  'committed',
+  'answered',
+  'done',
+]);
 
 /** What a kill at each step leaves behind before any recovery runs. */
 const LEFT_BEHIND: Record<
@@ -35,6 +42,7 @@ const LEFT_BEHIND: Record<
   index: { journal: true, file: true, row: false, headMoved: true, indexLock: false },
   commit: { journal: true, file: true, row: false, headMoved: true, indexLock: false },
   committed: { journal: true, file: true, row: true, headMoved: true, indexLock: false },
+  answered: { journal: true, file: true, row: true, headMoved: true, indexLock: false },
   done: { journal: false, file: true, row: true, headMoved: true, indexLock: false },
 };
 
