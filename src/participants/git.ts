@@ -57,7 +57,16 @@ export class GitParticipant implements Participant {
   /** Write the blobs, the trees and one commit per unit on `txn.parent`; nothing is visible yet. */
   async prepare(txn: Transaction): Promise<void> {
     const blobs = new Map(txn.records.map((r) => [r.blobOid, r.content] as const));
-    await this.build(txn, txn.parent, blobs);
+    // One fsync pass for every object of every unit (a group's commits are many small ones).
+    const { objects } = this.ctx.repo;
+    objects.beginBatch();
+    try {
+      await this.build(txn, txn.parent, blobs);
+      await objects.flushBatch();
+    } catch (error) {
+      objects.discardBatch();
+      throw error;
+    }
   }
 
   private async build(

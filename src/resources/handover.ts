@@ -123,6 +123,11 @@ export class HandoverBoard {
     return this.file('h', hid);
   }
 
+  /** True while a holder's claim stands, unanswered or not yet released. */
+  isClaimed(hid: string): boolean {
+    return fs.existsSync(this.file('c', hid));
+  }
+
   /** True while the handover is offered and nobody has claimed it. */
   isOffered(hid: string): boolean {
     return fs.existsSync(this.file('h', hid));

@@ -30,7 +30,7 @@ import {
 import type { StoreLayout } from '../resources/layout.js';
 import { inspectLock } from '../resources/lock.js';
 import { currentIdentity, liveness } from '../resources/owner.js';
-import { trace } from '../util/faults.js';
+import { checkpoint, trace } from '../util/faults.js';
 import { freshIds } from './clock.js';
 import { runTransaction, type TransactionOptions, type UnitInput } from './coordinator.js';
 
@@ -227,6 +227,7 @@ async function lead(
   options: CommitOptions,
 ): Promise<RecordResult[][]> {
   const own = units.reduce((n, u) => n + u.records.length, 0);
+  await checkpoint('claim');
   const claimed =
     own < GROUP_MAX_RECORDS ? board.claim({ maxRecords: GROUP_MAX_RECORDS - own }) : [];
   if (claimed.length === 0) return runTransaction(ctx, units, { ...options, now: writer.now() });

@@ -26,6 +26,9 @@ export const TXN_STEPS = [
 /** Reached only by a transaction that failed: its abort is recorded, nothing undone yet. */
 export const ABORT_STEPS = ['aborted'] as const;
 
+/** Reached by a writer leading a group commit, holding the lock, before it claims handovers. */
+export const GROUP_STEPS = ['claim'] as const;
+
 export const RECOVERY_STEPS = [
   'recover-start',
   'recover-files',
@@ -37,7 +40,8 @@ export const RECOVERY_STEPS = [
 export type TxnStep = (typeof TXN_STEPS)[number];
 export type RecoveryStep = (typeof RECOVERY_STEPS)[number];
 export type AbortStep = (typeof ABORT_STEPS)[number];
-export type Step = TxnStep | AbortStep | RecoveryStep;
+export type GroupStep = (typeof GROUP_STEPS)[number];
+export type Step = TxnStep | AbortStep | RecoveryStep | GroupStep;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
