@@ -9,13 +9,22 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TXN_STEPS } from '../../src/util/faults.js';
 import { auditStore } from '../../stress/lib/audit.js';
+import { libraryOf, runLongLived } from '../../stress/lib/group.js';
 import {
+  ROOT,
   runLessons,
   startWriter,
   type RunningWriter,
   type WriterOutcome,
 } from '../helpers/writers.js';
-import { AFTER_REF, consistencyProblems, git, storeState, seededByCli } from '../helpers/store.js';
+import {
+  AFTER_REF,
+  consistencyProblems,
+  git,
+  storeState,
+  seededByCli,
+  tempStore,
+} from '../helpers/store.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -158,6 +167,28 @@ describe('SIGKILL of a group leader', () => {
       expect(groupFiles(dir)).toEqual([]);
     },
   );
+});
+
+describe('long-lived writers (the library, a store kept open per process)', () => {
+  it('record in loops side by side: every record stored, each in a commit of its own', async () => {
+    const dir = tempStore();
+    const report = await runLongLived({
+      dir,
+      processes: 4,
+      seconds: 4,
+      lib: libraryOf(ROOT),
+      startupSeconds: 3,
+    });
+    expect(report.errors).toEqual([]);
+    expect(report.records).toBeGreaterThan(4);
+    expect(report.missing).toBe(0);
+    expect(report.ownCommits).toBe(report.records);
+    expect(report.groups.records).toBe(report.records + 1);
+    expect(report.verifyExit).toBe(0);
+    expect(consistencyProblems(dir)).toEqual([]);
+    nativelyClean(dir);
+    expect(groupFiles(dir)).toEqual([]);
+  });
 });
 
 describe('a member killed while it waits', () => {
