@@ -6,6 +6,15 @@
 //                     [--kill-rate 0] [--no-baseline] [--no-maintenance] [--crash-iterations 0]
 //                     [--crash-max-delay 600] [--keep]
 //   npm run stress -- --mcp [--mcp-servers 20] [--mcp-records 20]
+//   npm run stress -- --long-lived 16 [--seconds 10] [--compare <checkout>]
+//
+// Each level also measures its floor, in the same run: as many `node -e 0` as writers, started
+// the same way (at one instant, through the start gate), and reports the ratio, with the group
+// sizes history shows (commits sharing a Lessons-Txid were one group commit).
+//
+// --long-lived runs N separate processes, each with a store kept open (the library API),
+// recording in a loop for --seconds; then one such writer alone. With --compare, the single
+// writer alone is measured with that checkout's build too (e.g. main built in /tmp), alternately.
 //
 // --mcp runs the MCP round instead (stress/lib/mcp.ts): N `lessons mcp` servers on one store,
 // each recording M records, beside N CLI loops doing the same and a floor of `node -e 0`.
@@ -21,6 +30,15 @@ import { runMcpRound, type McpRoundReport } from './lib/mcp.js';
 import { runLevel, type LevelReport } from './lib/level.js';
 import { runNaiveLevel, type NaiveReport } from './lib/naive.js';
 import { ROOT } from '../test/helpers/writers.js';
+import {
+  describeGroups,
+  groupSizes,
+  libraryOf,
+  nodeFloor,
+  runLongLived,
+  type GroupSizes,
+  type LongLivedReport,
+} from './lib/group.js';
 
 const { values } = parseArgs({
   options: {
@@ -36,6 +54,9 @@ const { values } = parseArgs({
     mcp: { type: 'boolean', default: false },
     'mcp-servers': { type: 'string', default: '20' },
     'mcp-records': { type: 'string', default: '20' },
+    'long-lived': { type: 'string' },
+    seconds: { type: 'string', default: '10' },
+    compare: { type: 'string' },
   },
 });
 
@@ -165,7 +186,13 @@ function crashSummary(r: CrashRoundReport): string {
 const results: {
   started: string;
   options: typeof values;
-  levels: { lessons: LevelReport; naive?: NaiveReport }[];
+  levels: {
+    lessons: LevelReport;
+    naive?: NaiveReport;
+    floorMs?: number;
+    groups?: GroupSizes;
+  }[];
+  longLived?: { crowd: LongLivedReport; alone: { build: string; report: LongLivedReport }[] };
   crash?: CrashRoundReport;
   mcp?: McpRoundReport;
 } = { started: new Date().toISOString(), options: values, levels: [] };
@@ -263,6 +290,58 @@ function finish(): never {
   process.exit(failed ? 1 : 0);
 }
 
+if (values['long-lived'] !== undefined) {
+  const processes = count('long-lived', values['long-lived']);
+  const seconds = count('seconds', values.seconds);
+  const lib = libraryOf(ROOT);
+  const crowd = await runLongLived({
+    dir: path.join(work, 'long-lived'),
+    processes,
+    seconds,
+    lib,
+  });
+  console.log(longLivedLine(`${processes} long-lived writers`, crowd));
+  // One writer alone, this build and (with --compare) another, alternately.
+  const builds: [string, string][] = [['this build', lib]];
+  if (values.compare !== undefined) builds.push(['compared', libraryOf(values.compare)]);
+  const alone: { build: string; report: LongLivedReport }[] = [];
+  for (let round = 0; round < 2; round++)
+    for (const [build, buildLib] of builds) {
+      const report = await runLongLived({
+        dir: path.join(work, `alone-${build.replace(/\W/g, '-')}-${round}`),
+        processes: 1,
+        seconds: Math.max(3, seconds / 2),
+        lib: buildLib,
+        startupSeconds: 2,
+      });
+      alone.push({ build, report });
+      console.log(longLivedLine(`1 writer alone, ${build} (round ${round + 1})`, report));
+    }
+  if (builds.length > 1) {
+    const rate = (b: string): number =>
+      alone.filter((a) => a.build === b).reduce((n, a) => n + a.report.records, 0);
+    console.log(
+      `single writer: this build / compared = ${(rate('this build') / rate('compared')).toFixed(2)} (records in the same time)`,
+    );
+  }
+  results.longLived = { crowd, alone };
+  failed =
+    crowd.missing > 0 ||
+    crowd.verifyExit !== 0 ||
+    crowd.errors.length > 0 ||
+    alone.some((a) => a.report.missing > 0 || a.report.verifyExit !== 0);
+  finish();
+}
+
+function longLivedLine(name: string, r: LongLivedReport): string {
+  return [
+    `${name}: ${r.records} records in ${r.seconds} s = ${r.recordsPerSecond.toFixed(1)} records/s; ` +
+      `latency p50 ${r.latencyMs.p50.toFixed(1)} ms, p99 ${r.latencyMs.p99.toFixed(1)} ms, max ${r.latencyMs.max.toFixed(0)} ms`,
+    `  each in a commit of its own: ${r.ownCommits}/${r.records}; missing ${r.missing}; errors ${r.errors.length}${r.errors.length === 0 ? '' : ` (${r.errors.slice(0, 3).join('; ')})`}; verify ${r.verifyExit === 0 ? 'clean' : `exit ${r.verifyExit}`}`,
+    `  groups: ${describeGroups(r.groups)}`,
+  ].join('\n');
+}
+
 console.log(cells(COLUMNS));
 console.log(cells(COLUMNS.map(() => '---')));
 for (const writers of levels) {
@@ -275,7 +354,14 @@ for (const writers of levels) {
     killRate,
   });
   console.log(lessonsRow(lessons));
-  const entry: (typeof results.levels)[number] = { lessons };
+  // The floor, in the same run: as many bare node processes, started the same way.
+  const floorMs = await nodeFloor(writers);
+  const groups = groupSizes(path.join(work, `lessons-${writers}`));
+  console.error(
+    `  level ${writers}: wall ${(lessons.wallMs / 1000).toFixed(1)} s, floor (${writers} node -e 0) ${(floorMs / 1000).toFixed(1)} s: ${(lessons.wallMs / floorMs).toFixed(2)}x the floor; p99 ${lessons.latencyMs.p99.toFixed(0)} ms`,
+  );
+  console.error(`  level ${writers}: ${describeGroups(groups)}`);
+  const entry: (typeof results.levels)[number] = { lessons, floorMs, groups };
   if (!values['no-baseline']) {
     entry.naive = await runNaiveLevel(path.join(work, `naive-${writers}`), writers, records);
     console.log(naiveRow(entry.naive));

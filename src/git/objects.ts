@@ -19,6 +19,16 @@ type PackReader = (oid: string) => Promise<GitObject>;
 /** How many times a packed read is tried again with a fresh list of packs. */
 const PACK_RETRIES = 5;
 
+/** How many fsyncs of a batch run at once. */
+const FLUSH_PARALLEL = 64;
+
+interface PendingObject {
+  readonly type: ObjectType;
+  readonly content: Buffer;
+  readonly tmp: string;
+  readonly target: string;
+}
+
 /** How many times an object write starts over when git removed its empty folder meanwhile. */
 const WRITE_RETRIES = 5;
 
@@ -29,6 +39,11 @@ export class ObjectStore {
   private readonly dirtyDirs = new Set<string>();
   private objectsDirDirty = false;
   private packReader: PackReader | undefined;
+  /**
+   * Objects written since beginBatch(): in temp files not yet fsynced nor renamed into place,
+   * and in memory, where reads find them. flushBatch() makes them durable together.
+   */
+  private batch: Map<string, PendingObject> | undefined;
 
   constructor(gitdir: string) {
     this.gitdir = gitdir;
@@ -52,6 +67,8 @@ export class ObjectStore {
    * missing or corrupt.
    */
   async read(oid: string, verify = false): Promise<GitObject> {
+    const pending = this.batch?.get(oid);
+    if (pending !== undefined) return { type: pending.type, content: pending.content };
     let object: GitObject | undefined;
     for (let attempt = 0; object === undefined; attempt++) {
       let raw: Buffer | undefined;
@@ -97,7 +114,7 @@ export class ObjectStore {
   write(type: ObjectType, content: Uint8Array): string {
     const oid = hashObject(type, content);
     const target = this.loosePath(oid);
-    if (fs.existsSync(target)) return oid;
+    if (this.batch?.has(oid) === true || fs.existsSync(target)) return oid;
     const dir = path.dirname(target);
     const data = deflateSync(Buffer.concat([objectHeader(type, content.length), content]), {
       level: 1,
@@ -106,6 +123,11 @@ export class ObjectStore {
     // open. Like git itself, make it again and start over.
     for (let attempt = 0; ; attempt++) {
       try {
+        if (this.batch !== undefined) {
+          const tmp = this.writeTemp(dir, target, data, false);
+          this.batch.set(oid, { type, content: Buffer.from(content), tmp, target });
+          return oid;
+        }
         this.writeLoose(dir, target, data);
         break;
       } catch (error) {
@@ -116,7 +138,64 @@ export class ObjectStore {
     return oid;
   }
 
+  /**
+   * Start writing objects as a batch (a group commit's many small commits): each is written to
+   * a temp file, not yet fsynced nor in place, and kept in memory for reads, until
+   * flushBatch() fsyncs them all at once, then renames them into place. A crash before that
+   * leaves only temp files, which recovery sweeps.
+   */
+  beginBatch(): void {
+    this.batch ??= new Map();
+  }
+
+  /** fsync every object of the batch (in parallel), rename each into place, fsync their folders. */
+  async flushBatch(): Promise<void> {
+    const batch = this.batch;
+    this.batch = undefined;
+    if (batch === undefined || batch.size === 0) return;
+    const pending = [...batch.values()];
+    try {
+      for (let start = 0; start < pending.length; start += FLUSH_PARALLEL) {
+        await Promise.all(
+          pending.slice(start, start + FLUSH_PARALLEL).map(async ({ tmp }) => {
+            const handle = await fs.promises.open(tmp, 'r');
+            try {
+              await handle.sync();
+            } finally {
+              await handle.close();
+            }
+          }),
+        );
+      }
+      for (const { tmp, target } of pending) {
+        fs.renameSync(tmp, target);
+        this.dirtyDirs.add(path.dirname(target));
+      }
+    } catch (error) {
+      for (const { tmp } of pending) rmQuiet(tmp);
+      throw error;
+    }
+    this.syncDirs();
+  }
+
+  /** Drop a batch that will not be committed: its temp files go. */
+  discardBatch(): void {
+    for (const { tmp } of this.batch?.values() ?? []) rmQuiet(tmp);
+    this.batch = undefined;
+  }
+
   private writeLoose(dir: string, target: string, data: Buffer): void {
+    const tmp = this.writeTemp(dir, target, data, true);
+    try {
+      fs.renameSync(tmp, target);
+    } catch (error) {
+      rmQuiet(tmp);
+      throw error;
+    }
+  }
+
+  /** The object's bytes in a temp file beside `target` (fsynced when `sync`); returns its path. */
+  private writeTemp(dir: string, target: string, data: Buffer, sync: boolean): string {
     if (!fs.existsSync(dir)) {
       try {
         fs.mkdirSync(dir);
@@ -129,19 +208,14 @@ export class ObjectStore {
     const fd = fs.openSync(tmp, 'wx', 0o444);
     try {
       fs.writeSync(fd, data);
-      fs.fsyncSync(fd);
+      if (sync) fs.fsyncSync(fd);
     } catch (error) {
       fs.closeSync(fd);
       rmQuiet(tmp);
       throw error;
     }
     fs.closeSync(fd);
-    try {
-      fs.renameSync(tmp, target);
-    } catch (error) {
-      rmQuiet(tmp);
-      throw error;
-    }
+    return tmp;
   }
 
   /**

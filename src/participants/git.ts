@@ -57,7 +57,20 @@ export class GitParticipant implements Participant {
   /** Write the blobs, the trees and one commit per unit on `txn.parent`; nothing is visible yet. */
   async prepare(txn: Transaction): Promise<void> {
     const blobs = new Map(txn.records.map((r) => [r.blobOid, r.content] as const));
-    await this.build(txn, txn.parent, blobs);
+    // A group (many small commits): one fsync pass for every object of every unit.
+    const { objects } = this.ctx.repo;
+    if (txn.units.length === 1) {
+      await this.build(txn, txn.parent, blobs);
+      return;
+    }
+    objects.beginBatch();
+    try {
+      await this.build(txn, txn.parent, blobs);
+      await objects.flushBatch();
+    } catch (error) {
+      objects.discardBatch();
+      throw error;
+    }
   }
 
   private async build(

@@ -32,6 +32,18 @@ export interface JournalEntry {
   /** The commit main pointed to when the transaction started. */
   readonly parent: string | null;
   readonly records: readonly JournalRecord[];
+  /**
+   * Group commit: the handovers of waiting writers this transaction carries, each with its
+   * units' record ids (final, after any renumbering), so that recovery can tell each waiter
+   * what became of its records.
+   */
+  readonly handovers?: readonly JournalHandover[];
+}
+
+export interface JournalHandover {
+  readonly hid: string;
+  /** Record ids of each of the handover's units, in order. */
+  readonly units: readonly (readonly string[])[];
 }
 
 /** One file found in the journal folder. */

@@ -16,6 +16,8 @@ export interface StoreLayout {
   readonly lessonsDir: string;
   readonly lockDir: string;
   readonly journalDir: string;
+  /** Group commit's handovers between waiting writers and the lock holder (resources/handover.ts). */
+  readonly groupDir: string;
   readonly quarantineDir: string;
   /** The identity of the .git/index lessons wrote last (resources/git-index.ts). */
   readonly indexStampFile: string;
@@ -35,6 +37,7 @@ export function layoutFor(dir: string): StoreLayout {
     lessonsDir,
     lockDir: path.join(lessonsDir, 'lock'),
     journalDir: path.join(lessonsDir, 'journal'),
+    groupDir: path.join(lessonsDir, 'group'),
     quarantineDir: path.join(lessonsDir, 'quarantine'),
     indexStampFile: path.join(lessonsDir, 'index-stamp'),
   };

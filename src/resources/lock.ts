@@ -37,6 +37,13 @@ export interface LockOptions {
   readonly timeoutMs?: number;
   /** A holder on another host whose lock has not been refreshed for this long is presumed dead. @default 10000 */
   readonly staleMs: number;
+  /** Called once, when the lock is first found taken and this writer is about to wait. */
+  readonly onBusy?: (() => void) | undefined;
+  /**
+   * Stops the waiting (never a held lock): withWritersLock then rejects with the signal's
+   * reason. A waiter whose records a holder took over (group commit) waits no longer.
+   */
+  readonly signal?: AbortSignal | undefined;
 }
 
 export const DEFAULT_LOCK_TIMEOUT_MS = 60_000;
@@ -241,17 +248,18 @@ class ReleaseWatch {
     }
   }
 
-  /** Resolves after the lock is next released, or after `ms`, whichever comes first. */
-  next(ms: number): Promise<void> {
+  /** Resolves after the lock is next released, or after `ms`, or on `signal`, whichever comes first. */
+  next(ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
+      const done = (): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
         this.wake = undefined;
         resolve();
-      }, ms);
-      this.wake = () => {
-        clearTimeout(timer);
-        resolve();
       };
+      const timer = setTimeout(done, ms);
+      this.wake = done;
+      signal?.addEventListener('abort', done, { once: true });
     });
   }
 
@@ -331,14 +339,22 @@ export async function withWritersLock<T>(
       // stat, the owner file, a signal 0) before each full attempt, which is far costlier.
       minTimeout: 0,
       shouldRetry: async ({ attemptNumber }) => {
+        const signal = options.signal;
+        const stop = (): void => {
+          if (signal?.aborted === true) throw signal.reason;
+        };
+        if (attemptNumber === 1) options.onBusy?.();
+        stop();
         queue.join();
-        await queue.waitTurn(deadline, pollDelay, () => !heldByLiveOwner(lockDir, staleMs));
+        await queue.waitTurn(deadline, pollDelay, () => !heldByLiveOwner(lockDir, staleMs), signal);
         for (let polls = attemptNumber; ; polls++) {
+          stop();
           const remaining = deadline - performance.now();
           if (remaining <= 0) return true;
           watch.arm();
           if (!heldByLiveOwner(lockDir, staleMs)) return true;
-          await watch.next(Math.min(pollDelay(polls), remaining));
+          await watch.next(Math.min(pollDelay(polls), remaining), signal);
+          stop();
           if (!heldByLiveOwner(lockDir, staleMs)) return true;
         }
       },

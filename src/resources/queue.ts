@@ -85,13 +85,18 @@ export class WaitQueue {
     deadline: number,
     pollDelay: (poll: number) => number,
     lockFree: () => boolean = () => false,
+    signal?: AbortSignal,
   ): Promise<void> {
     let poll = 1;
     let freeSince: number | undefined;
+    const aborted = (): boolean => signal?.aborted === true;
     for (let ahead = this.nearestAhead(); ahead !== undefined; ahead = this.nearestAhead()) {
       const watch = new TicketWatch(ahead.file);
+      const interrupt = (): void => watch.interrupt();
+      signal?.addEventListener('abort', interrupt, { once: true });
       try {
         for (;;) {
+          if (aborted()) return;
           const remaining = deadline - performance.now();
           if (remaining <= 0) return;
           if (await watch.gone(Math.min(pollDelay(poll++), remaining))) break;
@@ -103,8 +108,10 @@ export class WaitQueue {
           else if (performance.now() - (freeSince ??= performance.now()) >= STUCK_MS) return;
         }
       } finally {
+        signal?.removeEventListener('abort', interrupt);
         watch.close();
       }
+      if (aborted()) return;
     }
   }
 
@@ -170,6 +177,13 @@ class TicketWatch {
     this.watcher?.close();
     this.watcher = undefined;
     this.wake = undefined;
+  }
+
+  /** End the current wait at once (the waiter stops waiting altogether). */
+  interrupt(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
   }
 
   private look(): void {

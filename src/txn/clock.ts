@@ -7,7 +7,7 @@
 import { prepareRecord } from '../record/markdown.js';
 import type { RenderedRecord } from '../record/types.js';
 import type { WriteContext } from '../participants/types.js';
-import { idAfter, idTime } from '../record/ids.js';
+import { clockId, idAfter, idTime } from '../record/ids.js';
 
 /** The newest id of a record dated by a writer's clock (imports aside), from the index of HEAD. */
 export function newestClockId(ctx: WriteContext): string | undefined {
@@ -41,4 +41,20 @@ export function monotonicRecords(
     };
   });
   return changed ? out : records;
+}
+
+/**
+ * `records` under new ids from this writer's clock, rendered again: for a group member trying
+ * once more after its group rolled back, so that nothing the failed group left for recovery to
+ * undo (an entry marked aborted) can ever share a path with what it writes now.
+ */
+export function freshIds(records: readonly RenderedRecord[]): RenderedRecord[] {
+  return records.map((rendered) => {
+    if (rendered.pinnedDate === true) return rendered;
+    const id = clockId(Date.now());
+    return {
+      ...rendered,
+      ...prepareRecord({ ...rendered.record, id, created: new Date(idTime(id)).toISOString() }),
+    };
+  });
 }

@@ -14,7 +14,7 @@ import { GitParticipant } from '../participants/git.js';
 import { SqliteParticipant } from '../participants/sqlite.js';
 import type { Participant, Transaction, Unit, WriteContext } from '../participants/types.js';
 import type { RecordResult, RenderedRecord } from '../record/types.js';
-import type { JournalEntry } from '../resources/journal.js';
+import type { JournalEntry, JournalHandover } from '../resources/journal.js';
 import { recordTarget } from '../resources/layout.js';
 import { checkpoint } from '../util/faults.js';
 import type { OnProgress } from '../util/progress.js';
@@ -27,12 +27,20 @@ export interface UnitInput {
   readonly records: readonly RenderedRecord[];
   /** The commit's subject. @default "<kind>: <title>", or "lessons: record <n> records" */
   readonly subject?: string | undefined;
+  /** Group commit: the handover (resources/handover.ts) this unit came from, journaled. */
+  readonly handover?: string | undefined;
 }
 
 export interface TransactionOptions {
   /** Commit time. */
   readonly now: Date;
   readonly onProgress?: OnProgress | undefined;
+  /**
+   * Called once everything is stored (SQLite committed), before the journal entry goes, with
+   * each unit's results: a group's leader answers its waiters here, so that a crash after it
+   * leaves either their answers or the entry recovery answers from. Must not throw.
+   */
+  readonly onCommitted?: ((results: RecordResult[][]) => void) | undefined;
 }
 
 /**
@@ -91,7 +99,7 @@ export async function runTransaction(
   }
   await checkpoint('locked');
   try {
-    ctx.journal.write(journalEntry(ctx, txn));
+    ctx.journal.write(journalEntry(ctx, txn, groupHandovers(inputs, units)));
     journaled = true;
     await checkpoint('journal');
 
@@ -128,14 +136,7 @@ export async function runTransaction(
   // Stored in all three. Nothing from here on may turn that into a failure: a journal entry
   // that cannot be removed is rolled forward (a no-op) by the next recovery.
   await checkpoint('committed');
-  try {
-    ctx.journal.remove(txid);
-  } catch {
-    // left for recovery
-  }
-  await checkpoint('done');
-
-  return units.map((unit) =>
+  const results = units.map((unit) =>
     unit.records.map((r) => ({
       ok: true as const,
       id: r.record.id,
@@ -145,10 +146,41 @@ export async function runTransaction(
       commit: unit.commit!,
     })),
   );
+  try {
+    options.onCommitted?.(results);
+  } catch {
+    // the journal entry stays: recovery answers in its stead
+    return results;
+  }
+  await checkpoint('answered');
+  try {
+    ctx.journal.remove(txid);
+  } catch {
+    // left for recovery
+  }
+  await checkpoint('done');
+  return results;
+}
+
+/** Each handover of the group with its units' final record ids (units of one handover are adjacent). */
+function groupHandovers(inputs: readonly UnitInput[], units: readonly Unit[]): JournalHandover[] {
+  const out: { hid: string; units: string[][] }[] = [];
+  inputs.forEach((input, i) => {
+    if (input.handover === undefined) return;
+    const ids = units[i]!.records.map((r) => r.record.id);
+    const last = out.at(-1);
+    if (last?.hid === input.handover) last.units.push(ids);
+    else out.push({ hid: input.handover, units: [ids] });
+  });
+  return out;
 }
 
 /** The intent record: every record with its content hashes, and the commit main was at. */
-function journalEntry(ctx: WriteContext, txn: Transaction): JournalEntry {
+function journalEntry(
+  ctx: WriteContext,
+  txn: Transaction,
+  handovers: readonly JournalHandover[],
+): JournalEntry {
   return {
     version: 1,
     txid: txn.txid,
@@ -162,6 +194,7 @@ function journalEntry(ctx: WriteContext, txn: Transaction): JournalEntry {
       sha256: r.sha256,
       blobOid: r.blobOid,
     })),
+    ...(handovers.length === 0 ? {} : { handovers }),
   };
 }
 

@@ -18,6 +18,7 @@ import { liveness } from '../resources/owner.js';
 import { checkpoint } from '../util/faults.js';
 import type { JournalEntry, JournalFile, JournalRecord } from '../resources/journal.js';
 import type { Outcome, WriteContext } from '../participants/types.js';
+import { HandoverBoard, type HandoverOutcome } from '../resources/handover.js';
 
 export interface RecoveryAction {
   readonly txid: string;
@@ -108,6 +109,7 @@ async function recoverOne(
     await participant.recover(entry, outcome);
     if (step !== undefined) await checkpoint(step);
   }
+  answerWaiters(ctx, entry, outcome);
   await checkpoint('recover-journal');
   fs.rmSync(file.file, { force: true });
   if (outcome.committed)
@@ -184,6 +186,54 @@ async function entryFromCommit(
     parent: parsed.parents[0] ?? null,
     records,
   };
+}
+
+/**
+ * Group commit: tell each waiter whose records the entry carried what became of them (their
+ * leader died before it could): stored, with ids, rowids and commits; or rolled back, nothing
+ * stored and no entry left, so the waiter may try again.
+ */
+function answerWaiters(ctx: WriteContext, entry: JournalEntry, outcome: Outcome): void {
+  if (entry.handovers === undefined || entry.handovers.length === 0) return;
+  const board = new HandoverBoard(ctx.layout.groupDir);
+  const byId = new Map(entry.records.map((r) => [r.id, r]));
+  const rowid = ctx.db.db.prepare('SELECT rowid AS rowid FROM records WHERE id = ?');
+  for (const { hid, units } of entry.handovers) {
+    // Answered and released already (the leader died later): the waiter has its answer.
+    if (!board.isClaimed(hid)) continue;
+    let answer: HandoverOutcome;
+    if (outcome.committed) {
+      answer = {
+        ok: true,
+        results: units.map((ids) =>
+          ids.map((id) => {
+            const record = byId.get(id)!;
+            const row = rowid.get(id) as { rowid: number } | undefined;
+            return {
+              ok: true as const,
+              id,
+              rowid: row?.rowid ?? 0,
+              kind: record.kind,
+              path: record.path,
+              commit: outcome.commits.get(id) ?? outcome.commit,
+            };
+          }),
+        ),
+      };
+    } else {
+      answer = {
+        ok: false,
+        retry: true,
+        error: {
+          code: 'IO_ERROR',
+          message: `the writer (pid ${entry.owner.pid}) that took these records into its group commit died before its commit point, and recovery rolled the group back; nothing of it was stored`,
+          exitCode: 1,
+        },
+      };
+    }
+    board.answer(hid, answer);
+    board.release(hid);
+  }
 }
 
 function summary(records: readonly JournalRecord[]): { id: string; path: string }[] {

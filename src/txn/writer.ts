@@ -11,7 +11,8 @@ import { DatabaseConnection } from '../resources/connection.js';
 import { prepareStoreDir, type StoreLayout } from '../resources/layout.js';
 import { DEFAULT_LOCK_TIMEOUT_MS, DEFAULT_STALE_MS, withWritersLock } from '../resources/lock.js';
 import { refuseUnusableStore } from '../resources/preflight.js';
-import { runTransaction, type TransactionOptions, type UnitInput } from './coordinator.js';
+import type { TransactionOptions, UnitInput } from './coordinator.js';
+import { groupCommit, type GroupWriter, type WaitHooks } from './group.js';
 import type { RecoveryReport } from './recovery.js';
 import { openSession } from './session.js';
 
@@ -46,12 +47,28 @@ export class Writer {
     this.connection = new DatabaseConnection(layout.dbFile);
   }
 
-  /** Store `units` as one transaction (see runTransaction); each unit's results, in order. */
+  /**
+   * Store `units` as one transaction (see runTransaction); each unit's results, in order.
+   * When the store is busy, the units are handed over to the lock holder, which commits them
+   * in its group (txn/group.ts); whoever holds the lock commits the handovers of others too.
+   */
   commit(
     units: readonly UnitInput[],
-    options: Omit<TransactionOptions, 'now'> = {},
+    options: Omit<TransactionOptions, 'now' | 'onCommitted'> = {},
   ): Promise<RecordResult[][]> {
-    return this.run((ctx) => runTransaction(ctx, units, { ...options, now: this.now() }));
+    const run = this.queue.then(() => groupCommit(this.groupAccess(), units, options));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** What group commit needs of this writer: the lock (with its waiting hooks) and the clock. */
+  private groupAccess(): GroupWriter {
+    return {
+      layout: this.layout,
+      staleMs: this.staleMs,
+      now: this.now,
+      locked: (fn, hooks) => this.locked((ctx) => fn(ctx), {}, hooks),
+    };
   }
 
   /**
@@ -82,6 +99,7 @@ export class Writer {
   private async locked<T>(
     fn: (ctx: WriteContext, recovery: RecoveryReport) => Promise<T>,
     options: RunOptions,
+    hooks: WaitHooks = {},
   ): Promise<T> {
     if (this.closed)
       throw new UsageError(
@@ -97,6 +115,8 @@ export class Writer {
         {
           timeoutMs: this.lockTimeoutMs,
           staleMs: this.staleMs,
+          onBusy: hooks.onBusy,
+          signal: hooks.signal,
         },
         async (lock) => {
           options.beforeSession?.();

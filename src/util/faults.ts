@@ -23,11 +23,15 @@ export const TXN_STEPS = [
   'index', // git index updated, index.lock released
   'commit', // just before SQLite COMMIT (a fault here stands for COMMIT failing)
   'committed', // SQLite committed, journal entry still present
+  'answered', // a group's waiters answered (outcome files), journal entry still present
   'done', // journal entry removed, lock still held
 ] as const;
 
 /** Reached only by a transaction that failed: its abort is recorded, nothing undone yet. */
 export const ABORT_STEPS = ['aborted'] as const;
+
+/** Reached by a writer leading a group commit, holding the lock, before it claims handovers. */
+export const GROUP_STEPS = ['claim'] as const;
 
 export const RECOVERY_STEPS = [
   'recover-start',
@@ -40,7 +44,8 @@ export const RECOVERY_STEPS = [
 export type TxnStep = (typeof TXN_STEPS)[number];
 export type RecoveryStep = (typeof RECOVERY_STEPS)[number];
 export type AbortStep = (typeof ABORT_STEPS)[number];
-export type Step = TxnStep | AbortStep | RecoveryStep;
+export type GroupStep = (typeof GROUP_STEPS)[number];
+export type Step = TxnStep | AbortStep | RecoveryStep | GroupStep;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -50,7 +55,7 @@ function sleep(ms: number): Promise<void> {
  * Steps that take no injected throw: after SQLite COMMIT the record is stored, so a fault there
  * could only lie about it; and in the middle of an undo a throw would only be a second failure.
  */
-const NO_THROW: ReadonlySet<Step> = new Set(['committed', 'done', 'aborted']);
+const NO_THROW: ReadonlySet<Step> = new Set(['committed', 'answered', 'done', 'aborted']);
 
 /** With LESSONS_TRACE=1, print `event` and the time; also used for the lock's comings and goings. */
 export function trace(event: string): void {

@@ -5,8 +5,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { onTestFinished } from 'vitest';
-
+import { expect, onTestFinished } from 'vitest';
+import type { TxnStep } from '../../src/util/faults.js';
 import { startWriter, type WriterOutcome } from './writers.js';
 
 export * from './inspect.js';
@@ -87,4 +87,22 @@ export async function startWriterKilledAt(dir: string, step: string): Promise<Wr
     title: `killed at ${step}`,
     env: { LESSONS_TEST_KILL_AT: step },
   }).done;
+}
+
+/** The steps after main moved (the commit point): a writer killed there has stored its record. */
+export const AFTER_REF: ReadonlySet<TxnStep> = new Set([
+  'ref',
+  'index',
+  'commit',
+  'committed',
+  'answered',
+  'done',
+]);
+
+/** A new store holding one record, written by the CLI. */
+export async function seededByCli(): Promise<string> {
+  const dir = tempStore();
+  const seed = await startWriter({ dir, kind: 'heuristic', title: 'seed rule' }).done;
+  expect(seed.code).toBe(0);
+  return dir;
 }

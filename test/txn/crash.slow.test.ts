@@ -17,9 +17,7 @@ import {
   writerArgs,
   type WriterOutcome,
 } from '../helpers/writers.js';
-import { consistencyProblems, storeState, tempStore } from '../helpers/store.js';
-
-const AFTER_REF: ReadonlySet<TxnStep> = new Set(['ref', 'index', 'commit', 'committed', 'done']);
+import { AFTER_REF, consistencyProblems, storeState, seededByCli } from '../helpers/store.js';
 
 /** What a kill at each step leaves behind before any recovery runs. */
 const LEFT_BEHIND: Record<
@@ -36,15 +34,9 @@ const LEFT_BEHIND: Record<
   index: { journal: true, file: true, row: false, headMoved: true, indexLock: false },
   commit: { journal: true, file: true, row: false, headMoved: true, indexLock: false },
   committed: { journal: true, file: true, row: true, headMoved: true, indexLock: false },
+  answered: { journal: true, file: true, row: true, headMoved: true, indexLock: false },
   done: { journal: false, file: true, row: true, headMoved: true, indexLock: false },
 };
-
-async function seeded(): Promise<string> {
-  const dir = tempStore();
-  const seed = await startWriter({ dir, kind: 'heuristic', title: 'seed rule' }).done;
-  expect(seed.code).toBe(0);
-  return dir;
-}
 
 function untrackedRecordFiles(dir: string): string[] {
   const state = storeState(dir);
@@ -71,7 +63,7 @@ describe('SIGKILL at every step of a transaction', () => {
   it.each(cases)(
     'after a kill at "%s", %s leaves all three stores consistent',
     async (step, recovery) => {
-      const dir = await seeded();
+      const dir = await seededByCli();
       const before = storeState(dir);
       const title = `killed at ${step}`;
       const killed = await killedAt(dir, step, title);
@@ -127,7 +119,7 @@ describe('SIGKILL inside recovery', () => {
   it.each(cases)(
     'a recovery killed at "%s" (writer killed at "%s") is finished by the next recovery',
     async (recoveryStep, writerStep, present) => {
-      const dir = await seeded();
+      const dir = await seededByCli();
       const title = `killed at ${writerStep}`;
       const killed = await killedAt(dir, writerStep, title);
       const first = await runLessons(['--dir', dir, 'recover'], {
@@ -145,7 +137,7 @@ describe('SIGKILL inside recovery', () => {
 
 describe('a killed lock holder', () => {
   it('is reclaimed at once on this host, well inside a lock timeout far shorter than the stale time', async () => {
-    const dir = await seeded();
+    const dir = await seededByCli();
     await killedAt(dir, 'files', 'holder');
     // The stale time is 10 s; a 5 s timeout can only pass if the dead holder is detected.
     const next = await startWriter({ dir, kind: 'failure', title: 'next', lockTimeout: '5s' }).done;
@@ -154,7 +146,7 @@ describe('a killed lock holder', () => {
   });
 
   it('is reclaimed while it is still a zombie its parent has not reaped', async (ctx) => {
-    const dir = await seeded();
+    const dir = await seededByCli();
     // A parent that never waits for its child: the killed writer stays a zombie meanwhile.
     const script = [
       'import subprocess, sys, time',
@@ -203,7 +195,7 @@ describe('a killed lock holder', () => {
   });
 
   it('is never taken from a live holder: the waiter times out instead', async () => {
-    const dir = await seeded();
+    const dir = await seededByCli();
     const hold = holdAt('files');
     const holder = startWriter({ dir, kind: 'failure', title: 'slow but alive', env: hold.env });
     await hold.reached();
@@ -228,7 +220,7 @@ describe('random kills with concurrent writers', () => {
     'keeps every exit-0 record and no half records over 40 iterations',
     { timeout: 300_000 },
     async () => {
-      const dir = await seeded();
+      const dir = await seededByCli();
       // A writer's life is ~150-400 ms here; the kills spread over all of it.
       const round = await runCrashRound({ dir, iterations: 40, maxDelayMs: 500 });
       expect(round.recoverExit).toBe(0);

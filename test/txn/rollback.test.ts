@@ -5,7 +5,8 @@ import { openStore } from '../../src/index.js';
 import { TXN_STEPS } from '../../src/util/faults.js';
 import { consistencyProblems, git, lessons, storeState, tempStore } from '../helpers/store.js';
 
-const FAILING_STEPS = TXN_STEPS.filter((s) => s !== 'committed' && s !== 'done');
+const STORED_STEPS: readonly string[] = ['committed', 'answered', 'done'];
+const FAILING_STEPS = TXN_STEPS.filter((s) => !STORED_STEPS.includes(s));
 
 afterEach(() => {
   delete process.env.LESSONS_TEST_FAIL_AT;
@@ -89,7 +90,7 @@ describe('rollback at every step', () => {
     },
   );
 
-  it.each(['committed', 'done'])(
+  it.each(STORED_STEPS)(
     'treats step "%s" as stored: a fault there cannot un-store the record',
     async (step) => {
       const dir = await seededStore();

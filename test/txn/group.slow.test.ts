@@ -1,0 +1,221 @@
+// Group commit across processes, with real CLI writers: a crowd waiting behind a lock holder is
+// committed as one transaction of one commit per record; a group's leader killed with SIGKILL
+// at every step leaves each member with exit 0 and its record whole, or a non-zero exit and
+// nothing stored; a member killed while it waits leaves nothing.
+
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { TXN_STEPS } from '../../src/util/faults.js';
+import { auditStore } from '../../stress/lib/audit.js';
+import { libraryOf, runLongLived } from '../../stress/lib/group.js';
+import {
+  ROOT,
+  runLessons,
+  startWriter,
+  type RunningWriter,
+  type WriterOutcome,
+} from '../helpers/writers.js';
+import {
+  AFTER_REF,
+  consistencyProblems,
+  git,
+  storeState,
+  seededByCli,
+  tempStore,
+} from '../helpers/store.js';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function groupFiles(dir: string, kind?: 'h' | 'c' | 'o'): string[] {
+  try {
+    return fs
+      .readdirSync(path.join(dir, '.lessons', 'group'))
+      .filter((n) => kind === undefined || n.startsWith(`${kind}-`));
+  } catch {
+    return [];
+  }
+}
+
+/** Resolves once a writer holds the writers' lock. */
+async function lockTaken(dir: string): Promise<void> {
+  while (!fs.existsSync(path.join(dir, '.lessons', 'lock', 'owner.json'))) await sleep(10);
+}
+
+/**
+ * Resolves once `count` handovers are offered (the waiters are in line, records rendered), or
+ * once `until` settles (on a loaded machine a process may take seconds to start).
+ */
+async function offered(dir: string, count: number, until?: Promise<unknown>): Promise<void> {
+  let over = false;
+  void until?.finally(() => (over = true));
+  while (!over && groupFiles(dir, 'h').length < count) await sleep(20);
+}
+
+/** Commits on main, newest first: subject, Lessons-Id trailers, Lessons-Txid, changed paths. */
+function history(dir: string): { oid: string; ids: string[]; txid: string; paths: string[] }[] {
+  const out = git(dir, 'log', '--format=%x00%H%x01%B%x01', '--name-only', 'main');
+  return out
+    .split('\0')
+    .filter((c) => c.trim() !== '')
+    .map((chunk) => {
+      const [oid, body, names] = chunk.split('\x01') as [string, string, string];
+      return {
+        oid,
+        ids: [...body.matchAll(/^Lessons-Id: (\S+)$/gm)].map((m) => m[1]!),
+        txid: /^Lessons-Txid: (\S+)$/m.exec(body)?.[1] ?? '',
+        paths: names.split('\n').filter((n) => n !== ''),
+      };
+    });
+}
+
+/** Every exit-0 writer's commit holds its record alone, with its trailers, on main. */
+function ownCommits(dir: string, outcomes: readonly WriterOutcome[]): void {
+  const byOid = new Map(history(dir).map((c) => [c.oid, c]));
+  for (const o of outcomes.filter((w) => w.code === 0)) {
+    const commit = byOid.get(o.json!.commit!);
+    expect(commit, `${o.spec.title}: commit ${o.json!.commit} is on main`).toBeDefined();
+    expect(commit!.ids).toEqual([o.json!.id]);
+    expect(commit!.paths).toEqual([o.json!.path]);
+  }
+}
+
+function nativelyClean(dir: string): void {
+  execFileSync('git', ['-C', dir, 'fsck', '--strict'], { stdio: 'pipe' });
+  expect(git(dir, 'status', '--porcelain')).toBe('');
+}
+
+describe('group commit of CLI writers', () => {
+  it('commits a crowd waiting behind a holder as one group of one commit per record', async () => {
+    const dir = await seededByCli();
+    const holder = startWriter({
+      dir,
+      kind: 'failure',
+      title: 'holder',
+      env: { LESSONS_TEST_DELAY_AT: 'locked:4000' },
+    });
+    await lockTaken(dir);
+    const crowd: RunningWriter[] = Array.from({ length: 8 }, (_, i) =>
+      startWriter({ dir, kind: i % 2 === 0 ? 'failure' : 'heuristic', title: `member ${i}` }),
+    );
+    const outcomes = await Promise.all([holder.done, ...crowd.map((w) => w.done)]);
+    for (const o of outcomes) expect(o.code, o.stderr).toBe(0);
+
+    const audit = auditStore(dir, outcomes);
+    expect(audit.problems).toEqual([]);
+    expect(audit.exit0).toBe(9);
+    expect(audit.inFiles + audit.inRows + audit.inCommits).toBe(27);
+    ownCommits(dir, outcomes);
+    // The members arrived while the holder held the lock: at least one group formed.
+    const txids = new Map<string, number>();
+    for (const c of history(dir)) txids.set(c.txid, (txids.get(c.txid) ?? 0) + 1);
+    expect(Math.max(...txids.values())).toBeGreaterThan(1);
+    expect(consistencyProblems(dir)).toEqual([]);
+    nativelyClean(dir);
+    expect(groupFiles(dir)).toEqual([]);
+  });
+});
+
+describe('SIGKILL of a group leader', () => {
+  it.each(TXN_STEPS.map((s) => [s]))(
+    'at "%s": every member exits 0 with its record whole, the store verifies clean',
+    async (step) => {
+      const dir = await seededByCli();
+      // The leader holds the lock and gathers the members before it claims them.
+      const leader = startWriter({
+        dir,
+        kind: 'failure',
+        title: 'leader',
+        env: { LESSONS_TEST_DELAY_AT: 'claim:5000', LESSONS_TEST_KILL_AT: step },
+      });
+      await lockTaken(dir);
+      const members = Array.from({ length: 3 }, (_, i) =>
+        startWriter({ dir, kind: 'failure', title: `member ${i}`, lockTimeout: '30s' }),
+      );
+      await offered(dir, 3, leader.done);
+      const killed = await leader.done;
+      expect(killed.signal).toBe('SIGKILL');
+      const outcomes = await Promise.all(members.map((m) => m.done));
+      for (const o of outcomes) expect(o.code, o.stderr).toBe(0);
+
+      // Members answered before the leader died (step "answered") exit without the lock: the
+      // leader's entry, already whole in all three stores, waits for the next command.
+      expect((await runLessons(['--dir', dir, 'recover'])).code).toBe(0);
+      const all = [killed, ...outcomes];
+      const audit = auditStore(dir, all);
+      expect(audit.problems).toEqual([]);
+      expect(audit.exit0Missing).toBe(0);
+      expect(audit.halfPresent).toBe(0);
+      ownCommits(dir, outcomes);
+      const state = storeState(dir);
+      expect(state.rows.some((r) => r.title === 'leader')).toBe(AFTER_REF.has(step));
+      if (AFTER_REF.has(step)) {
+        // The leader's group was rolled forward: members it had claimed share its txid.
+        const commits = history(dir);
+        const leaderTxid = commits.find((c) =>
+          c.ids.includes(state.rows.find((r) => r.title === 'leader')!.id),
+        )!.txid;
+        const inGroup = commits.filter(
+          (c) => c.txid === leaderTxid && outcomes.some((o) => o.json!.commit === c.oid),
+        );
+        expect(inGroup.length).toBeGreaterThan(0);
+      }
+      expect(state.journal).toEqual([]);
+      expect(consistencyProblems(dir)).toEqual([]);
+      nativelyClean(dir);
+      expect(groupFiles(dir)).toEqual([]);
+    },
+  );
+});
+
+describe('long-lived writers (the library, a store kept open per process)', () => {
+  it('record in loops side by side: every record stored, each in a commit of its own', async () => {
+    const dir = tempStore();
+    const report = await runLongLived({
+      dir,
+      processes: 4,
+      seconds: 4,
+      lib: libraryOf(ROOT),
+      startupSeconds: 3,
+    });
+    expect(report.errors).toEqual([]);
+    expect(report.records).toBeGreaterThan(4);
+    expect(report.missing).toBe(0);
+    expect(report.ownCommits).toBe(report.records);
+    expect(report.groups.records).toBe(report.records + 1);
+    expect(report.verifyExit).toBe(0);
+    expect(consistencyProblems(dir)).toEqual([]);
+    nativelyClean(dir);
+    expect(groupFiles(dir)).toEqual([]);
+  });
+});
+
+describe('a member killed while it waits', () => {
+  it('leaves nothing: its handover is dropped unclaimed by the next holder', async () => {
+    const dir = await seededByCli();
+    const holder = startWriter({
+      dir,
+      kind: 'failure',
+      title: 'holder',
+      env: { LESSONS_TEST_DELAY_AT: 'locked:2500' },
+    });
+    await lockTaken(dir);
+    const victim = startWriter({ dir, kind: 'failure', title: 'victim' });
+    await offered(dir, 1);
+    victim.child.kill('SIGKILL');
+    const killed = await victim.done;
+    expect(killed.signal).toBe('SIGKILL');
+    expect((await holder.done).code).toBe(0);
+    const next = await startWriter({ dir, kind: 'failure', title: 'next' }).done;
+    expect(next.code).toBe(0);
+
+    const state = storeState(dir);
+    expect(state.rows.map((r) => r.title)).not.toContain('victim');
+    expect(Object.keys(state.files).some((p) => p.includes('victim'))).toBe(false);
+    expect(git(dir, 'log', '--format=%s', 'main')).not.toContain('victim');
+    expect(auditStore(dir, [killed, next]).problems).toEqual([]);
+    nativelyClean(dir);
+    expect(groupFiles(dir)).toEqual([]);
+  });
+});
