@@ -62,18 +62,31 @@ function walk(dir: string, base = ''): string[] {
   });
 }
 
-const RECORD = /^(failures|heuristics)\//;
+const RECORD = /^(failures|heuristics|events)\//;
 
 export function readRows(dir: string): RowState[] {
   const file = path.join(dir, 'index.db');
   if (!fs.existsSync(file)) return [];
   const db = new BetterSqlite3(file, { readonly: true });
   try {
-    return db
+    const rows = db
       .prepare(
         'SELECT rowid, id, kind, path, title, blob_oid, commit_oid FROM records ORDER BY rowid',
       )
       .all() as RowState[];
+    // Lifecycle events (schema 3) are rows of their own table, of kind 'event'.
+    const hasEvents = db
+      .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'")
+      .get();
+    if (hasEvents === undefined) return rows;
+    return [
+      ...rows,
+      ...(db
+        .prepare(
+          "SELECT rowid, id, 'event' AS kind, path, verb AS title, blob_oid, commit_oid FROM events ORDER BY rowid",
+        )
+        .all() as RowState[]),
+    ];
   } finally {
     db.close();
   }
@@ -91,7 +104,7 @@ export function storeState(dir: string, options: { rows?: boolean } = {}): Store
     }
   }
   const files: Record<string, string> = {};
-  for (const root of ['failures', 'heuristics']) {
+  for (const root of ['failures', 'heuristics', 'events']) {
     for (const rel of walk(path.join(dir, root)))
       files[`${root}/${rel}`] = blobId(fs.readFileSync(path.join(dir, root, rel)));
   }
