@@ -37,7 +37,7 @@ const event: fc.Arbitrary<LifecycleEvent> = fc
             },
             { requiredKeys: [] },
           )
-          .map((r) => ({ ...head, ...strip(r), body: '' }));
+          .map((r) => ({ ...head, ...strip(r), body: '' }) as LifecycleEvent);
       case 'promote':
       case 'demote':
         return fc.constant({ ...head, body: '' });
