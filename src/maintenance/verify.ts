@@ -49,6 +49,8 @@ export interface VerifyReport {
   readonly head: string | null;
   /** Records in HEAD. */
   readonly records: number;
+  /** Lifecycle events in HEAD. */
+  readonly events: number;
   readonly deep: boolean;
   /** The store could not be written: its index was read through a private copy. */
   readonly readOnly: boolean;
@@ -123,7 +125,8 @@ export async function verifyStore(dir: string, options: SurveyOptions): Promise<
       ok: survey.findings.length === 0,
       store: layout.dir,
       head: survey.head ?? null,
-      records: survey.tree.size,
+      records: [...survey.tree.keys()].filter((p) => !isEventPath(p)).length,
+      events: [...survey.tree.keys()].filter(isEventPath).length,
       deep: options.deep === true,
       readOnly: index?.readOnly ?? !storeWritable(layout.dir),
       index: index?.origin ?? 'file',

@@ -391,7 +391,7 @@ export class Reader {
     const domain = options.domain?.toLowerCase();
     return this.all(
       `SELECT * FROM records WHERE golden = 1 AND retired = 0${domain === undefined ? '' : ' AND domain = @domain'}
-        ORDER BY confidence DESC, created DESC`,
+        ORDER BY confidence DESC, created DESC, id`,
       domain === undefined ? {} : { domain },
     ).map(toView);
   }

@@ -7,7 +7,8 @@ import type { SecretFinding } from '../errors/SecretDetectedError.js';
 import type { EventChanges, EventVerb, LifecycleEvent } from './event.js';
 import { clockId, idTime } from './ids.js';
 import { ruleName, scanGroups, secretRuleNames } from './secrets.js';
-import type { RecordKind } from './types.js';
+import { goldenByFormula, posterior } from './fold.js';
+import type { LessonRecord, RecordKind } from './types.js';
 import {
   LIMITS,
   multiLine,
@@ -211,4 +212,48 @@ export async function refuseEventSecrets(
   const refused: SecretFinding[] = found!.filter((f) => !allowed.has(f.rule));
   if (refused.length > 0) throw new SecretDetectedError(refused);
   return [...new Set(found!.filter((f) => allowed.has(f.rule)).map((f) => f.rule))];
+}
+
+/** A record's lifecycle as another tool kept it (an import): carried over as events. */
+export interface ImportedLifecycle {
+  readonly validations: number;
+  readonly violations: number;
+  readonly golden: boolean;
+  /** The source's confidence, which the folded confidence must equal. */
+  readonly confidence?: number | undefined;
+}
+
+/**
+ * The events that make a freshly imported heuristic fold to `source`'s state: one validate and
+ * one violate event carrying the counts; an update setting the prior to the source's
+ * confidence when the formula would give another; a promote or demote when the formula's
+ * golden differs from the source's (docs/lifecycle.md, "Imports").
+ */
+export function importEvents(
+  record: LessonRecord,
+  source: ImportedLifecycle,
+  now: Date,
+): LifecycleEvent[] {
+  if (record.kind !== 'heuristic') return [];
+  const events: LifecycleEvent[] = [];
+  const v = Math.max(0, Math.floor(source.validations));
+  const x = Math.max(0, Math.floor(source.violations));
+  if (v > 0) events.push(evidenceEvent('validate', record.id, { count: v }, now));
+  if (x > 0) events.push(evidenceEvent('violate', record.id, { count: x }, now));
+  let confidence = posterior(record.confidence, v, x);
+  const wanted = source.confidence;
+  if (wanted !== undefined && wanted >= 0 && wanted <= 1 && wanted !== confidence) {
+    events.push({
+      kind: 'event',
+      ...stamp(now),
+      verb: 'update',
+      target: record.id,
+      changes: { confidence: wanted },
+      body: '',
+    });
+    confidence = wanted;
+  }
+  if (goldenByFormula(confidence, v, x) !== source.golden)
+    events.push(verdictEvent(source.golden ? 'promote' : 'demote', record.id, now));
+  return events;
 }

@@ -21,19 +21,27 @@ import type {
 import { prepareEvent, type LifecycleEvent } from '../record/event.js';
 import {
   evidenceEvent,
+  importEvents,
   refuseEventSecrets,
   requireHeuristic,
   retireEvent,
   updateEvent,
   verdictEvent,
   type EvidenceInput,
+  type ImportedLifecycle,
   type RetireInput,
   type UpdateInput,
 } from '../record/lifecycle.js';
 import { domainCounts, storeStats, type StoreStats } from '../query/stats.js';
 import { recordPath } from '../record/paths.js';
 import { prepareInputs } from '../record/prepare.js';
-import type { FailureInput, HeuristicInput, RecordInput, RecordResult } from '../record/types.js';
+import type {
+  FailureInput,
+  HeuristicInput,
+  RecordInput,
+  RecordResult,
+  RenderedRecord,
+} from '../record/types.js';
 import { layoutFor, recordTarget, resolveStoreDir, type StoreLayout } from '../resources/layout.js';
 import type { RecoveryReport } from '../txn/recovery.js';
 import { namesSources, refuseSourcesOfEmptyStore, resolveSources } from '../txn/sources.js';
@@ -78,6 +86,11 @@ export interface RecordManyOptions {
   readonly subject?: string;
   /** Progress of a large transaction, phase by phase (preparing, files, rows, git). */
   readonly onProgress?: OnProgress | undefined;
+  /**
+   * Per input (same order), the lifecycle another tool kept for it: stored as events in the
+   * same transaction, so the record folds to that state (an import). @default none
+   */
+  readonly lifecycle?: readonly (ImportedLifecycle | undefined)[] | undefined;
 }
 
 export class Store {
@@ -116,7 +129,7 @@ export class Store {
     options: RecordManyOptions = {},
   ): Promise<RecordResult[]> {
     if (inputs.length === 0) return [];
-    return this.record(inputs, true, options.subject, options.onProgress);
+    return this.record(inputs, true, options.subject, options.onProgress, options.lifecycle);
   }
 
   /** Validate, scan for secrets and render (no I/O: a refusal touches nothing), then commit. */
@@ -125,6 +138,7 @@ export class Store {
     many: boolean,
     subject?: string,
     onProgress?: OnProgress,
+    lifecycle?: readonly (ImportedLifecycle | undefined)[],
   ): Promise<RecordResult[]> {
     const { records, render } = await prepareInputs(inputs, {
       now: this.writer.now(),
@@ -137,21 +151,38 @@ export class Store {
     if (isDirectory(this.layout.dir))
       for (const record of records) recordTarget(this.layout, recordPath(record), verified);
     const done = (rendered: number): void => onProgress?.(rendered, rendered, 'preparing');
+    // Imported lifecycles ride in the same transaction, after every record; only records are
+    // reported back.
+    const now = this.writer.now();
+    const withEvents = (rendered: RenderedRecord[]): RenderedRecord[] =>
+      lifecycle === undefined
+        ? rendered
+        : [
+            ...rendered,
+            ...rendered.flatMap((r, i) =>
+              lifecycle[i] === undefined || r.record.kind === 'event'
+                ? []
+                : importEvents(r.record, lifecycle[i], now).map(prepareEvent),
+            ),
+          ];
+    const count = records.length;
     if (!namesSources(records)) {
       const rendered = records.map(render);
       done(rendered.length);
-      const [results] = await this.writer.commit([{ records: rendered, subject }], { onProgress });
-      return results!;
+      const [results] = await this.writer.commit([{ records: withEvents(rendered), subject }], {
+        onProgress,
+      });
+      return results!.slice(0, count);
     }
     refuseSourcesOfEmptyStore(this.layout, records);
     return this.writer.run(async (ctx) => {
       const rendered = resolveSources(ctx, records).map(render);
       done(rendered.length);
-      const [results] = await runTransaction(ctx, [{ records: rendered, subject }], {
-        now: this.writer.now(),
+      const [results] = await runTransaction(ctx, [{ records: withEvents(rendered), subject }], {
+        now,
         onProgress,
       });
-      return results!;
+      return results!.slice(0, count);
     });
   }
 
