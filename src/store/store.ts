@@ -5,7 +5,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { InvalidInputError } from '../errors/index.js';
+import { InvalidInputError, StoreError } from '../errors/index.js';
 import { cleanupStore, type CleanupOptions, type CleanupReport } from '../maintenance/cleanup.js';
 import { reindexStore, type ReindexResult } from '../maintenance/reindex.js';
 import { verifyStore, type VerifyOptions, type VerifyReport } from '../maintenance/verify.js';
@@ -229,7 +229,7 @@ export class Store {
 
   /** Correct a record: validated and scanned for secrets as recording is. */
   async update(ref: string, input: UpdateInput): Promise<LifecycleResult> {
-    const target = await this.get(ref);
+    const target = await this.target(ref);
     const event = updateEvent(target.id, target.kind, input, this.writer.now());
     return this.change(target, event, input.allowSecrets);
   }
@@ -239,7 +239,7 @@ export class Store {
     ref: string,
     input: RetireInput & { readonly supersededBy?: string | undefined } = {},
   ): Promise<LifecycleResult> {
-    const target = await this.get(ref);
+    const target = await this.target(ref);
     const successor =
       input.supersededBy === undefined ? undefined : (await this.get(input.supersededBy)).id;
     if (successor === target.id)
@@ -259,8 +259,22 @@ export class Store {
     return this.read((reader) => reader.golden(options));
   }
 
+  /**
+   * The record a change names. A change is a write: an index of an older schema, which readers
+   * refuse, is first migrated by a writer's session (under the lock), as a record would do.
+   */
+  private async target(ref: string): Promise<RecordView> {
+    try {
+      return await this.get(ref);
+    } catch (error) {
+      if (!(error instanceof StoreError && error.code === 'SCHEMA_OLD')) throw error;
+      await this.writer.run(async () => undefined);
+      return this.get(ref);
+    }
+  }
+
   private async heuristic(verb: LifecycleEvent['verb'], ref: string): Promise<RecordView> {
-    const target = await this.get(ref);
+    const target = await this.target(ref);
     requireHeuristic(verb, target.kind, ref);
     return target;
   }

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { MIGRATIONS } from '../../src/db/schema.js';
 import { openStore } from '../../src/index.js';
 import { consistencyProblems, git, tempStore } from '../helpers/store.js';
 
@@ -61,5 +62,32 @@ describe('lifecycle events', () => {
     expect((await store.verify()).findings).toEqual([]);
     expect(consistencyProblems(dir)).toEqual([]);
     await store.close();
+  });
+
+  it('rebuilds an index of schema 2 from HEAD, events folded, on the next write', async () => {
+    const dir = tempStore();
+    const store = await openStore({ dir });
+    const h = await store.recordHeuristic({ domain: 'db', rule: 'Index first', confidence: 0.5 });
+    await store.validate(h.id);
+    await store.close();
+    // An index as lessons of schema 2 left it: no events table, no folded columns, no rows.
+    for (const suffix of ['', '-wal', '-shm'])
+      fs.rmSync(path.join(dir, `index.db${suffix}`), { force: true });
+    const old = new BetterSqlite3(path.join(dir, 'index.db'));
+    for (const migration of MIGRATIONS.filter((m) => m.version <= 2)) migration.up(old);
+    old.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', '2')").run();
+    old.close();
+
+    const reader = await openStore({ dir });
+    await expect(reader.get(h.id)).rejects.toMatchObject({ code: 'SCHEMA_OLD' });
+    await reader.close();
+    const writer = await openStore({ dir });
+    const result = await writer.validate(h.id);
+    expect(result.record).toMatchObject({ validations: 2, violations: 0 });
+    expect(result.record.confidence).toBeCloseTo(3 / 4, 12);
+    expect(eventRows(dir)).toHaveLength(2);
+    expect((await writer.verify()).findings).toEqual([]);
+    await writer.close();
+    expect(consistencyProblems(dir)).toEqual([]);
   });
 });
