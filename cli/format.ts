@@ -42,7 +42,25 @@ export interface Line {
 export type Formatter = (line: Line, index: number) => string;
 
 function grade(r: RecordView): string {
-  return r.kind === 'failure' ? `sev ${r.severity ?? '?'}` : `conf ${r.confidence ?? '?'}`;
+  return r.kind === 'failure'
+    ? `sev ${r.severity ?? '?'}`
+    : `conf ${r.confidence === null ? '?' : Math.round(r.confidence * 100) / 100}`;
+}
+
+/** confidence 0.78 · 6 validations, 1 violation · golden · retired (why) */
+export function lifecycleLine(r: RecordView): string {
+  const parts: string[] = [];
+  if (r.confidence !== null) parts.push(`confidence ${r.confidence.toFixed(2)}`);
+  if (r.kind === 'heuristic' || r.validations + r.violations > 0)
+    parts.push(
+      `${r.validations} validation${r.validations === 1 ? '' : 's'}, ${r.violations} violation${r.violations === 1 ? '' : 's'}`,
+    );
+  if (r.golden) parts.push('golden');
+  if (r.retired)
+    parts.push(
+      `retired${r.retiredReason === null ? '' : ` (${r.retiredReason})`}${r.supersededBy === null ? '' : `, superseded by ${r.supersededBy}`}`,
+    );
+  return parts.join(' · ');
 }
 
 function value(line: Line, field: (typeof FIELDS)[number]): string {
@@ -128,7 +146,7 @@ function layoutFormatter(layout: Layout, c: Colours): Formatter {
 export function shortLine(line: Line, c: Colours): string {
   const r = line.record;
   const g = grade(r).padEnd(7);
-  return `${c.yellow(line.short)}  ${r.kind.padEnd(9)} ${r.domain.padEnd(12)} ${severityColour(r.severity, g, c)} ${c.dim(r.created.slice(0, 10))}  ${highlight(line.title ?? r.title, c)}`;
+  return `${c.yellow(line.short)}  ${r.kind.padEnd(9)} ${r.domain.padEnd(12)} ${severityColour(r.severity, g, c)} ${c.dim(r.created.slice(0, 10))}  ${r.golden ? '★ ' : ''}${highlight(line.title ?? r.title, c)}${r.retired ? c.dim(' (retired)') : ''}`;
 }
 
 /** 5001 -> "5,001". */

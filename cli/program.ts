@@ -12,6 +12,15 @@ import {
 import { importElfCommand } from './commands/import-elf.js';
 import { mcpCommand } from './commands/mcp.js';
 import { recoverCommand } from './commands/recover.js';
+import {
+  demoteCommand,
+  goldenCommand,
+  promoteCommand,
+  retireCommand,
+  updateCommand,
+  validateCommand,
+  violateCommand,
+} from './commands/lifecycle.js';
 import type { Command, GlobalArgs } from './output.js';
 import { dirOnLine, SHELLS, storeWords } from './completion.js';
 import { NO_COMMAND, run } from './run.js';
@@ -25,6 +34,13 @@ const COMMANDS = [
   searchCommand,
   contextCommand,
   statsCommand,
+  validateCommand,
+  violateCommand,
+  promoteCommand,
+  demoteCommand,
+  goldenCommand,
+  updateCommand,
+  retireCommand,
   recoverCommand,
   importElfCommand,
   verifyCommand,

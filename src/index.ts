@@ -7,8 +7,14 @@ export {
   type RecordManyOptions,
   type CleanupOptions,
   type CleanupReport,
+  type LifecycleResult,
 } from './store/store.js';
+export type { EvidenceInput, UpdateInput, RetireInput } from './record/lifecycle.js';
+export type { LifecycleEvent, EventVerb, EventChanges } from './record/event.js';
+export { parseEvent, renderEvent } from './record/event.js';
+export { foldRecord, posterior, goldenByFormula, type FoldedState } from './record/fold.js';
 export type {
+  GoldenOptions,
   ListOptions,
   RecordView,
   SearchHit,

@@ -6,6 +6,7 @@
 //
 // After an unmeasured warm-up, for each size: the store is built with recordMany (its
 // throughput is reported), then, in alternation, one in-process record (file + SQLite + git,
+// fsynced), one in-process lifecycle event (validate: event file + row + re-fold + commit,
 // fsynced) and one native `git add <file> && git commit` of a file in the same store; CLI cold
 // start against `node -e 0` and the CLI's peak RSS; verify and reindex; search and context
 // latency; and a `lessons mcp` server's call latency (record, search, context) as an agent sees
@@ -129,6 +130,8 @@ interface SizeResult {
   size: number;
   recordManyPerSecond: number;
   recordMs: number;
+  /** One lifecycle event (validate), in-process, p50. */
+  eventMs: number;
   nativeGitMs: number;
   recordVsNative: number;
   cliMs: number;
@@ -168,6 +171,8 @@ try {
     fs.mkdirSync(path.join(dir, 'notes'));
 
     const record: number[] = [];
+    const event: number[] = [];
+    const target = await store.recordHeuristic({ rule: 'bench target rule', domain: 'bench' });
     const native: number[] = [];
     const cli: number[] = [];
     const node: number[] = [];
@@ -179,6 +184,10 @@ try {
         summary: 'one record',
       });
       record.push(ms(started));
+
+      started = performance.now();
+      await store.validate(target.id, { note: `bench ${r}` });
+      event.push(ms(started));
 
       const file = `notes/native-${r}.md`;
       fs.writeFileSync(path.join(dir, file), `native ${r}\n`);
@@ -240,6 +249,7 @@ try {
       size,
       recordManyPerSecond,
       recordMs: median(record),
+      eventMs: median(event),
       nativeGitMs: median(native),
       recordVsNative: median(record) / median(native),
       cliMs: median(cli),
@@ -265,14 +275,14 @@ try {
 const f = (n: number | undefined, digits = 1): string =>
   n === undefined ? '-' : n.toFixed(digits);
 console.log(
-  '| records | recordMany rec/s | record p50 ms | native git add+commit p50 ms | record / native | CLI cold ms | node -e 0 ms | CLI / node | CLI peak RSS MB | verify s | reindex s | search p50/p95 ms | context p50/p95 ms |',
+  '| records | recordMany rec/s | record p50 ms | event p50 ms | native git add+commit p50 ms | record / native | CLI cold ms | node -e 0 ms | CLI / node | CLI peak RSS MB | verify s | reindex s | search p50/p95 ms | context p50/p95 ms |',
 );
 console.log(
-  '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
 );
 for (const r of results)
   console.log(
-    `| ${r.size} | ${f(r.recordManyPerSecond, 0)} | ${f(r.recordMs)} | ${f(r.nativeGitMs)} | ${f(r.recordVsNative, 2)} | ${f(r.cliMs)} | ${f(r.nodeMs)} | ${f(r.cliVsNode, 2)} | ${f(r.cliPeakRssMb)} | ${f(r.verifyMs / 1000, 2)} | ${f(r.reindexMs / 1000, 2)} | ${f(r.searchP50, 2)} / ${f(r.searchP95, 2)} | ${f(r.contextP50, 2)} / ${f(r.contextP95, 2)} |`,
+    `| ${r.size} | ${f(r.recordManyPerSecond, 0)} | ${f(r.recordMs)} | ${f(r.eventMs)} | ${f(r.nativeGitMs)} | ${f(r.recordVsNative, 2)} | ${f(r.cliMs)} | ${f(r.nodeMs)} | ${f(r.cliVsNode, 2)} | ${f(r.cliPeakRssMb)} | ${f(r.verifyMs / 1000, 2)} | ${f(r.reindexMs / 1000, 2)} | ${f(r.searchP50, 2)} / ${f(r.searchP95, 2)} | ${f(r.contextP50, 2)} / ${f(r.contextP95, 2)} |`,
   );
 console.log(
   '\n| records | mcp record p50/p95 ms | mcp search p50/p95 ms | mcp context p50/p95 ms | CLI cold ms | mcp RSS MB (own) |',

@@ -10,6 +10,7 @@ export interface ListArgs extends GlobalArgs {
   readonly since?: string | undefined;
   readonly limit?: string | undefined;
   readonly sort?: string | undefined;
+  readonly all?: boolean | undefined;
 }
 
 export interface ShowArgs extends GlobalArgs {
@@ -23,6 +24,7 @@ export interface SearchArgs extends GlobalArgs {
   readonly domain?: string | undefined;
   readonly limit?: string | undefined;
   readonly raw?: boolean | undefined;
+  readonly all?: boolean | undefined;
 }
 
 export interface ContextArgs extends GlobalArgs {
@@ -66,7 +68,9 @@ export const listCommand: Command<GlobalArgs, ListArgs> = {
         choices: ['recent', 'confidence', 'severity'],
         describe: 'order',
       })
+      .option('all', { type: 'boolean', describe: 'include retired records' })
       .example('$0 list --domain database --sort severity', '')
+      .example('$0 list --all --kind heuristic --sort confidence', '')
       .example('$0 list --since 2w --format "{short}\\t{date}\\t{title}"', '')
       .example('$0 --json list --limit 500', ''),
   handler: async (argv) => (await import('../handlers/query.js')).list(argv),
@@ -103,6 +107,7 @@ export const searchCommand: Command<GlobalArgs, SearchArgs> = {
         type: 'boolean',
         describe: 'the text is an FTS5 query (AND, OR, NOT, "phrase", prefix*)',
       })
+      .option('all', { type: 'boolean', describe: 'include retired records' })
       .example('$0 search cache stampede', '')
       .example('$0 search --raw "retry OR backoff"', ''),
   handler: async (argv) => (await import('../handlers/query.js')).search(argv),

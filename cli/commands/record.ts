@@ -71,7 +71,7 @@ function once(name: string): (value: string | string[]) => string {
   };
 }
 
-function stringFlags<T>(yargs: Argv<T>, flags: Readonly<Record<string, string>>): Argv<T> {
+export function stringFlags<T>(yargs: Argv<T>, flags: Readonly<Record<string, string>>): Argv<T> {
   for (const [name, describe] of Object.entries(flags))
     yargs = yargs.option(name, { type: 'string', requiresArg: true, describe, coerce: once(name) });
   return yargs;

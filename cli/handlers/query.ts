@@ -4,7 +4,7 @@ import { InvalidInputError } from '../../src/errors/index.js';
 import type { ContextArgs, ListArgs, SearchArgs, ShowArgs } from '../commands/query.js';
 import { Output, type GlobalArgs } from '../output.js';
 import { highlight, severityColour, stdoutColours } from '../colour.js';
-import { count, formatter, shortLine } from '../format.js';
+import { count, formatter, lifecycleLine, shortLine } from '../format.js';
 import { operand, storeFrom, wholeNumber } from './common.js';
 
 function kindOf(value: string | undefined): 'failure' | 'heuristic' | undefined {
@@ -23,6 +23,7 @@ export async function list(args: ListArgs): Promise<void> {
     since: args.since,
     limit: wholeNumber('--limit', args.limit),
     sort: args.sort as 'recent' | 'confidence' | 'severity' | undefined,
+    all: args.all === true,
   });
   out.result({ ok: true, count: records.length, total, records }, () =>
     records.length === 0
@@ -52,15 +53,18 @@ export async function show(args: ShowArgs): Promise<void> {
   const c = stdoutColours();
   out.result({ ok: true, record }, () => {
     const grade =
-      record.kind === 'failure' ? `severity ${record.severity}` : `confidence ${record.confidence}`;
+      record.kind === 'failure'
+        ? `severity ${record.severity}`
+        : `confidence ${Math.round((record.confidence ?? 0) * 100) / 100}`;
     return [
       `${record.kind} ${c.yellow(record.id)} (rowid ${record.rowid}) · ${record.domain} · ${severityColour(record.severity, grade, c)}`,
       `path ${record.path} · commit ${record.commit.slice(0, 12)} · ${record.created}`,
       record.tags.length === 0 ? '' : `tags ${record.tags.join(', ')}`,
+      lifecycleLine(record),
       '',
       record.body.trim() === '' ? `# ${record.title}` : record.body.trimEnd(),
     ]
-      .filter((l, i) => l !== '' || i === 3)
+      .filter((l, i) => l !== '' || i === 4)
       .join('\n');
   });
 }
@@ -83,6 +87,7 @@ export async function search(args: SearchArgs): Promise<void> {
     domain: args.domain,
     limit: wholeNumber('--limit', args.limit),
     raw: args.raw === true,
+    all: args.all === true,
   });
   out.result({ ok: true, query: text, count: hits.length, hits }, () =>
     hits.length === 0

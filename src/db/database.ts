@@ -4,6 +4,8 @@
 import fs from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
 import { IndexNotAFileError, SqliteCorruptError, StoreError } from '../errors/index.js';
+import type { LifecycleEvent } from '../record/event.js';
+import type { FoldedState } from '../record/fold.js';
 import type { LessonRecord, RenderedRecord } from '../record/types.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 
@@ -28,13 +30,100 @@ export interface RecordRow {
   readonly blob_oid: string;
   readonly commit_oid: string;
   readonly txid: string;
+  /** The fold of the record's events (docs/lifecycle.md); confidence above is folded too. */
+  readonly validations: number;
+  readonly violations: number;
+  /** 0 or 1. */
+  readonly golden: number;
+  /** 0 or 1. */
+  readonly retired: number;
+  readonly retired_reason: string | null;
+  readonly superseded_by: string | null;
 }
 
 export type NewRow = Omit<RecordRow, 'rowid'>;
 
+/** A row of `events` as stored. */
+export interface EventRow {
+  readonly rowid: number;
+  readonly id: string;
+  readonly verb: LifecycleEvent['verb'];
+  readonly target: string;
+  readonly created: string;
+  /** JSON of the whole event (record/event.ts), what the fold reads. */
+  readonly payload: string;
+  readonly path: string;
+  readonly blob_oid: string;
+  readonly commit_oid: string;
+  readonly txid: string;
+}
+
+export type NewEventRow = Omit<EventRow, 'rowid'>;
+
+export function eventRow(
+  event: LifecycleEvent,
+  path: string,
+  blobOid: string,
+  txid: string,
+  commit: string,
+): NewEventRow {
+  return {
+    id: event.id,
+    verb: event.verb,
+    target: event.target,
+    created: event.created,
+    payload: JSON.stringify(event),
+    path,
+    blob_oid: blobOid,
+    commit_oid: commit,
+    txid,
+  };
+}
+
 export function rowFor(rendered: RenderedRecord, txid: string, commit: string): NewRow {
+  if (rendered.record.kind === 'event') throw new TypeError('an event has no record row');
   return rowFromRecord(rendered.record, rendered.path, rendered.blobOid, txid, commit);
 }
+
+/** The columns a fold sets on a record's row. */
+export function foldedColumns(state: FoldedState) {
+  const { record } = state;
+  return {
+    title: record.title,
+    tags: JSON.stringify(record.tags),
+    body: record.body,
+    severity: record.kind === 'failure' ? record.severity : null,
+    confidence: state.confidence,
+    validations: state.validations,
+    violations: state.violations,
+    golden: state.golden ? 1 : 0,
+    retired: state.retired ? 1 : 0,
+    retired_reason: state.retiredReason,
+    superseded_by: state.supersededBy,
+  };
+}
+
+const FOLDED_COLUMNS = Object.keys(
+  foldedColumns({
+    record: {
+      kind: 'failure',
+      id: '',
+      title: '',
+      domain: '',
+      tags: [],
+      created: '',
+      body: '',
+      severity: 1,
+    },
+    confidence: null,
+    validations: 0,
+    violations: 0,
+    golden: false,
+    retired: false,
+    retiredReason: null,
+    supersededBy: null,
+  }),
+);
 
 export function rowFromRecord(
   record: LessonRecord,
@@ -60,7 +149,18 @@ export function rowFromRecord(
     blob_oid: blobOid,
     commit_oid: commit,
     txid,
+    validations: 0,
+    violations: 0,
+    golden: 0,
+    retired: 0,
+    retired_reason: null,
+    superseded_by: null,
   };
+}
+
+/** A record's row with the fold of its events applied. */
+export function foldedRow(row: NewRow, state: FoldedState): NewRow {
+  return { ...row, ...foldedColumns(state) };
 }
 
 function describeNonFile(stat: fs.Stats): string {
@@ -99,12 +199,46 @@ const INSERT_COLUMNS = [
   'blob_oid',
   'commit_oid',
   'txid',
+  'validations',
+  'violations',
+  'golden',
+  'retired',
+  'retired_reason',
+  'superseded_by',
 ] as const;
+
+const EVENT_COLUMNS = [
+  'id',
+  'verb',
+  'target',
+  'created',
+  'payload',
+  'path',
+  'blob_oid',
+  'commit_oid',
+  'txid',
+] as const;
+
+/** Run an INSERT ... RETURNING rowid and check the rowid SQLite gave (> 0). */
+function checkedRowid(
+  statement: BetterSqlite3.Statement,
+  row: { readonly id: string },
+  what: string,
+): number {
+  const result = statement.get(row) as { rowid: number | bigint } | undefined;
+  const rowid = Number(result?.rowid ?? 0);
+  if (!(rowid > 0))
+    throw new StoreError('SQLITE_ROWID', `SQLite returned rowid ${rowid} for ${what} ${row.id}`);
+  return rowid;
+}
 
 export class Database {
   readonly file: string;
   readonly db: BetterSqlite3.Database;
   private insertStatement: BetterSqlite3.Statement | undefined;
+  private insertEventStatement: BetterSqlite3.Statement | undefined;
+  /** The schema version this connection migrated from (0: a new file). */
+  migratedFrom = SCHEMA_VERSION;
 
   private constructor(file: string, db: BetterSqlite3.Database) {
     this.file = file;
@@ -129,7 +263,8 @@ export class Database {
         db.pragma('synchronous = FULL');
         const database = new Database(file, db);
         database.migrate();
-        return { database, created };
+        // An index older than the events has none of them: it is filled again from HEAD.
+        return { database, created: created || database.migratedFrom < SCHEMA_VERSION };
       } catch (error) {
         db.close();
         throw error;
@@ -212,6 +347,7 @@ export class Database {
 
   private migrate(): void {
     const current = this.schemaVersion();
+    this.migratedFrom = current;
     if (current === SCHEMA_VERSION) return;
     if (current > SCHEMA_VERSION) {
       throw new StoreError(
@@ -265,11 +401,7 @@ export class Database {
     this.insertStatement ??= this.db.prepare(
       `INSERT INTO records (${INSERT_COLUMNS.join(', ')}) VALUES (${INSERT_COLUMNS.map((c) => `@${c}`).join(', ')}) RETURNING rowid`,
     );
-    const result = this.insertStatement.get(row) as { rowid: number | bigint } | undefined;
-    const rowid = Number(result?.rowid ?? 0);
-    if (!(rowid > 0))
-      throw new StoreError('SQLITE_ROWID', `SQLite returned rowid ${rowid} for record ${row.id}`);
-    return rowid;
+    return checkedRowid(this.insertStatement, row, 'record');
   }
 
   /**
@@ -290,13 +422,57 @@ export class Database {
     return existing.rowid;
   }
 
+  /** Insert one event row and return its rowid (checked > 0). */
+  insertEvent(row: NewEventRow): number {
+    this.insertEventStatement ??= this.db.prepare(
+      `INSERT INTO events (${EVENT_COLUMNS.join(', ')}) VALUES (${EVENT_COLUMNS.map((c) => `@${c}`).join(', ')}) RETURNING rowid`,
+    );
+    return checkedRowid(this.insertEventStatement, row, 'event');
+  }
+
+  /** The events of one record, in ULID order. */
+  eventsFor(target: string): LifecycleEvent[] {
+    return (
+      this.db.prepare('SELECT payload FROM events WHERE target = ? ORDER BY id').all(target) as {
+        payload: string;
+      }[]
+    ).map((r) => JSON.parse(r.payload) as LifecycleEvent);
+  }
+
+  eventById(id: string): EventRow | undefined {
+    return this.db.prepare('SELECT * FROM events WHERE id = ?').get(id) as EventRow | undefined;
+  }
+
+  /** Set the folded columns of the record `id`. */
+  applyFold(id: string, state: FoldedState): void {
+    this.db
+      .prepare(
+        `UPDATE records SET ${FOLDED_COLUMNS.map((c) => `${c} = @${c}`).join(', ')} WHERE id = @id`,
+      )
+      .run({ ...foldedColumns(state), id });
+  }
+
+  /** The targets of the events a transaction wrote. */
+  eventTargetsOfTxid(txid: string): string[] {
+    return (
+      this.db.prepare('SELECT DISTINCT target FROM events WHERE txid = ?').all(txid) as {
+        target: string;
+      }[]
+    ).map((r) => r.target);
+  }
+
   setCommitForTxid(txid: string, commit: string): void {
     this.db.prepare('UPDATE records SET commit_oid = ? WHERE txid = ?').run(commit, txid);
+    this.db.prepare('UPDATE events SET commit_oid = ? WHERE txid = ?').run(commit, txid);
   }
 
   setCommitForRecords(ids: readonly string[], commit: string): void {
     const update = this.db.prepare('UPDATE records SET commit_oid = ? WHERE id = ?');
-    for (const id of ids) update.run(commit, id);
+    const updateEvent = this.db.prepare('UPDATE events SET commit_oid = ? WHERE id = ?');
+    for (const id of ids) {
+      update.run(commit, id);
+      updateEvent.run(commit, id);
+    }
   }
 
   rowById(id: string): RecordRow | undefined {
@@ -308,8 +484,12 @@ export class Database {
       RecordRow | undefined;
   }
 
+  /** Remove the rows and event rows a transaction wrote (the caller re-folds the targets). */
   deleteByTxid(txid: string): number {
-    return this.db.prepare('DELETE FROM records WHERE txid = ?').run(txid).changes;
+    return (
+      this.db.prepare('DELETE FROM records WHERE txid = ?').run(txid).changes +
+      this.db.prepare('DELETE FROM events WHERE txid = ?').run(txid).changes
+    );
   }
 
   deleteByPath(path: string): number {

@@ -4,13 +4,16 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Database, NewRow } from './database.js';
+import type { Database, NewEventRow, NewRow } from './database.js';
 import { hashObject } from '../git/hash.js';
-import { rowFromRecord } from './database.js';
+import { eventRow, foldedRow, rowFromRecord } from './database.js';
+import type { LifecycleEvent } from '../record/event.js';
+import { foldRecord } from '../record/fold.js';
+import { parseItem } from '../record/stored.js';
+import type { LessonRecord, StoredItem } from '../record/types.js';
 import { readCommit, trailerValues } from '../git/commit.js';
 import type { GitRepository } from '../git/repository.js';
 import { diffTrees, listTree } from '../git/tree.js';
-import { parseRecord } from '../record/markdown.js';
 import type { OnProgress } from '../util/progress.js';
 import { isRecordPath, RECORD_ROOTS } from '../record/paths.js';
 
@@ -96,19 +99,64 @@ async function committedBytes(repo: GitRepository, relative: string, oid: string
   return repo.objects.readTyped(oid, 'blob');
 }
 
-/** Rows for every record in `tree`; files that do not parse are reported, not fatal. */
+/** What an index holds: record rows (each folded over its events) and event rows. */
+export interface IndexRows {
+  readonly rows: NewRow[];
+  readonly events: NewEventRow[];
+}
+
+/** Record rows folded over `events` (any order); events whose target has no row are orphans. */
+export function foldRows(rows: readonly NewRow[], events: readonly LifecycleEvent[]): NewRow[] {
+  const byTarget = new Map<string, LifecycleEvent[]>();
+  for (const event of events) {
+    const list = byTarget.get(event.target);
+    if (list === undefined) byTarget.set(event.target, [event]);
+    else list.push(event);
+  }
+  return rows.map((row) => {
+    const own = byTarget.get(row.id);
+    if (own === undefined) return row;
+    return foldedRow(row, foldRecord(recordOfRow(row), own));
+  });
+}
+
+/** The record a freshly built row (not yet folded) was made from. */
+function recordOfRow(row: NewRow): LessonRecord {
+  const common = {
+    id: row.id,
+    title: row.title,
+    domain: row.domain,
+    tags: JSON.parse(row.tags) as string[],
+    created: row.created,
+    body: row.body,
+  };
+  return row.kind === 'failure'
+    ? { kind: 'failure', ...common, severity: row.severity! }
+    : {
+        kind: 'heuristic',
+        ...common,
+        source: row.source as 'observation',
+        confidence: row.confidence!,
+        ...(row.source_id === null ? {} : { sourceId: row.source_id }),
+      };
+}
+
+/**
+ * Rows for every record and event in `tree`, records folded over their events; files that do
+ * not parse are reported, not fatal.
+ */
 export async function rowsFromTree(
   repo: GitRepository,
   head: string,
   tree: string,
   options: RowsFromTreeOptions = {},
-): Promise<{ rows: NewRow[]; unparseable: Unparseable[] }> {
+): Promise<IndexRows & { unparseable: Unparseable[] }> {
   const files = await recordFiles(repo, tree);
-  const parsed = new Map<string, ReturnType<typeof parseRecord>>();
+  const parsed = new Map<string, StoredItem>();
   const unparseable: Unparseable[] = [];
   for (const [path, oid] of files) {
     try {
-      parsed.set(path, parseRecord(await committedBytes(repo, path, oid)));
+      parsed.set(path, parseItem(path, await committedBytes(repo, path, oid)));
     } catch (error) {
       unparseable.push({ path, reason: (error as Error).message });
     }
@@ -125,11 +173,25 @@ export async function rowsFromTree(
     for (const [path, commit] of await attributeCommits(repo, head, unknown))
       commits.set(path, commit);
   const rows: NewRow[] = [];
-  for (const [path, record] of parsed) {
-    rows.push(rowFromRecord(record, path, files.get(path)!, 'reindex', commits.get(path)!));
+  const events: NewEventRow[] = [];
+  const parsedEvents: LifecycleEvent[] = [];
+  for (const [path, item] of parsed) {
+    if (item.kind === 'event') {
+      parsedEvents.push(item);
+      events.push(eventRow(item, path, files.get(path)!, 'reindex', commits.get(path)!));
+    } else rows.push(rowFromRecord(item, path, files.get(path)!, 'reindex', commits.get(path)!));
   }
-  rows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  return { rows, unparseable };
+  const byId = (a: { id: string }, b: { id: string }): number =>
+    a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+  rows.sort(byId);
+  events.sort(byId);
+  return { rows: foldRows(rows, parsedEvents), events, unparseable };
+}
+
+/** Insert every row and event row (the caller holds a transaction). */
+export function insertRows(db: Database, content: IndexRows): void {
+  for (const row of content.rows) db.insert(row);
+  for (const event of content.events) db.insertEvent(event);
 }
 
 /** Replace every row with rows rebuilt from `tree`, in one SQLite transaction. */
@@ -139,11 +201,12 @@ export async function rebuildRows(
   tree: string,
 ): Promise<{ rows: number; unparseable: Unparseable[] }> {
   const head = repo.head()!;
-  const { rows, unparseable } = await rowsFromTree(repo, head, tree);
+  const { rows, events, unparseable } = await rowsFromTree(repo, head, tree);
   db.begin();
   try {
     db.db.exec('DELETE FROM records');
-    for (const row of rows) db.insert(row);
+    db.db.exec('DELETE FROM events');
+    insertRows(db, { rows, events });
     db.commit();
   } catch (error) {
     db.rollback();

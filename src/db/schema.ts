@@ -94,6 +94,43 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    // Lifecycle events (docs/lifecycle.md): one row per event file, and on each record the
+    // fold of its events. An index of an older version holds no events at all, so the writer
+    // that migrates it rebuilds its rows from HEAD (Database.openForWrite reports it as new).
+    version: 3,
+    up(db) {
+      db.exec(`
+        ALTER TABLE records ADD COLUMN validations INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE records ADD COLUMN violations INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE records ADD COLUMN golden INTEGER NOT NULL DEFAULT 0 CHECK (golden IN (0, 1));
+        ALTER TABLE records ADD COLUMN retired INTEGER NOT NULL DEFAULT 0 CHECK (retired IN (0, 1));
+        ALTER TABLE records ADD COLUMN retired_reason TEXT;
+        ALTER TABLE records ADD COLUMN superseded_by TEXT;
+        CREATE INDEX records_golden ON records (golden, domain) WHERE golden = 1;
+        -- The order the context digest reads rules in: golden first, then by confidence.
+        CREATE INDEX records_rules ON records (kind, retired, golden DESC, confidence DESC, created DESC);
+        CREATE INDEX records_rules_domain
+          ON records (kind, retired, domain, golden DESC, confidence DESC, created DESC);
+
+        CREATE TABLE events (
+          rowid      INTEGER PRIMARY KEY AUTOINCREMENT,
+          id         TEXT NOT NULL UNIQUE,
+          verb       TEXT NOT NULL
+                     CHECK (verb IN ('validate', 'violate', 'promote', 'demote', 'update', 'retire')),
+          target     TEXT NOT NULL,
+          created    TEXT NOT NULL,
+          payload    TEXT NOT NULL,
+          path       TEXT NOT NULL UNIQUE,
+          blob_oid   TEXT NOT NULL,
+          commit_oid TEXT NOT NULL,
+          txid       TEXT NOT NULL
+        );
+        CREATE INDEX events_target ON events (target, id);
+        CREATE INDEX events_txid ON events (txid);
+      `);
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

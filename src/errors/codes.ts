@@ -36,6 +36,7 @@ export type TransactionCode =
 /** The store is in a state the operation cannot work with (exit 1). */
 export type StoreCode =
   | 'NOT_FOUND'
+  | 'EVENT_TARGET_MISSING'
   | 'RECORD_UNPARSEABLE'
   | 'SQLITE_CORRUPT'
   | 'INDEX_NOT_A_FILE'

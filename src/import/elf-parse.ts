@@ -53,6 +53,25 @@ export interface ElfHeuristicRow {
   readonly source_type: string | null;
   readonly confidence: number | null;
   readonly created_at: string | null;
+  /** Lifecycle counts (absent in old databases: 0). */
+  readonly times_validated: number | null;
+  readonly times_violated: number | null;
+  readonly is_golden: number | null;
+}
+
+/** The heuristics table, with the lifecycle columns an older database may lack read as 0. */
+function heuristicRows(db: BetterSqlite3.Database): ElfHeuristicRow[] {
+  const columns = new Set(
+    (db.prepare('PRAGMA table_info(heuristics)').all() as { name: string }[]).map((c) => c.name),
+  );
+  const counted = ['times_validated', 'times_violated', 'is_golden'].map((c) =>
+    columns.has(c) ? c : `0 AS ${c}`,
+  );
+  return db
+    .prepare(
+      `SELECT id, domain, rule, explanation, source_type, confidence, created_at, ${counted.join(', ')} FROM heuristics ORDER BY id`,
+    )
+    .all() as ElfHeuristicRow[];
 }
 
 /** `**Key**: value` or `**Key:** value`, the framework's two spellings of a field line. */
@@ -193,13 +212,7 @@ export function readElfDatabase(file: string): {
               )
               .all() as ElfLearningRow[])
           : [],
-        heuristics: tables.has('heuristics')
-          ? (db
-              .prepare(
-                'SELECT id, domain, rule, explanation, source_type, confidence, created_at FROM heuristics ORDER BY id',
-              )
-              .all() as ElfHeuristicRow[])
-          : [],
+        heuristics: tables.has('heuristics') ? heuristicRows(db) : [],
       };
     } finally {
       db.close();

@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { UsageError, type SecretFinding } from '../errors/index.js';
+import type { ImportedLifecycle } from '../record/lifecycle.js';
 import { findSecrets, ruleName } from '../record/secrets.js';
 import type { HeuristicSource, RecordInput } from '../record/types.js';
 import type { Store } from '../store/store.js';
@@ -62,6 +63,8 @@ export interface ImportReport {
 interface Candidate {
   readonly keys: string[];
   readonly input: RecordInput;
+  /** The source's validations, violations, golden and confidence (heuristics with a row). */
+  readonly lifecycle?: ImportedLifecycle;
   readonly normalised: string[];
   readonly origin: 'joined' | 'file' | 'row';
 }
@@ -243,6 +246,16 @@ function heuristicCandidate(
   ];
   return {
     keys,
+    ...(row === undefined
+      ? {}
+      : {
+          lifecycle: {
+            validations: row.times_validated ?? 0,
+            violations: row.times_violated ?? 0,
+            golden: row.is_golden === 1,
+            ...(row.confidence === null ? {} : { confidence: row.confidence }),
+          },
+        }),
     origin:
       entry !== undefined && row !== undefined ? 'joined' : entry !== undefined ? 'file' : 'row',
     normalised,
@@ -439,6 +452,7 @@ export async function importElf(
       {
         subject: `lessons: import ${fresh.length} records from ${path.basename(plan.source)}`,
         onProgress: options.onProgress,
+        lifecycle: fresh.map((c) => c.lifecycle),
       },
     );
     commit = results[0]?.commit ?? null;

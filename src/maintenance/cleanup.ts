@@ -9,6 +9,9 @@ import path from 'node:path';
 import { rowFromRecord, type RecordRow } from '../db/database.js';
 import { hashObject, sha256 } from '../git/hash.js';
 import { entryFromStat } from '../git/index-file.js';
+import { eventRow } from '../db/database.js';
+import { refold } from '../db/refold.js';
+import { isEventPath, parseEvent } from '../record/event.js';
 import { parseRecord } from '../record/markdown.js';
 import type { RenderedRecord } from '../record/types.js';
 import { liveness } from '../resources/owner.js';
@@ -78,6 +81,13 @@ function planOne(survey: Survey, f: Finding, options: PlanOptions): CleanupActio
     case 'ROW_MISSING':
     case 'BLOB_MISMATCH':
       return act('rebuild-row', 'rebuild the row from the committed file');
+    case 'FOLD_MISMATCH':
+      return act('rebuild-row', 'fold the events into the row again');
+    case 'EVENT_TARGET_MISSING':
+      return act(
+        'none',
+        'cannot repair: the record the event changes is not at HEAD; restore it (git) or remove the event (git rm)',
+      );
     case 'ROW_ORPHAN':
       return act('remove-row', 'remove the row (kept in quarantine as JSON)');
     case 'FILE_MISSING':
@@ -232,6 +242,24 @@ export async function executeCleanup(
         break;
       }
       case 'remove-row': {
+        const event = db.db.prepare('SELECT * FROM events WHERE path = ?').get(p) as
+          { id: string; target: string } | undefined;
+        if (event !== undefined) {
+          quarantine.copyIn(
+            `rows/${event.id}.json`,
+            Buffer.from(`${JSON.stringify(event, null, 2)}\n`),
+            `${action.code}: event row not in HEAD`,
+          );
+          db.begin();
+          try {
+            db.db.prepare('DELETE FROM events WHERE path = ?').run(p);
+            if (db.rowById(event.target) !== undefined) await refold(db, repo, event.target);
+            db.commit();
+          } catch (error) {
+            db.rollback();
+            throw error;
+          }
+        }
         const row = db.rowByPath(p);
         if (row !== undefined) {
           quarantine.copyIn(
@@ -256,16 +284,30 @@ export async function executeCleanup(
   if (rebuild.length > 0 && head !== undefined) {
     const ids = new Map<string, string>();
     const records = new Map<string, ReturnType<typeof parseRecord>>();
-    for (const action of rebuild) {
-      const record = parseRecord(await committedBytes(action.path!));
-      records.set(action.path!, record);
-      ids.set(action.path!, record.id);
+    const events = new Map<string, ReturnType<typeof parseEvent>>();
+    for (const action of new Set(rebuild.map((a) => a.path!))) {
+      const bytes = await committedBytes(action);
+      const item = isEventPath(action) ? parseEvent(bytes) : parseRecord(bytes);
+      if (item.kind === 'event') events.set(action, item);
+      else records.set(action, item);
+      ids.set(action, item.id);
     }
     const commits = await attributeCommits(repo, head, ids);
     db.begin();
     try {
-      for (const [p, record] of records)
+      const targets = new Set<string>();
+      for (const [p, record] of records) {
         db.replace(rowFromRecord(record, p, survey.tree.get(p)!, 'cleanup', commits.get(p)!));
+        targets.add(record.id);
+      }
+      for (const [p, event] of events) {
+        db.db.prepare('DELETE FROM events WHERE path = ? OR id = ?').run(p, event.id);
+        db.insertEvent(eventRow(event, p, survey.tree.get(p)!, 'cleanup', commits.get(p)!));
+        targets.add(event.target);
+      }
+      // A rewritten row starts from its file: its events are folded in again.
+      for (const target of targets)
+        if (db.rowById(target) !== undefined) await refold(db, repo, target);
       db.commit();
     } catch (error) {
       db.rollback();
@@ -302,8 +344,11 @@ export async function executeCleanup(
     });
     db.begin();
     try {
-      for (const r of adopt)
+      for (const r of adopt) {
+        if (r.record.kind === 'event') continue; // events are never adopted (classifyEdit)
         db.replace(rowFromRecord(r.record, r.path, r.blobOid, txid, written.commit));
+        await refold(db, repo, r.record.id);
+      }
       db.commit();
     } catch (error) {
       db.rollback();

@@ -25,6 +25,10 @@ export const FINDING_HINTS = {
     'rotate the secret now: it is in git history, which does not forget. Then remove it from the record (edit the file; `lessons cleanup` commits the edit) or rewrite the history.',
   STORE_SYMLINK:
     'a symbolic link in a record folder: `lessons cleanup` moves the link itself to quarantine and restores the folder from HEAD.',
+  EVENT_TARGET_MISSING:
+    'a lifecycle event names a record HEAD does not hold (removed by hand, or not synced yet): restore the record with git, or move the event out with git rm.',
+  FOLD_MISMATCH:
+    "run `lessons cleanup` (or `lessons reindex`) to fold the record's events into its row again.",
   STORE_WRONG_BRANCH:
     'the store is checked out on another branch: run `git checkout main` in the store (lessons commits to main).',
 } as const;

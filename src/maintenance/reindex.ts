@@ -19,6 +19,8 @@ import { rowsFromTree, type Unparseable } from '../db/rebuild.js';
 
 export interface ReindexResult {
   readonly rows: number;
+  /** Lifecycle events indexed (and folded into their records' rows). */
+  readonly events: number;
   readonly unparseable: readonly Unparseable[];
   readonly head: string | null;
 }
@@ -93,9 +95,9 @@ export async function reindexDatabase(
 ): Promise<ReindexResult> {
   const head = repo.head();
   const known = knownCommits(layout.dbFile);
-  const { rows, unparseable } =
+  const { rows, events, unparseable } =
     head === undefined
-      ? { rows: [], unparseable: [] }
+      ? { rows: [], events: [], unparseable: [] }
       : await rowsFromTree(repo, head, (await readCommit(repo.objects, head)).tree, {
           known,
           onProgress,
@@ -103,7 +105,7 @@ export async function reindexDatabase(
 
   const temp = tempPathFor(layout.dbFile);
   try {
-    writeIndexFile(temp, rows);
+    writeIndexFile(temp, { rows, events });
     // The old WAL must never be replayed onto the new file: move it away first. A reader that
     // opens in between sees the old file without its last frames, a consistent older state.
     for (const suffix of SIDE_FILES) fs.rmSync(`${layout.dbFile}${suffix}`, { force: true });
@@ -112,7 +114,7 @@ export async function reindexDatabase(
   } finally {
     for (const suffix of ['', ...SIDE_FILES]) fs.rmSync(`${temp}${suffix}`, { force: true });
   }
-  return { rows: rows.length, unparseable, head: head ?? null };
+  return { rows: rows.length, events: events.length, unparseable, head: head ?? null };
 }
 
 function knownCommits(file: string): Map<string, { blob: string; commit: string }> {
@@ -129,6 +131,12 @@ function knownCommits(file: string): Map<string, { blob: string; commit: string 
       commit_oid: string;
     }>)
       known.set(row.path, { blob: row.blob_oid, commit: row.commit_oid });
+    // An index older than the events has no table of them.
+    if (db.schemaVersion() >= 3)
+      for (const row of db.db
+        .prepare('SELECT path, blob_oid, commit_oid FROM events')
+        .iterate() as Iterable<{ path: string; blob_oid: string; commit_oid: string }>)
+        known.set(row.path, { blob: row.blob_oid, commit: row.commit_oid });
   } finally {
     db.close();
   }

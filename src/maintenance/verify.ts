@@ -7,13 +7,15 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { rowFromRecord, type RecordRow } from '../db/database.js';
+import { foldedRow, rowFromRecord, type EventRow, type RecordRow } from '../db/database.js';
 import { IndexNotAFileError, SqliteCorruptError, UsageError } from '../errors/index.js';
 import { readCommit } from '../git/commit.js';
 import { hashObject } from '../git/hash.js';
 import { entryFromStat, type IndexEntry } from '../git/index-file.js';
 import { GitRepository } from '../git/repository.js';
 import { isTreeMode, parseTree } from '../git/tree.js';
+import { isEventPath, parseEvent, type LifecycleEvent } from '../record/event.js';
+import { foldRecord } from '../record/fold.js';
 import { parseRecord } from '../record/markdown.js';
 import type { LessonRecord } from '../record/types.js';
 import { layoutFor, resolveStoreDir, type StoreLayout } from '../resources/layout.js';
@@ -47,6 +49,8 @@ export interface VerifyReport {
   readonly head: string | null;
   /** Records in HEAD. */
   readonly records: number;
+  /** Lifecycle events in HEAD. */
+  readonly events: number;
   readonly deep: boolean;
   /** The store could not be written: its index was read through a private copy. */
   readonly readOnly: boolean;
@@ -66,6 +70,8 @@ export interface Survey {
   readonly head: string | undefined;
   readonly tree: ReadonlyMap<string, string>;
   readonly rows: ReadonlyMap<string, RecordRow> | undefined;
+  /** The rows of lifecycle events, by path (undefined when index.db could not be read). */
+  readonly events: ReadonlyMap<string, EventRow> | undefined;
   readonly files: ReadonlyMap<string, WorkFile>;
   /** Paths of transactions in flight, which are nobody's problem yet. */
   readonly inFlight: ReadonlySet<string>;
@@ -119,7 +125,8 @@ export async function verifyStore(dir: string, options: SurveyOptions): Promise<
       ok: survey.findings.length === 0,
       store: layout.dir,
       head: survey.head ?? null,
-      records: survey.tree.size,
+      records: [...survey.tree.keys()].filter((p) => !isEventPath(p)).length,
+      events: [...survey.tree.keys()].filter(isEventPath).length,
       deep: options.deep === true,
       readOnly: index?.readOnly ?? !storeWritable(layout.dir),
       index: index?.origin ?? 'file',
@@ -190,32 +197,41 @@ async function readRows(
   layout: StoreLayout,
   deep: boolean,
   given: ReadableIndex | undefined,
-): Promise<{ rows: Map<string, RecordRow> | undefined; problem: Finding | undefined }> {
+): Promise<{
+  rows: Map<string, RecordRow> | undefined;
+  events: Map<string, EventRow> | undefined;
+  problem: Finding | undefined;
+}> {
   let index: ReadableIndex | undefined = given;
   try {
     index ??= await openIndexForReading(layout);
     const db = index.database;
-    if (db === undefined) return { rows: new Map(), problem: undefined };
+    if (db === undefined) return { rows: new Map(), events: new Map(), problem: undefined };
     const check = db.db.pragma(deep ? 'integrity_check' : 'quick_check', { simple: true });
     if (check !== 'ok') throw new SqliteCorruptError(layout.dbFile, new Error(String(check)));
     const rows = new Map<string, RecordRow>();
     for (const row of db.db
       .prepare(
-        'SELECT rowid, id, kind, path, title, domain, tags, created, severity, source, confidence, source_id, body, imported_from, blob_oid, commit_oid, txid FROM records',
+        'SELECT rowid, id, kind, path, title, domain, tags, created, severity, source, confidence, source_id, body, imported_from, blob_oid, commit_oid, txid, validations, violations, golden, retired, retired_reason, superseded_by FROM records',
       )
       .iterate() as Iterable<RecordRow>)
       rows.set(row.path, row);
-    return { rows, problem: undefined };
+    const events = new Map<string, EventRow>();
+    for (const row of db.db.prepare('SELECT * FROM events').iterate() as Iterable<EventRow>)
+      events.set(row.path, row);
+    return { rows, events, problem: undefined };
   } catch (error) {
     if (error instanceof IndexNotAFileError)
       return {
         rows: undefined,
+        events: undefined,
         problem: finding('INDEX_NOT_A_FILE', error.message, { path: 'index.db' }),
       };
     if (!(error instanceof SqliteCorruptError)) throw error;
     const cause = error.cause instanceof Error ? error.cause.message : error.message;
     return {
       rows: undefined,
+      events: undefined,
       problem: finding('SQLITE_CORRUPT', `index.db cannot be read: ${cause.split('\n')[0]}`, {
         path: 'index.db',
       }),
@@ -261,6 +277,21 @@ async function classifyEdit(
   p: string,
   oid: string,
 ): Promise<Finding> {
+  if (isEventPath(p)) {
+    try {
+      parseEvent(fs.readFileSync(path.join(layout.dir, p)));
+    } catch (error) {
+      return finding('FILE_UNPARSEABLE', `${p} does not parse: ${(error as Error).message}`, {
+        path: p,
+      });
+    }
+    // An event is a fact of history: any edit of it is put back, never adopted.
+    return finding(
+      'FIELD_MISMATCH',
+      `${p} was edited to another identity than its committed event (events are never edited)`,
+      { path: p },
+    );
+  }
   let edited: LessonRecord;
   try {
     edited = parseRecord(fs.readFileSync(path.join(layout.dir, p)));
@@ -351,7 +382,7 @@ export async function surveyStore(
 
   // Rows first, then HEAD: a row is committed only after main moved, so HEAD read afterwards
   // holds every record whose row we saw.
-  const { rows, problem } = await readRows(layout, deep, sqliteIndex);
+  const { rows, events, problem } = await readRows(layout, deep, sqliteIndex);
   if (problem !== undefined) findings.push(problem);
   const journal = journalState(layout, options.staleMs);
   const head = repo.readableHead();
@@ -376,10 +407,20 @@ export async function surveyStore(
     : fs.statSync(repo.indexPath, { bigint: true, throwIfNoEntry: false })?.mtimeNs;
   let indexStale = index === undefined || (!fs.existsSync(repo.indexPath) && tree.size > 0);
 
+  // The events of each record, from their rows (what the index folded).
+  const targeted = new Map<string, LifecycleEvent[]>();
+  for (const row of events?.values() ?? []) {
+    const event = JSON.parse(row.payload) as LifecycleEvent;
+    const list = targeted.get(event.target);
+    if (list === undefined) targeted.set(event.target, [event]);
+    else list.push(event);
+  }
+  const checkedFolds = new Set<string>();
   let done = 0;
   for (const [p, oid] of tree) {
     options.onProgress?.(++done, tree.size, 'checking records');
-    const row = rows?.get(p);
+    const event = isEventPath(p);
+    const row = event ? events?.get(p) : rows?.get(p);
     if (rows !== undefined && row === undefined && !inFlight.has(p))
       findings.push(finding('ROW_MISSING', `${p} is committed but has no row`, { path: p }));
     else if (row !== undefined && row.blob_oid !== oid)
@@ -400,22 +441,29 @@ export async function surveyStore(
         );
     } else if (!fileMatches(layout, file, oid, indexed, indexMtime)) {
       findings.push(await classifyEdit(layout, repo, p, oid));
-    } else if (deep && row !== undefined) {
+    } else if (deep && row !== undefined && !event) {
       const record = parseRecord(fs.readFileSync(path.join(layout.dir, p)));
-      const mismatched = rowDisagreement(row, record);
+      const own = targeted.get(record.id);
+      const mismatched = rowDisagreement(row as RecordRow, record, own ?? []);
       if (mismatched !== undefined)
         findings.push(
-          finding('FIELD_MISMATCH', `the row of ${p} disagrees with the file on ${mismatched}`, {
-            path: p,
-            id: row.id,
-          }),
+          finding(
+            own === undefined ? 'FIELD_MISMATCH' : 'FOLD_MISMATCH',
+            `the row of ${p} disagrees with ${own === undefined ? 'the file' : 'the fold of the file and its events'} on ${mismatched}`,
+            { path: p, id: row.id },
+          ),
         );
+      checkedFolds.add(record.id);
     }
   }
+  if (rows !== undefined && events !== undefined)
+    findings.push(
+      ...(await eventFindings(repo, rows, events, tree, targeted, checkedFolds, inFlight)),
+    );
   options.onProgress?.(tree.size, tree.size, 'checking records');
   if (rows !== undefined) findings.push(...(await secretsInHistory(repo, rows, tree)));
 
-  for (const [p, row] of rows ?? [])
+  for (const [p, row] of [...(rows ?? []), ...(events ?? [])])
     if (!tree.has(p) && !inFlight.has(p))
       findings.push(
         finding('ROW_ORPHAN', `a row for ${p} exists but HEAD holds no such record`, {
@@ -450,12 +498,65 @@ export async function surveyStore(
     );
   if (deep && head !== undefined)
     findings.push(...(await deepObjects(repo, head, options.onProgress)));
-  return { head, tree, rows, files, inFlight, findings };
+  return { head, tree, rows, events, files, inFlight, findings };
 }
 
-/** The first column on which a row and its record disagree, or undefined. */
-export function rowDisagreement(row: RecordRow, record: LessonRecord): string | undefined {
-  const expected = rowFromRecord(record, row.path, row.blob_oid, row.txid, row.commit_oid);
+/**
+ * Every event's target is a record at HEAD; every record with events has the folded columns
+ * a fresh fold gives (records verify --deep compared already are not read twice).
+ */
+async function eventFindings(
+  repo: GitRepository,
+  rows: ReadonlyMap<string, RecordRow>,
+  events: ReadonlyMap<string, EventRow>,
+  tree: ReadonlyMap<string, string>,
+  targeted: ReadonlyMap<string, readonly LifecycleEvent[]>,
+  checked: ReadonlySet<string>,
+  inFlight: ReadonlySet<string>,
+): Promise<Finding[]> {
+  const findings: Finding[] = [];
+  const byId = new Map<string, RecordRow>();
+  for (const row of rows.values()) byId.set(row.id, row);
+  for (const row of events.values())
+    if (!byId.has(row.target) && tree.has(row.path) && !inFlight.has(row.path))
+      findings.push(
+        finding(
+          'EVENT_TARGET_MISSING',
+          `${row.path} (${row.verb}) targets ${row.target}, which is not a record at HEAD`,
+          { path: row.path, id: row.id },
+        ),
+      );
+  for (const [target, own] of targeted) {
+    const row = byId.get(target);
+    if (row === undefined || checked.has(target) || tree.get(row.path) !== row.blob_oid) continue;
+    if (inFlight.has(row.path)) continue;
+    let record: LessonRecord;
+    try {
+      record = parseRecord(await repo.objects.readTyped(row.blob_oid, 'blob'));
+    } catch {
+      continue; // reported by the file checks
+    }
+    const mismatched = rowDisagreement(row, record, own);
+    if (mismatched !== undefined)
+      findings.push(
+        finding(
+          'FOLD_MISMATCH',
+          `the row of ${row.path} disagrees with the fold of its ${own.length} events on ${mismatched}`,
+          { path: row.path, id: row.id },
+        ),
+      );
+  }
+  return findings;
+}
+
+/** The first column on which a row and its record (folded over its events) disagree. */
+export function rowDisagreement(
+  row: RecordRow,
+  record: LessonRecord,
+  events: readonly LifecycleEvent[] = [],
+): string | undefined {
+  const plain = rowFromRecord(record, row.path, row.blob_oid, row.txid, row.commit_oid);
+  const expected = events.length === 0 ? plain : foldedRow(plain, foldRecord(record, events));
   for (const [column, value] of Object.entries(expected))
     if (row[column as keyof RecordRow] !== value) return column;
   return undefined;

@@ -174,6 +174,57 @@ export const contextInput = z.strictObject({
 
 export const statsInput = z.strictObject({});
 
+const ref = z.string().meta({
+  minLength: 1,
+  description: 'The record: its id, a unique prefix of the id, its rowid or its path.',
+});
+const note = z
+  .string()
+  .meta({ maxLength: LIMITS.title, description: 'What happened, in one line.' })
+  .optional();
+
+export const validateInput = z.strictObject({ ref, note });
+
+export const violateInput = z.strictObject({
+  ref,
+  note,
+  failure: z
+    .string()
+    .meta({
+      minLength: 1,
+      description: 'The recorded failure it caused (id, prefix, rowid or path).',
+    })
+    .optional(),
+});
+
+export const goldenInput = z.strictObject({ domain: filterDomain });
+
+export const updateInput = z.strictObject({
+  ref,
+  title: line("A failure's corrected title.").optional(),
+  rule: line("A heuristic's corrected rule.").optional(),
+  summary: text('The corrected Summary (failure) or Explanation (heuristic).'),
+  tags: tags.meta({
+    ...tags.meta(),
+    description: 'The corrected tags (they replace the old ones).',
+  }),
+  severity: recordFailureInput.shape.severity,
+  confidence: recordHeuristicInput.shape.confidence,
+  body: text("The record's whole corrected body (Markdown)."),
+});
+
+export const retireInput = z.strictObject({
+  ref,
+  reason: z
+    .string()
+    .meta({ maxLength: LIMITS.title, description: 'Why it is retired, in one line.' })
+    .optional(),
+  supersededBy: z
+    .string()
+    .meta({ minLength: 1, description: 'The record that replaces it (id, prefix, rowid or path).' })
+    .optional(),
+});
+
 // -- outputs --------------------------------------------------------------------------------
 
 export const recordResult = z.looseObject({
@@ -202,6 +253,10 @@ export const recordView = z.looseObject({
   importedFrom: z.unknown(),
   blob: z.string(),
   commit: z.string(),
+  validations: z.number(),
+  violations: z.number(),
+  golden: z.boolean(),
+  retired: z.boolean(),
 });
 
 /** A record in a list or among search hits: all but its body, which `show` gives. */
@@ -214,6 +269,18 @@ export const listResult = z.looseObject({
 });
 
 export const showResult = z.looseObject({ ok: z.literal(true), record: recordView });
+
+export const lifecycleResult = z.looseObject({
+  ok: z.literal(true),
+  id: z.string().meta({ description: 'The ULID of the event.' }),
+  rowid: z.number().meta({ type: 'integer', minimum: 1 }),
+  kind: z.literal('event'),
+  verb: z.enum(['validate', 'violate', 'promote', 'demote', 'update', 'retire']),
+  target: z.string().meta({ description: 'The record changed.' }),
+  path: z.string().meta({ description: "The event's file, relative to the store." }),
+  commit: z.string(),
+  record: recordView.meta({ description: 'The record as now folded over its events.' }),
+});
 
 export const searchResult = z.looseObject({
   ok: z.literal(true),

@@ -9,10 +9,16 @@ import { UsageError } from '../errors/index.js';
 import { estimateTokens, tokenBudget } from '../query/context.js';
 import type { RecordView } from '../query/reader.js';
 import type { RecordResult } from '../record/types.js';
-import type { Store } from '../store/store.js';
+import type { LifecycleResult, Store } from '../store/store.js';
 import {
   contextInput,
   contextResult,
+  goldenInput,
+  lifecycleResult,
+  retireInput,
+  updateInput,
+  validateInput,
+  violateInput,
   listInput,
   listResult,
   recordFailureInput,
@@ -234,6 +240,86 @@ export const statsTool = defineTool({
 });
 
 /** Every tool the server offers, in the order clients list them. */
+function changed(result: LifecycleResult): ToolOutput {
+  const r = result.record;
+  return {
+    structured: { ...result },
+    text: `${result.verb}: ${r.title} (${r.id}): confidence ${r.confidence ?? '-'}, ${r.validations} validations, ${r.violations} violations${r.golden ? ', golden' : ''}${r.retired ? ', retired' : ''}. Event ${result.path}, commit ${result.commit}.`,
+  };
+}
+
+export const validateTool = defineTool({
+  name: 'validate',
+  title: 'A heuristic held',
+  description:
+    'Report that a recorded heuristic held in this task: its confidence rises, and enough ' +
+    'validations make it a golden rule. One transaction (event file, index row, git commit).',
+  input: validateInput,
+  output: lifecycleResult,
+  annotations: { ...WRITE, title: 'A heuristic held' },
+  run: async (store, { ref, note }) => changed(await store.validate(ref, { note })),
+});
+
+export const violateTool = defineTool({
+  name: 'violate',
+  title: 'A heuristic failed',
+  description:
+    'Report that a recorded heuristic did not hold, or that ignoring it caused a failure ' +
+    '(link the failure by its id). Its confidence falls; a golden rule may lose golden.',
+  input: violateInput,
+  output: lifecycleResult,
+  annotations: { ...WRITE, title: 'A heuristic failed' },
+  run: async (store, { ref, note, failure }) =>
+    changed(await store.violate(ref, { note, failure })),
+});
+
+export const goldenTool = defineTool({
+  name: 'golden',
+  title: 'Golden rules',
+  description:
+    'The golden rules (the heuristics that proved themselves, or that a person promoted), most ' +
+    'confident first. Read them before any task.',
+  input: goldenInput,
+  output: listResult,
+  annotations: { ...READ, title: 'Golden rules' },
+  run: async (store, { domain }) => {
+    const records = await orNothingYet(
+      () => store.golden({ domain }),
+      () => [],
+    );
+    return {
+      structured: { ok: true, count: records.length, records: records.map(summary) },
+      text: records.length === 0 ? 'No golden rules yet.' : records.map(line).join('\n'),
+    };
+  },
+});
+
+export const updateTool = defineTool({
+  name: 'update',
+  title: 'Correct a lesson',
+  description:
+    'Correct a recorded failure (title, summary, tags, severity, body) or heuristic (rule, ' +
+    'summary, tags, confidence, body), validated like a new record. The original file stays ' +
+    'in history; the correction is an event of its own.',
+  input: updateInput,
+  output: lifecycleResult,
+  annotations: { ...WRITE, title: 'Correct a lesson' },
+  run: async (store, { ref, ...fields }) => changed(await store.update(ref, fields)),
+});
+
+export const retireTool = defineTool({
+  name: 'retire',
+  title: 'Retire a lesson',
+  description:
+    'Retire a record that turned out wrong or obsolete: it stays in history and `show`, but ' +
+    'leaves context, golden rules, list and search. Name its successor when there is one.',
+  input: retireInput,
+  output: lifecycleResult,
+  annotations: { ...WRITE, title: 'Retire a lesson' },
+  run: async (store, { ref, reason, supersededBy }) =>
+    changed(await store.retire(ref, { reason, supersededBy })),
+});
+
 export const TOOLS: readonly LessonsTool[] = [
   recordFailureTool,
   recordHeuristicTool,
@@ -242,6 +328,11 @@ export const TOOLS: readonly LessonsTool[] = [
   listTool,
   contextTool,
   statsTool,
+  validateTool,
+  violateTool,
+  goldenTool,
+  updateTool,
+  retireTool,
 ];
 
 /** The digest of a store that does not exist yet, shaped as `context` returns it. */

@@ -1,8 +1,10 @@
 // The SQLite participant: the rows of the index, inserted in one open transaction that
 // commits only after main moved, so that readers never see a row whose commit is not on main.
 
-import { rowFor, rowFromRecord } from '../db/database.js';
-import { parseRecord } from '../record/markdown.js';
+import { eventRow, rowFor, rowFromRecord } from '../db/database.js';
+import { refold } from '../db/refold.js';
+import { parseItem } from '../record/stored.js';
+import type { LessonRecord } from '../record/types.js';
 import type { JournalEntry } from '../resources/journal.js';
 import type { Outcome, Participant, Transaction, WriteContext } from './types.js';
 
@@ -16,14 +18,30 @@ export class SqliteParticipant implements Participant {
     this.ctx = ctx;
   }
 
-  /** BEGIN IMMEDIATE and insert every row, checking each rowid; the transaction stays open. */
+  /**
+   * BEGIN IMMEDIATE and insert every row, checking each rowid; an event's row, and its target
+   * folded again. The transaction stays open.
+   */
   async prepare(txn: Transaction): Promise<void> {
     const { db } = this.ctx;
     db.begin();
-    for (const record of txn.records) {
-      txn.rowids.set(record.record.id, db.insert(rowFor(record, txn.txid, '')));
+    const records = new Map<string, LessonRecord>();
+    const targets = new Set<string>();
+    for (const rendered of txn.records) {
+      const item = rendered.record;
+      if (item.kind === 'event') {
+        txn.rowids.set(
+          item.id,
+          db.insertEvent(eventRow(item, rendered.path, rendered.blobOid, txn.txid, '')),
+        );
+        targets.add(item.target);
+      } else {
+        txn.rowids.set(item.id, db.insert(rowFor(rendered, txn.txid, '')));
+        records.set(item.id, item);
+      }
       txn.onProgress?.(txn.rowids.size, txn.records.length, 'indexing rows');
     }
+    for (const target of targets) await refold(db, this.ctx.repo, target, records.get(target));
   }
 
   /**
@@ -51,6 +69,9 @@ export class SqliteParticipant implements Participant {
     db.begin();
     try {
       db.deleteByTxid(txn.txid);
+      await this.refoldSurvivors(
+        txn.records.flatMap((r) => (r.record.kind === 'event' ? [r.record.target] : [])),
+      );
       db.commit();
     } catch (error) {
       db.rollback();
@@ -59,20 +80,38 @@ export class SqliteParticipant implements Participant {
     this.committed = false;
   }
 
+  /** Fold again the targets whose events were removed (a target removed with them is gone). */
+  private async refoldSurvivors(targets: readonly string[]): Promise<void> {
+    const { db, repo } = this.ctx;
+    for (const target of new Set(targets))
+      if (db.rowById(target) !== undefined) await refold(db, repo, target);
+  }
+
   /** Committed: a row for every record, built from its committed blob. Not: no rows. */
   async recover(entry: JournalEntry, outcome: Outcome): Promise<void> {
     const { db, repo } = this.ctx;
     db.begin();
     try {
       if (outcome.committed) {
+        const targets = new Set<string>();
         for (const record of entry.records) {
-          if (db.rowById(record.id) !== undefined) continue;
-          const parsed = parseRecord(await repo.objects.readTyped(record.blobOid, 'blob'));
+          if (db.rowById(record.id) !== undefined || db.eventById(record.id) !== undefined)
+            continue;
+          const parsed = parseItem(
+            record.path,
+            await repo.objects.readTyped(record.blobOid, 'blob'),
+          );
           const commit = outcome.commits.get(record.id) ?? outcome.commit;
-          db.insert(rowFromRecord(parsed, record.path, record.blobOid, entry.txid, commit));
+          if (parsed.kind === 'event') {
+            db.insertEvent(eventRow(parsed, record.path, record.blobOid, entry.txid, commit));
+            targets.add(parsed.target);
+          } else db.insert(rowFromRecord(parsed, record.path, record.blobOid, entry.txid, commit));
         }
+        for (const target of targets) await refold(db, repo, target);
       } else {
+        const targets = db.eventTargetsOfTxid(entry.txid);
         db.deleteByTxid(entry.txid);
+        await this.refoldSurvivors(targets);
       }
       db.commit();
     } catch (error) {

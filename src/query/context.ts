@@ -58,7 +58,9 @@ function oneLine(text: string | undefined, max = 300): string {
 
 function heuristicItem(h: RecordView): string {
   const why = oneLine(section(h.body, 'Explanation'));
-  return `- **${h.title}** (confidence ${h.confidence ?? '?'}, from ${h.source ?? 'observation'}; ${h.id})${why === '' ? '' : `\n  ${why}`}\n`;
+  const confidence = h.confidence === null ? '?' : String(Math.round(h.confidence * 100) / 100);
+  const evidence = h.validations + h.violations === 0 ? '' : `, ${h.validations}✓ ${h.violations}✗`;
+  return `- ${h.golden ? '★ ' : ''}**${h.title}** (confidence ${confidence}${evidence}, from ${h.source ?? 'observation'}; ${h.id})${why === '' ? '' : `\n  ${why}`}\n`;
 }
 
 function failureItem(f: RecordView): string {
@@ -119,11 +121,17 @@ export function buildContext(reader: Reader, options: ContextOptions = {}): Cont
   const params = domain === undefined ? {} : { domain };
 
   // No digest holds more than a few hundred items; the rest are only counted.
-  const heuristicsWhere = `kind = 'heuristic' AND ${inDomain}`;
-  const failuresWhere = `kind = 'failure' AND ${inDomain}`;
+  const heuristicsWhere = `kind = 'heuristic' AND retired = 0 AND ${inDomain}`;
+  const failuresWhere = `kind = 'failure' AND retired = 0 AND ${inDomain}`;
   // No item is shorter than MIN_ITEM_CHARS, so no digest can hold more than this many.
   const most = Math.ceil((maxTokens * CHARS_PER_TOKEN) / MIN_ITEM_CHARS);
-  const heuristics = reader.rows(heuristicsWhere, params, 'confidence DESC, created DESC', most);
+  // Golden rules first, then the others by confidence.
+  const heuristics = reader.rows(
+    heuristicsWhere,
+    params,
+    'golden DESC, confidence DESC, created DESC',
+    most,
+  );
   const failures = reader.rows(failuresWhere, params, 'severity DESC, created DESC', most);
   let tags = options.tags?.filter((t) => t !== '') ?? [];
   if (tags.length === 0 && domain !== undefined) {
@@ -142,7 +150,12 @@ export function buildContext(reader: Reader, options: ContextOptions = {}): Cont
       ? []
       : // SQLite walks records newest first and probes each one's tags, stopping at the limit,
         // rather than collecting every record that shares a tag (tens of thousands at 100k).
-        reader.rows(`domain <> @domain AND ${sharesTag}`, relatedParams, 'created DESC', 100);
+        reader.rows(
+          `domain <> @domain AND retired = 0 AND ${sharesTag}`,
+          relatedParams,
+          'created DESC',
+          100,
+        );
   const totals = {
     heuristics: reader.count(heuristicsWhere, params),
     failures: reader.count(failuresWhere, params),
@@ -174,7 +187,17 @@ export function buildContext(reader: Reader, options: ContextOptions = {}): Cont
     return taken;
   };
   const included = {
-    heuristics: take('Rules (by confidence)', heuristics, heuristicItem),
+    heuristics:
+      take(
+        'Golden rules',
+        heuristics.filter((h) => h.golden),
+        heuristicItem,
+      ) +
+      take(
+        'Rules (by confidence)',
+        heuristics.filter((h) => !h.golden),
+        heuristicItem,
+      ),
     failures: take('Failures to avoid (most severe first)', failures, failureItem),
     related: take(`Related from other domains (tags: ${tags.join(', ')})`, related, relatedItem),
   };

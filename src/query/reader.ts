@@ -33,6 +33,15 @@ export interface RecordView {
   readonly importedFrom: unknown;
   readonly blob: string;
   readonly commit: string;
+  /** Validations and violations reported by lifecycle events (docs/lifecycle.md). */
+  readonly validations: number;
+  readonly violations: number;
+  /** A golden rule: read first by every agent. */
+  readonly golden: boolean;
+  /** Retired: kept in history and `show`, left out of context, golden and default list/search. */
+  readonly retired: boolean;
+  readonly retiredReason: string | null;
+  readonly supersededBy: string | null;
 }
 
 export type SortOrder = 'recent' | 'confidence' | 'severity';
@@ -48,6 +57,8 @@ export interface ListOptions {
   readonly limit?: number | undefined;
   /** @default 'recent' */
   readonly sort?: SortOrder | undefined;
+  /** Include retired records. @default false */
+  readonly all?: boolean | undefined;
 }
 
 export interface SearchOptions {
@@ -57,6 +68,12 @@ export interface SearchOptions {
   readonly limit?: number | undefined;
   /** Pass the text to FTS5 as a query (AND/OR/NOT, "phrases", prefix*) instead of plain words. */
   readonly raw?: boolean | undefined;
+  /** Include retired records. @default false */
+  readonly all?: boolean | undefined;
+}
+
+export interface GoldenOptions {
+  readonly domain?: string | undefined;
 }
 
 export interface SearchHit {
@@ -90,6 +107,12 @@ export function toView(row: RecordRow): RecordView {
     importedFrom: row.imported_from === null ? null : (JSON.parse(row.imported_from) as unknown),
     blob: row.blob_oid,
     commit: row.commit_oid,
+    validations: row.validations,
+    violations: row.violations,
+    golden: row.golden === 1,
+    retired: row.retired === 1,
+    retiredReason: row.retired_reason,
+    supersededBy: row.superseded_by,
   };
 }
 
@@ -137,11 +160,12 @@ function commonPrefix(a: string, b: string | undefined): number {
 
 /** The --kind and --domain conditions shared by list and search. */
 function filterKindAndDomain(
-  options: { kind?: string | undefined; domain?: string | undefined },
+  options: { kind?: string | undefined; domain?: string | undefined; all?: boolean | undefined },
   table: string,
   where: string[],
   params: Record<string, unknown>,
 ): void {
+  if (options.all !== true) where.push(`${table}retired = 0`);
   if (options.kind !== undefined) {
     where.push(`${table}kind = @kind`);
     params.kind = options.kind;
@@ -360,6 +384,16 @@ export class Reader {
         );
       throw error;
     }
+  }
+
+  /** The golden rules (retired ones never are), the most confident first. */
+  golden(options: GoldenOptions = {}): RecordView[] {
+    const domain = options.domain?.toLowerCase();
+    return this.all(
+      `SELECT * FROM records WHERE golden = 1 AND retired = 0${domain === undefined ? '' : ' AND domain = @domain'}
+        ORDER BY confidence DESC, created DESC, id`,
+      domain === undefined ? {} : { domain },
+    ).map(toView);
   }
 
   /** Rows matching `whereSql` (a WHERE clause over `records`), for the digest. */

@@ -19,8 +19,7 @@ import {
 } from './types.js';
 import { validateDomain } from './validate.js';
 import { isUlid } from './ids.js';
-
-const FENCE = '---\n';
+import { FENCE, splitFrontMatter } from './front-matter.js';
 
 function frontMatter(record: LessonRecord): Record<string, unknown> {
   const kindFields =
@@ -112,28 +111,16 @@ const CORE_1_2 = jsyaml.FAILSAFE_SCHEMA.extend({
 
 /** Parse a record file. Throws RecordParseError when the file is not one this tool wrote. */
 export function parseRecord(content: string | Uint8Array): LessonRecord {
-  let text: string;
-  try {
-    text =
-      typeof content === 'string'
-        ? content
-        : new TextDecoder('utf-8', { fatal: true }).decode(content);
-  } catch {
-    fail('the file is not valid UTF-8');
-  }
-  if (!text.startsWith(FENCE)) fail('the file does not start with a "---" front matter line');
-  const end = text.indexOf(`\n${FENCE}`, FENCE.length - 1);
-  if (end < 0) fail('the front matter is not closed by a "---" line');
+  const { front, body } = splitFrontMatter(content, fail);
   let fm: unknown;
   try {
-    fm = jsyaml.load(text.slice(FENCE.length, end + 1), { schema: CORE_1_2 });
+    fm = jsyaml.load(front, { schema: CORE_1_2 });
   } catch (error) {
     fail(`the front matter is not valid YAML (${(error as Error).message.split('\n')[0]})`);
   }
   if (typeof fm !== 'object' || fm === null || Array.isArray(fm))
     fail('the front matter is not a mapping');
   const fields = fm as Record<string, unknown>;
-  const body = text.slice(end + 1 + FENCE.length);
 
   const id = str(fields, 'id');
   if (!isUlid(id)) fail(`"id" ${JSON.stringify(id)} is not a ULID`);

@@ -4,8 +4,11 @@
 import { slugify } from './slug.js';
 import type { LessonRecord } from './types.js';
 
-/** The folders that hold records; the tool writes nowhere else but its own files. */
-export const RECORD_ROOTS = ['failures', 'heuristics'] as const;
+/**
+ * The folders that hold records and their lifecycle events (events/, record/event.ts); the
+ * tool writes nowhere else but its own files.
+ */
+export const RECORD_ROOTS = ['failures', 'heuristics', 'events'] as const;
 
 /** Is `path` (relative to the store) a record file? */
 export function isRecordPath(path: string): boolean {

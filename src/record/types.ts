@@ -1,5 +1,7 @@
 // The two kinds of record, as callers give them (inputs) and as they are stored (records).
 
+import type { LifecycleEvent } from './event.js';
+
 export type RecordKind = 'failure' | 'heuristic';
 
 export const HEURISTIC_SOURCES = ['failure', 'success', 'observation', 'debugging'] as const;
@@ -81,9 +83,12 @@ export interface HeuristicRecord extends RecordBase {
 
 export type LessonRecord = FailureRecord | HeuristicRecord;
 
+/** What a transaction writes: a record, or a lifecycle event about one (record/event.ts). */
+export type StoredItem = LessonRecord | LifecycleEvent;
+
 /** A record rendered to its file: what every participant of a transaction works from. */
 export interface RenderedRecord {
-  readonly record: LessonRecord;
+  readonly record: StoredItem;
   /** Path relative to the store, always with `/`. */
   readonly path: string;
   /** The exact bytes of the file. */
@@ -103,7 +108,7 @@ export interface RecordResult {
   readonly ok: true;
   readonly id: string;
   readonly rowid: number;
-  readonly kind: RecordKind;
+  readonly kind: RecordKind | 'event';
   readonly path: string;
   readonly commit: string;
 }

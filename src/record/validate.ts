@@ -82,7 +82,7 @@ function requireString(field: string, value: unknown, fix: string): string | und
   return value;
 }
 
-function singleLine(
+export function singleLine(
   field: string,
   raw: unknown,
   max: number,
@@ -122,7 +122,7 @@ function singleLine(
   return value;
 }
 
-function multiLine(field: string, raw: unknown): string | undefined {
+export function multiLine(field: string, raw: unknown): string | undefined {
   const value = requireString(field, raw, `Give ${field} as text.`);
   if (value === undefined || value.trim() === '') return undefined;
   const bad = MULTI_LINE_FORBIDDEN.exec(value);

@@ -10,13 +10,13 @@ import { SqliteCorruptError } from '../errors/index.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Database, type NewRow } from '../db/database.js';
+import { Database } from '../db/database.js';
 import { readCommit } from '../git/commit.js';
 import { GitRepository } from '../git/repository.js';
 import type { StoreLayout } from './layout.js';
 import { errnoCode, fsyncDir, rmQuiet, tempPathFor } from '../util/durable.js';
 import type { OnProgress } from '../util/progress.js';
-import { rowsFromTree, type Unparseable } from '../db/rebuild.js';
+import { insertRows, rowsFromTree, type IndexRows, type Unparseable } from '../db/rebuild.js';
 
 /** Where the index a reader got came from. */
 export type IndexOrigin =
@@ -53,18 +53,19 @@ export function storeWritable(dir: string): boolean {
 async function rowsAtHead(
   repo: GitRepository,
   onProgress?: OnProgress,
-): Promise<{ head: string | undefined; rows: NewRow[]; unparseable: Unparseable[] }> {
+): Promise<{ head: string | undefined; content: IndexRows; unparseable: Unparseable[] }> {
   const head = repo.readableHead();
-  if (head === undefined) return { head, rows: [], unparseable: [] };
+  if (head === undefined) return { head, content: { rows: [], events: [] }, unparseable: [] };
   const tree = (await readCommit(repo.objects, head)).tree;
-  return { head, ...(await rowsFromTree(repo, head, tree, { onProgress })) };
+  const { rows, events, unparseable } = await rowsFromTree(repo, head, tree, { onProgress });
+  return { head, content: { rows, events }, unparseable };
 }
 
-/** Fill a fresh database with `rows` in one transaction. */
-function insertAll(database: Database, rows: readonly NewRow[]): void {
+/** Fill a fresh database with `content` in one transaction. */
+function insertAll(database: Database, content: IndexRows): void {
   database.begin();
   try {
-    for (const row of rows) database.insert(row);
+    insertRows(database, content);
     database.commit();
   } catch (error) {
     database.rollback();
@@ -76,10 +77,10 @@ function insertAll(database: Database, rows: readonly NewRow[]): void {
  * Write a complete index at `file` (a new path): rows inserted, WAL folded in, the file in
  * rollback-journal mode so it is one self-contained file, fsynced.
  */
-export function writeIndexFile(file: string, rows: readonly NewRow[]): void {
+export function writeIndexFile(file: string, content: IndexRows): void {
   const { database } = Database.openForWrite(file);
   try {
-    insertAll(database, rows);
+    insertAll(database, content);
     database.db.pragma('wal_checkpoint(TRUNCATE)');
     database.db.pragma('journal_mode = DELETE');
   } finally {
@@ -120,11 +121,11 @@ function installIfAbsent(temp: string, target: string): boolean {
  */
 export async function ensureIndexDb(layout: StoreLayout, repo: GitRepository): Promise<boolean> {
   if (fs.existsSync(layout.dbFile)) return false;
-  const { head, rows } = await rowsAtHead(repo);
+  const { head, content } = await rowsAtHead(repo);
   if (head === undefined) return false;
   const temp = tempPathFor(layout.dbFile);
   try {
-    writeIndexFile(temp, rows);
+    writeIndexFile(temp, content);
     if (!installIfAbsent(temp, layout.dbFile)) {
       // No hard links here (some network file systems): under the lock a rename is as safe.
       fs.renameSync(temp, layout.dbFile);
@@ -136,9 +137,9 @@ export async function ensureIndexDb(layout: StoreLayout, repo: GitRepository): P
   return true;
 }
 
-function inMemory(rows: readonly NewRow[]): Database {
+function inMemory(content: IndexRows): Database {
   const database = Database.openInMemory();
-  insertAll(database, rows);
+  insertAll(database, content);
   return database;
 }
 
@@ -199,18 +200,18 @@ export async function openIndexForReading(
     } catch (error) {
       if (!(options.readOnlyFallback === true && error instanceof SqliteCorruptError)) throw error;
     }
-    const { head, rows } = await rowsAtHead(repo, options.onProgress);
-    return plain(head === undefined ? undefined : inMemory(rows), 'memory');
+    const { head, content } = await rowsAtHead(repo, options.onProgress);
+    return plain(head === undefined ? undefined : inMemory(content), 'memory');
   }
 
-  const { head, rows } = await rowsAtHead(repo, options.onProgress);
+  const { head, content } = await rowsAtHead(repo, options.onProgress);
   if (head === undefined) return plain(undefined, 'file');
-  if (readOnly) return plain(inMemory(rows), 'memory');
+  if (readOnly) return plain(inMemory(content), 'memory');
 
   const temp = tempPathFor(layout.dbFile);
   let installed = false;
   try {
-    writeIndexFile(temp, rows);
+    writeIndexFile(temp, content);
     // Only an index of the HEAD that is current may become index.db: a writer that committed
     // meanwhile had built (or found) one of its own under the lock, so link() then finds it.
     if (repo.readableHead() === head) installed = installIfAbsent(temp, layout.dbFile);
@@ -221,5 +222,5 @@ export async function openIndexForReading(
   }
   if (installed || Database.indexExists(layout.dbFile))
     return plain(Database.openForRead(layout.dbFile), 'built');
-  return plain(inMemory(rows), 'memory');
+  return plain(inMemory(content), 'memory');
 }

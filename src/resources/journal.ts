@@ -9,7 +9,7 @@ import { errnoCode, mkdirDurable, writeFileAtomic } from '../util/durable.js';
 
 export interface JournalRecord {
   readonly id: string;
-  readonly kind: 'failure' | 'heuristic';
+  readonly kind: 'failure' | 'heuristic' | 'event';
   readonly path: string;
   readonly sha256: string;
   readonly blobOid: string;

@@ -5,16 +5,43 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { InvalidInputError } from '../errors/index.js';
+import { InvalidInputError, StoreError } from '../errors/index.js';
 import { cleanupStore, type CleanupOptions, type CleanupReport } from '../maintenance/cleanup.js';
 import { reindexStore, type ReindexResult } from '../maintenance/reindex.js';
 import { verifyStore, type VerifyOptions, type VerifyReport } from '../maintenance/verify.js';
 import { buildContext, type ContextDigest, type ContextOptions } from '../query/context.js';
-import type { ListOptions, Reader, RecordView, SearchHit, SearchOptions } from '../query/reader.js';
+import type {
+  GoldenOptions,
+  ListOptions,
+  Reader,
+  RecordView,
+  SearchHit,
+  SearchOptions,
+} from '../query/reader.js';
+import { prepareEvent, type LifecycleEvent } from '../record/event.js';
+import {
+  evidenceEvent,
+  importEvents,
+  refuseEventSecrets,
+  requireHeuristic,
+  retireEvent,
+  updateEvent,
+  verdictEvent,
+  type EvidenceInput,
+  type ImportedLifecycle,
+  type RetireInput,
+  type UpdateInput,
+} from '../record/lifecycle.js';
 import { domainCounts, storeStats, type StoreStats } from '../query/stats.js';
 import { recordPath } from '../record/paths.js';
 import { prepareInputs } from '../record/prepare.js';
-import type { FailureInput, HeuristicInput, RecordInput, RecordResult } from '../record/types.js';
+import type {
+  FailureInput,
+  HeuristicInput,
+  RecordInput,
+  RecordResult,
+  RenderedRecord,
+} from '../record/types.js';
 import { layoutFor, recordTarget, resolveStoreDir, type StoreLayout } from '../resources/layout.js';
 import type { RecoveryReport } from '../txn/recovery.js';
 import { namesSources, refuseSourcesOfEmptyStore, resolveSources } from '../txn/sources.js';
@@ -25,6 +52,23 @@ import type { OnProgress } from '../util/progress.js';
 import { ReaderHandle } from './readers.js';
 
 export type { CleanupOptions, CleanupReport };
+
+/** What a lifecycle change reports: the event stored, and the record's state after it. */
+export interface LifecycleResult {
+  readonly ok: true;
+  /** The event's ULID. */
+  readonly id: string;
+  readonly rowid: number;
+  readonly kind: 'event';
+  readonly verb: LifecycleEvent['verb'];
+  /** The record changed. */
+  readonly target: string;
+  /** The event's file. */
+  readonly path: string;
+  readonly commit: string;
+  /** The record as the index now holds it (the fold of its events). */
+  readonly record: RecordView;
+}
 
 export interface OpenStoreOptions {
   /** The store directory. @default $LESSONS_DIR, else ./memory */
@@ -42,6 +86,11 @@ export interface RecordManyOptions {
   readonly subject?: string;
   /** Progress of a large transaction, phase by phase (preparing, files, rows, git). */
   readonly onProgress?: OnProgress | undefined;
+  /**
+   * Per input (same order), the lifecycle another tool kept for it: stored as events in the
+   * same transaction, so the record folds to that state (an import). @default none
+   */
+  readonly lifecycle?: readonly (ImportedLifecycle | undefined)[] | undefined;
 }
 
 export class Store {
@@ -80,7 +129,7 @@ export class Store {
     options: RecordManyOptions = {},
   ): Promise<RecordResult[]> {
     if (inputs.length === 0) return [];
-    return this.record(inputs, true, options.subject, options.onProgress);
+    return this.record(inputs, true, options.subject, options.onProgress, options.lifecycle);
   }
 
   /** Validate, scan for secrets and render (no I/O: a refusal touches nothing), then commit. */
@@ -89,6 +138,7 @@ export class Store {
     many: boolean,
     subject?: string,
     onProgress?: OnProgress,
+    lifecycle?: readonly (ImportedLifecycle | undefined)[],
   ): Promise<RecordResult[]> {
     const { records, render } = await prepareInputs(inputs, {
       now: this.writer.now(),
@@ -101,22 +151,163 @@ export class Store {
     if (isDirectory(this.layout.dir))
       for (const record of records) recordTarget(this.layout, recordPath(record), verified);
     const done = (rendered: number): void => onProgress?.(rendered, rendered, 'preparing');
+    // Imported lifecycles ride in the same transaction, after every record; only records are
+    // reported back.
+    const now = this.writer.now();
+    const withEvents = (rendered: RenderedRecord[]): RenderedRecord[] =>
+      lifecycle === undefined
+        ? rendered
+        : [
+            ...rendered,
+            ...rendered.flatMap((r, i) =>
+              lifecycle[i] === undefined || r.record.kind === 'event'
+                ? []
+                : importEvents(r.record, lifecycle[i], now).map(prepareEvent),
+            ),
+          ];
+    const count = records.length;
     if (!namesSources(records)) {
       const rendered = records.map(render);
       done(rendered.length);
-      const [results] = await this.writer.commit([{ records: rendered, subject }], { onProgress });
-      return results!;
+      const [results] = await this.writer.commit([{ records: withEvents(rendered), subject }], {
+        onProgress,
+      });
+      return results!.slice(0, count);
     }
     refuseSourcesOfEmptyStore(this.layout, records);
     return this.writer.run(async (ctx) => {
       const rendered = resolveSources(ctx, records).map(render);
       done(rendered.length);
-      const [results] = await runTransaction(ctx, [{ records: rendered, subject }], {
-        now: this.writer.now(),
+      const [results] = await runTransaction(ctx, [{ records: withEvents(rendered), subject }], {
+        now,
         onProgress,
       });
-      return results!;
+      return results!.slice(0, count);
     });
+  }
+
+  /** A heuristic held: one validation (or `count`). */
+  async validate(ref: string, input: EvidenceInput = {}): Promise<LifecycleResult> {
+    const target = await this.heuristic('validate', ref);
+    return this.change(target, evidenceEvent('validate', target.id, input, this.writer.now()));
+  }
+
+  /** Following (or ignoring) a heuristic went wrong; `failure` names the failure it caused. */
+  async violate(
+    ref: string,
+    input: EvidenceInput & { readonly failure?: string | undefined } = {},
+  ): Promise<LifecycleResult> {
+    const target = await this.heuristic('violate', ref);
+    let failure: string | undefined;
+    if (input.failure !== undefined) {
+      const linked = await this.get(input.failure);
+      if (linked.kind !== 'failure')
+        throw new InvalidInputError(
+          'failure',
+          `${JSON.stringify(input.failure)} is a ${linked.kind}, not a failure`,
+          'Pass the id of a recorded failure (`lessons list --kind failure`).',
+        );
+      failure = linked.id;
+    }
+    return this.change(
+      target,
+      evidenceEvent('violate', target.id, { ...input, failure }, this.writer.now()),
+    );
+  }
+
+  /** Make a heuristic golden by hand, whatever the formula says, until a later demote. */
+  async promote(ref: string): Promise<LifecycleResult> {
+    const target = await this.heuristic('promote', ref);
+    return this.change(target, verdictEvent('promote', target.id, this.writer.now()));
+  }
+
+  /** Take golden away by hand, whatever the formula says, until a later promote. */
+  async demote(ref: string): Promise<LifecycleResult> {
+    const target = await this.heuristic('demote', ref);
+    return this.change(target, verdictEvent('demote', target.id, this.writer.now()));
+  }
+
+  /** Correct a record: validated and scanned for secrets as recording is. */
+  async update(ref: string, input: UpdateInput): Promise<LifecycleResult> {
+    const target = await this.target(ref);
+    const event = updateEvent(target.id, target.kind, input, this.writer.now());
+    return this.change(target, event, input.allowSecrets);
+  }
+
+  /** Retire a record: kept in history and `show`, out of context, golden and default lists. */
+  async retire(
+    ref: string,
+    input: RetireInput & { readonly supersededBy?: string | undefined } = {},
+  ): Promise<LifecycleResult> {
+    const target = await this.target(ref);
+    const successor =
+      input.supersededBy === undefined ? undefined : (await this.get(input.supersededBy)).id;
+    if (successor === target.id)
+      throw new InvalidInputError(
+        'supersededBy',
+        'names the record being retired',
+        'Pass the record that replaces it, or leave --superseded-by out.',
+      );
+    return this.change(
+      target,
+      retireEvent(target.id, { ...input, supersededBy: successor }, this.writer.now()),
+    );
+  }
+
+  /** The golden rules, the most confident first; retired records never are. */
+  golden(options: GoldenOptions = {}): Promise<RecordView[]> {
+    return this.read((reader) => reader.golden(options));
+  }
+
+  /**
+   * The record a change names. A change is a write: an index of an older schema, which readers
+   * refuse, is first migrated by a writer's session (under the lock), as a record would do.
+   */
+  private async target(ref: string): Promise<RecordView> {
+    try {
+      return await this.get(ref);
+    } catch (error) {
+      if (!(error instanceof StoreError && error.code === 'SCHEMA_OLD')) throw error;
+      await this.writer.run(async () => undefined);
+      return this.get(ref);
+    }
+  }
+
+  private async heuristic(verb: LifecycleEvent['verb'], ref: string): Promise<RecordView> {
+    const target = await this.target(ref);
+    requireHeuristic(verb, target.kind, ref);
+    return target;
+  }
+
+  /**
+   * Store one event as a transaction of its own (file, row and re-folded target, commit),
+   * through the same writer as a record; then read the record's new state.
+   */
+  private async change(
+    target: RecordView,
+    event: LifecycleEvent,
+    allowSecrets?: readonly string[],
+  ): Promise<LifecycleResult> {
+    const allowed = await refuseEventSecrets(event, allowSecrets);
+    const rendered = {
+      ...prepareEvent(event),
+      ...(allowed.length === 0 ? {} : { allowedSecrets: allowed }),
+    };
+    const [results] = await this.writer.commit([
+      { records: [rendered], subject: `${event.verb}: ${target.title}` },
+    ]);
+    const result = results![0]!;
+    return {
+      ok: true,
+      id: result.id,
+      rowid: result.rowid,
+      kind: 'event',
+      verb: event.verb,
+      target: target.id,
+      path: result.path,
+      commit: result.commit,
+      record: await this.get(target.id),
+    };
   }
 
   /**

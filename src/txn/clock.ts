@@ -4,17 +4,22 @@
 // failure its month folder, follow the id). Records whose date the caller gave (imports) keep
 // it. See docs/transactions.md for what a clock far ahead does.
 
-import { prepareRecord } from '../record/markdown.js';
+import { prepareItem } from '../record/stored.js';
 import type { RenderedRecord } from '../record/types.js';
 import type { WriteContext } from '../participants/types.js';
 import { clockId, idAfter, idTime } from '../record/ids.js';
 
-/** The newest id of a record dated by a writer's clock (imports aside), from the index of HEAD. */
+/** The newest id of a record dated by a writer's clock (imports aside) or of an event, from the index of HEAD. */
 export function newestClockId(ctx: WriteContext): string | undefined {
+  // Events too: the fold reads them in id order, so a later event must have a later id.
   const row = ctx.db.db
-    .prepare('SELECT id FROM records WHERE imported_from IS NULL ORDER BY id DESC LIMIT 1')
-    .get() as { id: string } | undefined;
-  return row?.id;
+    .prepare(
+      `SELECT max(id) AS id FROM (
+         SELECT (SELECT id FROM records WHERE imported_from IS NULL ORDER BY id DESC LIMIT 1) AS id
+         UNION ALL SELECT (SELECT id FROM events ORDER BY id DESC LIMIT 1))`,
+    )
+    .get() as { id: string | null } | undefined;
+  return row?.id ?? undefined;
 }
 
 /** `records`, each with an id after the newest at HEAD and after the one before it. */
@@ -37,7 +42,7 @@ export function monotonicRecords(
     changed = true;
     return {
       ...rendered,
-      ...prepareRecord({ ...record, id, created: new Date(idTime(id)).toISOString() }),
+      ...prepareItem({ ...record, id, created: new Date(idTime(id)).toISOString() }),
     };
   });
   return changed ? out : records;
@@ -54,7 +59,7 @@ export function freshIds(records: readonly RenderedRecord[]): RenderedRecord[] {
     const id = clockId(Date.now());
     return {
       ...rendered,
-      ...prepareRecord({ ...rendered.record, id, created: new Date(idTime(id)).toISOString() }),
+      ...prepareItem({ ...rendered.record, id, created: new Date(idTime(id)).toISOString() }),
     };
   });
 }

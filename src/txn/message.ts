@@ -16,7 +16,7 @@ export function commitMessage(
   const head =
     subject ??
     (records.length === 1
-      ? `${first.kind}: ${first.title}`
+      ? `${first.kind}: ${first.kind === 'event' ? `${first.verb} ${first.target}` : first.title}`
       : `lessons: record ${records.length} records`);
   const trailers = records.slice(0, MAX_ID_TRAILERS).map((r) => `Lessons-Id: ${r.record.id}`);
   if (records.length > MAX_ID_TRAILERS) trailers.push(`Lessons-Count: ${records.length}`);

@@ -13,7 +13,8 @@ import { FilesParticipant } from '../participants/files.js';
 import { GitIndexParticipant } from '../participants/git-index.js';
 import { GitParticipant } from '../participants/git.js';
 import { SqliteParticipant } from '../participants/sqlite.js';
-import { parseRecord } from '../record/markdown.js';
+import { isRecordPath } from '../record/paths.js';
+import { parseItem } from '../record/stored.js';
 import { liveness } from '../resources/owner.js';
 import { checkpoint } from '../util/faults.js';
 import type { JournalEntry, JournalFile, JournalRecord } from '../resources/journal.js';
@@ -173,9 +174,9 @@ async function entryFromCommit(
       : await listTree(objects, (await readCommit(objects, parsed.parents[0])).tree);
   const records: JournalRecord[] = [];
   for (const [path, oid] of after) {
-    if (before.get(path) === oid || !/^(failures|heuristics)\//.test(path)) continue;
+    if (before.get(path) === oid || !isRecordPath(path)) continue;
     const content = await objects.readTyped(oid, 'blob');
-    const record = parseRecord(content);
+    const record = parseItem(path, content);
     records.push({ id: record.id, kind: record.kind, path, sha256: sha256(content), blobOid: oid });
   }
   return {

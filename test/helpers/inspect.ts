@@ -62,18 +62,34 @@ function walk(dir: string, base = ''): string[] {
   });
 }
 
-const RECORD = /^(failures|heuristics)\//;
+const RECORD = /^(failures|heuristics|events)\//;
 
+/** The rows of `records` (records only; events: readEventRows). */
 export function readRows(dir: string): RowState[] {
+  return query(
+    dir,
+    'SELECT rowid, id, kind, path, title, blob_oid, commit_oid FROM records ORDER BY rowid',
+  );
+}
+
+/** The rows of lifecycle events (schema 3), shaped as record rows of kind 'event'. */
+export function readEventRows(dir: string): RowState[] {
+  return query(
+    dir,
+    "SELECT rowid, id, 'event' AS kind, path, verb AS title, blob_oid, commit_oid FROM events ORDER BY rowid",
+    'events',
+  );
+}
+
+function query(dir: string, sql: string, table = 'records'): RowState[] {
   const file = path.join(dir, 'index.db');
   if (!fs.existsSync(file)) return [];
   const db = new BetterSqlite3(file, { readonly: true });
   try {
-    return db
-      .prepare(
-        'SELECT rowid, id, kind, path, title, blob_oid, commit_oid FROM records ORDER BY rowid',
-      )
-      .all() as RowState[];
+    const exists = db
+      .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?")
+      .get(table);
+    return exists === undefined ? [] : (db.prepare(sql).all() as RowState[]);
   } finally {
     db.close();
   }
@@ -91,7 +107,7 @@ export function storeState(dir: string, options: { rows?: boolean } = {}): Store
     }
   }
   const files: Record<string, string> = {};
-  for (const root of ['failures', 'heuristics']) {
+  for (const root of ['failures', 'heuristics', 'events']) {
     for (const rel of walk(path.join(dir, root)))
       files[`${root}/${rel}`] = blobId(fs.readFileSync(path.join(dir, root, rel)));
   }
@@ -113,7 +129,7 @@ export function storeState(dir: string, options: { rows?: boolean } = {}): Store
     files,
     tree,
     index,
-    rows: options.rows === false ? [] : readRows(dir),
+    rows: options.rows === false ? [] : [...readRows(dir), ...readEventRows(dir)],
     status: hasRepo ? git(dir, 'status', '--porcelain', '--untracked-files=all') : '',
     journal: walk(path.join(dir, '.lessons', 'journal')),
   };

@@ -24,6 +24,11 @@ const TOOL_NAMES = [
   'list',
   'context',
   'stats',
+  'validate',
+  'violate',
+  'golden',
+  'update',
+  'retire',
 ];
 
 async function waitFor(predicate: () => boolean, timeoutMs = 10_000): Promise<void> {
