@@ -12,6 +12,7 @@ import {
 import { importElfCommand } from './commands/import-elf.js';
 import { mcpCommand } from './commands/mcp.js';
 import { recoverCommand } from './commands/recover.js';
+import { cloneCommand, remoteCommand, resolveCommand, syncCommand } from './commands/sync.js';
 import type { Command, GlobalArgs } from './output.js';
 import { dirOnLine, SHELLS, storeWords } from './completion.js';
 import { NO_COMMAND, run } from './run.js';
@@ -30,6 +31,10 @@ const COMMANDS = [
   verifyCommand,
   cleanupCommand,
   reindexCommand,
+  cloneCommand,
+  remoteCommand,
+  syncCommand,
+  resolveCommand,
   mcpCommand,
 ] as unknown as readonly Command<GlobalArgs, GlobalArgs>[];
 

@@ -25,6 +25,8 @@ export const FINDING_HINTS = {
     'rotate the secret now: it is in git history, which does not forget. Then remove it from the record (edit the file; `lessons cleanup` commits the edit) or rewrite the history.',
   STORE_SYMLINK:
     'a symbolic link in a record folder: `lessons cleanup` moves the link itself to quarantine and restores the folder from HEAD.',
+  SYNC_CONFLICT:
+    "a sync found this path changed here and on the remote: HEAD holds the remote's version, the local one is the blob the message names (`git show <blob>`). Keep HEAD, or write the local version back and let `lessons cleanup` commit it; then `lessons resolve <id>` (docs/sync.md).",
   STORE_WRONG_BRANCH:
     'the store is checked out on another branch: run `git checkout main` in the store (lessons commits to main).',
 } as const;

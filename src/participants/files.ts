@@ -151,7 +151,7 @@ export class FilesParticipant implements Participant {
 }
 
 /** Remove `<target>.tmp-*` files left by an interrupted atomic write. */
-function removeTempFiles(target: string): void {
+export function removeTempFiles(target: string): void {
   const dir = path.dirname(target);
   const prefix = `${path.basename(target)}.tmp-`;
   let names: string[];

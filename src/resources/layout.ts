@@ -17,6 +17,8 @@ export interface StoreLayout {
   readonly lockDir: string;
   readonly journalDir: string;
   readonly quarantineDir: string;
+  /** Notes of sync conflicts a person has not resolved yet (resources/conflicts.ts). */
+  readonly conflictsDir: string;
   /** The identity of the .git/index lessons wrote last (resources/git-index.ts). */
   readonly indexStampFile: string;
 }
@@ -36,6 +38,7 @@ export function layoutFor(dir: string): StoreLayout {
     lockDir: path.join(lessonsDir, 'lock'),
     journalDir: path.join(lessonsDir, 'journal'),
     quarantineDir: path.join(lessonsDir, 'quarantine'),
+    conflictsDir: path.join(lessonsDir, 'conflicts'),
     indexStampFile: path.join(lessonsDir, 'index-stamp'),
   };
 }

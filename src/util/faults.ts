@@ -2,6 +2,7 @@
 //   LESSONS_TEST_FAIL_AT=<step>    throw at that step (proves each rollback)
 //   LESSONS_TEST_KILL_AT=<step>    SIGKILL this process at that step (proves recovery)
 //   LESSONS_TEST_DELAY_AT=<step>:<ms>  pause there (lets a test act while the lock is held)
+//   LESSONS_TEST_WAIT_AT=<step>:<file> pause there until <file> exists (a test decides when)
 // And one diagnostic: LESSONS_TRACE=1 prints "lessons-trace <step> <epoch ms>" to stderr at
 // every step, which is how the stress suite learns where its random kills landed and how long
 // a writer waited after a lock holder was killed.
@@ -33,10 +34,24 @@ export const RECOVERY_STEPS = [
   'recover-journal',
 ] as const;
 
+/** The steps of integrating fetched commits (src/sync/, src/participants/integrate.ts). */
+export const SYNC_STEPS = [
+  'sync-fetched', // fetched, outside the writers' lock
+  'sync-journal', // merge commit written, intent record written and fsynced
+  'sync-files', // new contents at temp names, fsynced
+  'sync-rows', // rows changed, SQLite transaction open
+  'sync-ref', // main moved by compare-and-swap: the commit point of the integration
+  'sync-placed', // files renamed into place (or removed), .git/index staged
+  'sync-committed', // SQLite committed, journal entry still present
+  'sync-done', // journal entry removed, lock still held
+  'sync-push', // about to push, outside the writers' lock
+] as const;
+
 export type TxnStep = (typeof TXN_STEPS)[number];
 export type RecoveryStep = (typeof RECOVERY_STEPS)[number];
 export type AbortStep = (typeof ABORT_STEPS)[number];
-export type Step = TxnStep | AbortStep | RecoveryStep;
+export type SyncStep = (typeof SYNC_STEPS)[number];
+export type Step = TxnStep | AbortStep | RecoveryStep | SyncStep;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -46,7 +61,13 @@ function sleep(ms: number): Promise<void> {
  * Steps that take no injected throw: after SQLite COMMIT the record is stored, so a fault there
  * could only lie about it; and in the middle of an undo a throw would only be a second failure.
  */
-const NO_THROW: ReadonlySet<Step> = new Set(['committed', 'done', 'aborted']);
+const NO_THROW: ReadonlySet<Step> = new Set([
+  'committed',
+  'done',
+  'aborted',
+  'sync-committed',
+  'sync-done',
+]);
 
 /** With LESSONS_TRACE=1, print `event` and the time; also used for the lock's comings and goings. */
 export function trace(event: string): void {
@@ -63,5 +84,10 @@ export async function checkpoint(step: Step): Promise<void> {
   const delay = env.LESSONS_TEST_DELAY_AT;
   if (delay !== undefined && delay.startsWith(`${step}:`))
     await sleep(Number(delay.slice(step.length + 1)));
+  const wait = env.LESSONS_TEST_WAIT_AT;
+  if (wait !== undefined && wait.startsWith(`${step}:`)) {
+    const { existsSync } = process.getBuiltinModule('node:fs');
+    while (!existsSync(wait.slice(step.length + 1))) await sleep(20);
+  }
   if (env.LESSONS_TEST_FAIL_AT === step && !NO_THROW.has(step)) throw new InjectedFault(step);
 }
