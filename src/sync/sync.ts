@@ -73,9 +73,14 @@ async function pushMain(git: NativeGit, remote: string): Promise<void> {
   const result = await git.run(['push', '--porcelain', remote, `${MAIN_REF}:${MAIN_REF}`]);
   if (result.code === 0) return;
   const line = result.stdout.split('\n').find((l) => l.startsWith('!\t'));
+  // The remote moved: a plain rejection (not a fast-forward), or a ref update that lost a race
+  // with another pusher. A hook's refusal is not retried: pushing again changes nothing.
   if (
     line !== undefined &&
-    /rejected|fetch first|non-fast-forward|stale info|cannot lock/.test(line)
+    (/\[rejected\]/.test(line) ||
+      /\[remote rejected\].*(failed to update ref|cannot lock|failed to lock|incorrect old value)/.test(
+        line,
+      ))
   )
     throw new PushRejected(line.split('\t').slice(2).join(' '));
   throw new SyncError(
@@ -111,7 +116,7 @@ export async function syncStore(writer: Writer, options: SyncOptions = {}): Prom
       {
         retries,
         minTimeout: 50,
-        maxTimeout: 2000,
+        maxTimeout: 1000,
         factor: 2,
         randomize: true,
         shouldRetry: ({ error }) => error instanceof PushRejected,
