@@ -83,7 +83,7 @@ export async function sync(args: SyncArgs): Promise<void> {
       .filter((i) => i.action !== 'up-to-date')
       .map(
         (i) =>
-          `${i.action} to ${i.head.slice(0, 12)}: ${i.changed} paths, ${i.rows.upserted} rows in, ${i.rows.deleted} out`,
+          `${i.action} to ${i.head.slice(0, 12)}: ${i.changed} path${i.changed === 1 ? '' : 's'} changed, ${i.rows.upserted} row${i.rows.upserted === 1 ? '' : 's'} in, ${i.rows.deleted} out`,
       );
     return `sync with ${report.remote}: ${brought.length === 0 ? 'nothing new from the remote' : brought.join('; ')}; ${
       report.pushed === report.head

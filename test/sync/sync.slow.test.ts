@@ -398,4 +398,29 @@ describe('SIGKILL during a sync', () => {
       remoteSound(remote);
     },
   );
+
+  it.each(['recover-start', 'recover-journal'])(
+    'a recovery of a killed sync killed at "%s": the next recovery finishes it',
+    async (step) => {
+      const remote = bareRemote();
+      const a = await seeded(remote);
+      const b = await cloned(remote);
+      const theirs = await record(b, 'from b');
+      await ok(['--dir', b, 'sync']);
+      const mine = await record(a, 'from a');
+      const env = (at: string): NodeJS.ProcessEnv => ({ LESSONS_TEST_KILL_AT: at });
+      expect((await lessons(['--dir', a, 'sync'], { env: env('sync-placed') })).signal).toBe(
+        'SIGKILL',
+      );
+      expect((await lessons(['--dir', a, 'recover'], { env: env(step) })).signal).toBe('SIGKILL');
+      const recovered = await ok(['--dir', a, '--json', 'recover']);
+      expect(recovered.json!.recovered).toMatchObject([{ action: 'rolled-forward' }]);
+      expect(consistencyProblems(a)).toEqual([]);
+      expect(ids(a)).toEqual([...ids(b), mine].sort());
+      expect(ids(a)).toContain(theirs);
+      await ok(['--dir', a, 'sync']);
+      await expectSound(a);
+      remoteSound(remote);
+    },
+  );
 });
