@@ -40,6 +40,8 @@ export async function applyChangedPaths(
   repo: GitRepository,
   changes: readonly ChangedPath[],
   txid: string,
+  /** Blob contents already at hand (read in one batch); others are read from the repository. */
+  blobs?: ReadonlyMap<string, Buffer>,
 ): Promise<AppliedPaths> {
   let upserted = 0;
   let deleted = 0;
@@ -53,7 +55,9 @@ export async function applyChangedPaths(
     if (db.rowByPath(change.path)?.blob_oid === change.after) continue;
     let record;
     try {
-      record = parseRecord(await repo.objects.readTyped(change.after, 'blob'));
+      record = parseRecord(
+        blobs?.get(change.after) ?? (await repo.objects.readTyped(change.after, 'blob')),
+      );
     } catch (error) {
       deleted += db.deleteByPath(change.path);
       unparseable.push({ path: change.path, reason: (error as Error).message });

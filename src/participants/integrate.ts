@@ -29,7 +29,7 @@ import {
   unlinkIfExists,
   writeFileAtomic,
 } from '../util/durable.js';
-import { removeTempFiles } from './files.js';
+import { syncFiles } from './files.js';
 import { removeDeadWritersLock } from './git.js';
 import type { WriteContext } from './types.js';
 
@@ -42,7 +42,7 @@ export interface StagedFile {
 /** How far history is walked to find an integration's commit on main. */
 const MAX_WALK = 10_000;
 
-function fileMode(mode: string | undefined): number {
+function fileMode(mode: string | null | undefined): number {
   return mode === '100755' ? 0o755 : 0o644;
 }
 
@@ -55,26 +55,26 @@ export function integratedTarget(ctx: WriteContext, relative: string): string {
 export async function stageIntegratedFiles(
   ctx: WriteContext,
   intent: IntegrateIntent,
+  blobs?: ReadonlyMap<string, Buffer>,
 ): Promise<StagedFile[]> {
   const staged: StagedFile[] = [];
-  const headTree = (await readCommit(ctx.repo.objects, intent.to)).tree;
   try {
     for (const change of intent.changes) {
       if (change.after === null) continue;
       const target = integratedTarget(ctx, change.path);
       mkdirDurable(path.dirname(target));
-      const entry = await lookupPath(ctx.repo.objects, headTree, change.path);
-      const content = await ctx.repo.objects.readTyped(change.after, 'blob');
+      const content =
+        blobs?.get(change.after) ?? (await ctx.repo.objects.readTyped(change.after, 'blob'));
       const tmp = tempPathFor(target);
       staged.push({ tmp, target });
-      const fd = fs.openSync(tmp, 'wx', fileMode(entry?.mode));
+      const fd = fs.openSync(tmp, 'wx', fileMode(change.mode));
       try {
         fs.writeSync(fd, content);
-        fs.fsyncSync(fd);
       } finally {
         fs.closeSync(fd);
       }
     }
+    await syncFiles(staged.map((f) => f.tmp));
   } catch (error) {
     for (const { tmp } of staged) rmQuiet(tmp);
     throw error;
@@ -101,23 +101,21 @@ export function placeIntegratedFiles(
   for (const dir of dirs) if (fs.existsSync(dir)) fsyncDir(dir);
 }
 
-/** The index with the changed paths' entries as HEAD (`tree`) has them. */
+/** The index with each changed path's entry as `blobOf` says HEAD (`tree`) has it. */
 export async function integratedIndex(
   ctx: WriteContext,
   held: HeldIndex,
   changes: readonly IntegratedPath[],
   tree: string,
+  blobOf: (change: IntegratedPath) => string | null,
 ): Promise<Buffer> {
   const { repo } = ctx;
   const upsert: IndexEntry[] = [];
   const remove: string[] = [];
   for (const change of changes) {
-    const entry = await lookupPath(repo.objects, tree, change.path);
-    if (entry === undefined) remove.push(change.path);
-    else
-      upsert.push(
-        entryFromStat(change.path, entry.oid, repo.statIfMatches(change.path, entry.oid)),
-      );
+    const oid = blobOf(change);
+    if (oid === null) remove.push(change.path);
+    else upsert.push(entryFromStat(change.path, oid, repo.statIfMatches(change.path, oid)));
   }
   return repo.nextIndex(held.current, upsert, remove, tree);
 }
@@ -171,12 +169,21 @@ export async function recoverIntegration(
   const tree = head === undefined ? undefined : (await readCommit(repo.objects, head)).tree;
   if (tree === undefined || head === undefined) return { committed };
 
+  // HEAD is nearly always one side or the other; only otherwise are its trees read.
+  const atHead = async (change: IntegratedPath): Promise<string | null> => {
+    if (head === intent.to) return change.after;
+    if (head === intent.from) return change.before;
+    return (await lookupPath(repo.objects, tree, change.path))?.oid ?? null;
+  };
+  const modeAtHead = async (change: IntegratedPath): Promise<string | null> =>
+    head === intent.to
+      ? change.mode
+      : ((await lookupPath(repo.objects, tree, change.path))?.mode ?? null);
+  removeTempFilesOf(intent.changes.map((c) => integratedTarget(ctx, c.path)));
   const wanted = new Map<string, string | null>();
   for (const change of intent.changes) {
     const target = integratedTarget(ctx, change.path);
-    removeTempFiles(target);
-    const entryAtHead = await lookupPath(repo.objects, tree, change.path);
-    const want = entryAtHead?.oid ?? null;
+    const want = await atHead(change);
     wanted.set(change.path, want);
     const current = readIfExists(target);
     const currentOid = current === undefined ? null : hashObject('blob', current);
@@ -190,7 +197,7 @@ export async function recoverIntegration(
     } else {
       mkdirDurable(path.dirname(target));
       writeFileAtomic(target, await repo.objects.readTyped(want, 'blob'), {
-        mode: fileMode(entryAtHead?.mode),
+        mode: fileMode(await modeAtHead(change)),
       });
     }
   }
@@ -215,8 +222,32 @@ export async function recoverIntegration(
   }
 
   await ctx.gitIndex.acquire(ctx.deadline, async (held) => {
-    held.stage(await integratedIndex(ctx, held, intent.changes, tree));
+    held.stage(
+      await integratedIndex(ctx, held, intent.changes, tree, (c) => wanted.get(c.path) ?? null),
+    );
   });
   if (committed) writeConflictNotes(ctx, intent);
   return { committed };
+}
+
+/** Remove `<target>.tmp-*` files an interrupted write left, reading each folder once. */
+function removeTempFilesOf(targets: readonly string[]): void {
+  const byDir = new Map<string, Set<string>>();
+  for (const target of targets) {
+    const names = byDir.get(path.dirname(target)) ?? new Set<string>();
+    names.add(path.basename(target));
+    byDir.set(path.dirname(target), names);
+  }
+  for (const [dir, names] of byDir) {
+    let entries: string[];
+    try {
+      entries = fs.readdirSync(dir);
+    } catch {
+      continue;
+    }
+    for (const entry of entries) {
+      const at = entry.indexOf('.tmp-');
+      if (at > 0 && names.has(entry.slice(0, at))) rmQuiet(path.join(dir, entry));
+    }
+  }
 }

@@ -27,6 +27,8 @@ export interface IntegratedPath {
   readonly path: string;
   readonly before: string | null;
   readonly after: string | null;
+  /** The git mode of `after` (100644, or 100755 for an executable file). */
+  readonly mode: string | null;
   /** The commit that brought `after` (the row's commit_oid). */
   readonly commit: string;
 }

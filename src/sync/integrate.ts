@@ -18,7 +18,7 @@ import { applyChangedPaths } from '../db/apply.js';
 import { formatCommit, readCommit } from '../git/commit.js';
 import { hashObject } from '../git/hash.js';
 import { readRef } from '../git/refs.js';
-import { diffTrees, lookupPath, TreeEditor } from '../git/tree.js';
+import { diffTreeEntries, diffTrees, TreeEditor } from '../git/tree.js';
 import {
   integratedIndex,
   integratedTarget,
@@ -100,14 +100,16 @@ async function planMerge(
     tree(local),
     tree(fetched),
   ]);
-  const localChanged = new Set(await diffTrees(objects, localTree, baseTree));
+  // Each side's changes since the base, with their entries: only differing trees are read.
+  const localChanged = new Map(
+    (await diffTreeEntries(objects, localTree, baseTree)).map((c) => [c.path, c.after] as const),
+  );
   const editor = new TreeEditor(objects, localTree);
   const conflicts: ConflictNote[] = [];
   const pending: Omit<ConflictNote, 'mergeCommit'>[] = [];
-  for (const p of await diffTrees(objects, remoteTree, baseTree)) {
-    const theirs = await lookupPath(objects, remoteTree!, p);
+  for (const { path: p, after: theirs } of await diffTreeEntries(objects, remoteTree, baseTree)) {
     if (localChanged.has(p)) {
-      const ours = localTree === undefined ? undefined : await lookupPath(objects, localTree, p);
+      const ours = localChanged.get(p);
       if (ours?.oid === theirs?.oid && ours?.mode === theirs?.mode) continue;
       pending.push({
         id: `${txid}-${pending.length + 1}`,
@@ -234,7 +236,8 @@ export async function integrateFetched(
     : await planMerge(ctx, git, remote, local, fetched, txid, now);
   const localTree = (await readCommit(repo.objects, local)).tree;
   const toTree = (await readCommit(repo.objects, plan.to)).tree;
-  const paths = await diffTrees(repo.objects, toTree, localTree);
+  const diff = await diffTreeEntries(repo.objects, toTree, localTree);
+  const paths = diff.map((c) => c.path);
   const bad = paths.filter(forbidden);
   if (bad.length > 0)
     throw new SyncError(
@@ -243,8 +246,7 @@ export async function integrateFetched(
     );
   const commits = await attribute(ctx, git, local, fetched, plan.to, paths);
   const changes: IntegratedPath[] = [];
-  for (const p of paths) {
-    const after = await lookupPath(repo.objects, toTree, p);
+  for (const { path: p, after, before } of diff) {
     if (after !== undefined && after.mode !== '100644' && after.mode !== '100755')
       throw new SyncError(
         'REMOTE_NOT_A_STORE',
@@ -252,12 +254,14 @@ export async function integrateFetched(
       );
     changes.push({
       path: p,
-      before: (await lookupPath(repo.objects, localTree, p))?.oid ?? null,
+      before: before?.oid ?? null,
       after: after?.oid ?? null,
+      mode: after?.mode ?? null,
       commit: commits.get(p) ?? plan.to,
     });
   }
   refuseDirty(ctx, changes);
+  const blobs = await git.readBlobs(changes.flatMap((c) => (c.after === null ? [] : [c.after])));
 
   const intent: IntegrateIntent = {
     remote,
@@ -282,10 +286,10 @@ export async function integrateFetched(
   let staged: StagedFile[] = [];
   let rows: Awaited<ReturnType<typeof applyChangedPaths>>;
   try {
-    staged = await stageIntegratedFiles(ctx, intent);
+    staged = await stageIntegratedFiles(ctx, intent, blobs);
     await checkpoint('sync-files');
     ctx.db.begin();
-    rows = await applyChangedPaths(ctx.db, repo, changes, txid);
+    rows = await applyChangedPaths(ctx.db, repo, changes, txid, blobs);
     await checkpoint('sync-rows');
     await ctx.gitIndex.acquire(ctx.deadline, async (held) => {
       ctx.lock.assertHeld();
@@ -293,7 +297,7 @@ export async function integrateFetched(
       await checkpoint('sync-ref');
       placeIntegratedFiles(ctx, intent, staged);
       staged = [];
-      held.stage(await integratedIndex(ctx, held, changes, toTree));
+      held.stage(await integratedIndex(ctx, held, changes, toTree, (c) => c.after));
     });
     await checkpoint('sync-placed');
     writeConflictNotes(ctx, intent);

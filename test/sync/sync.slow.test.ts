@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { SYNC_STEPS, type SyncStep } from '../../src/util/faults.js';
 import { startWriter } from '../helpers/writers.js';
 import {
@@ -117,6 +117,10 @@ function started(
 function remoteSound(remote: string): void {
   git(remote, 'fsck', '--strict', '--full', '--no-dangling');
 }
+
+// Each case runs a dozen CLI processes and native git; on a shared, loaded machine that takes
+// minutes, not the default minute.
+vi.setConfig({ testTimeout: 300_000 });
 
 describe('clone', () => {
   it('makes a store from a bare remote by path and by file:// URL: index built, verify clean', async () => {
