@@ -21,6 +21,7 @@ import {
   validateCommand,
   violateCommand,
 } from './commands/lifecycle.js';
+import { cloneCommand, remoteCommand, resolveCommand, syncCommand } from './commands/sync.js';
 import type { Command, GlobalArgs } from './output.js';
 import { dirOnLine, SHELLS, storeWords } from './completion.js';
 import { NO_COMMAND, run } from './run.js';
@@ -46,6 +47,10 @@ const COMMANDS = [
   verifyCommand,
   cleanupCommand,
   reindexCommand,
+  cloneCommand,
+  remoteCommand,
+  syncCommand,
+  resolveCommand,
   mcpCommand,
 ] as unknown as readonly Command<GlobalArgs, GlobalArgs>[];
 

@@ -45,3 +45,8 @@ export { recordPath } from './record/paths.js';
 export { slugify } from './record/slug.js';
 export type { RecoveryReport, RecoveryAction } from './txn/recovery.js';
 export * from './errors/index.js';
+export type { SyncOptions, SyncReport } from './sync/sync.js';
+export type { IntegrateResult } from './sync/integrate.js';
+export type { ConflictNote } from './resources/conflicts.js';
+export { cloneStore, type CloneReport } from './sync/clone.js';
+export { addRemote, listRemotes, removeRemote, type RemoteInfo } from './sync/remote.js';

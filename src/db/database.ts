@@ -439,6 +439,14 @@ export class Database {
     ).map((r) => JSON.parse(r.payload) as LifecycleEvent);
   }
 
+  eventByPath(path: string): EventRow | undefined {
+    return this.db.prepare('SELECT * FROM events WHERE path = ?').get(path) as EventRow | undefined;
+  }
+
+  deleteEventByPath(path: string): number {
+    return this.db.prepare('DELETE FROM events WHERE path = ?').run(path).changes;
+  }
+
   eventById(id: string): EventRow | undefined {
     return this.db.prepare('SELECT * FROM events WHERE id = ?').get(id) as EventRow | undefined;
   }

@@ -17,7 +17,9 @@ export type UsageCode =
   | 'PATH_OUTSIDE_STORE'
   | 'AMBIGUOUS_ID'
   | 'IMPORT_SOURCE'
-  | 'STORE_CLOSED';
+  | 'STORE_CLOSED'
+  | 'REMOTE_UNKNOWN'
+  | 'CLONE_TARGET_EXISTS';
 
 /** The store was busy for the whole lock timeout (exit 3). */
 export type BusyCode = 'LOCK_TIMEOUT';
@@ -50,8 +52,19 @@ export type StoreCode =
   | 'GIT_INDEX_UNREADABLE'
   | 'GIT_INDEX_UNSUPPORTED';
 
+/** Sync with a remote could not be done; the store holds everything it held before (exit 1). */
+export type SyncCode =
+  | 'GIT_NOT_FOUND'
+  | 'GIT_FAILED'
+  | 'FETCH_FAILED'
+  | 'PUSH_FAILED'
+  | 'PUSH_REJECTED'
+  | 'CLONE_FAILED'
+  | 'WORKTREE_DIRTY'
+  | 'REMOTE_NOT_A_STORE';
+
 /** Something that should be impossible happened: a bug in lessons. */
 export type InternalCode = 'INTERNAL';
 
 export type ErrorCode =
-  InvalidInputCode | UsageCode | BusyCode | TransactionCode | StoreCode | InternalCode;
+  InvalidInputCode | UsageCode | BusyCode | TransactionCode | StoreCode | SyncCode | InternalCode;

@@ -5,6 +5,7 @@ export { UsageError } from './UsageError.js';
 export { LockTimeoutError } from './LockTimeoutError.js';
 export { TransactionError } from './TransactionError.js';
 export { StoreError } from './StoreError.js';
+export { SyncError } from './SyncError.js';
 export { InternalError } from './InternalError.js';
 export { SecretDetectedError, type SecretFinding } from './SecretDetectedError.js';
 export { GitLockedError } from './GitLockedError.js';

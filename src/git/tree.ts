@@ -191,17 +191,25 @@ export async function lookupPath(
   return undefined;
 }
 
+/** A file that differs between two trees: its entry in each (undefined: absent there). */
+export interface TreeChange {
+  readonly path: string;
+  readonly after: TreeEntry | undefined;
+  readonly before: TreeEntry | undefined;
+}
+
 /**
- * Files that differ between two trees (added or changed in `after`, or removed), descending
- * only into subtrees whose ids differ. `filter` prunes top-level names.
+ * Files that differ between two trees (added or changed in `after`, or removed), with their
+ * entries on each side, descending only into subtrees whose ids differ. `filter` prunes
+ * top-level names.
  */
-export async function diffTrees(
+export async function diffTreeEntries(
   objects: ObjectStore,
   after: string | undefined,
   before: string | undefined,
   filter: (topLevelName: string) => boolean = () => true,
-): Promise<string[]> {
-  const changed: string[] = [];
+): Promise<TreeChange[]> {
+  const changed: TreeChange[] = [];
   const read = async (oid: string | undefined): Promise<Map<string, TreeEntry>> =>
     new Map(
       oid === undefined
@@ -223,9 +231,23 @@ export async function diffTrees(
       const xTree = x !== undefined && isTreeMode(x.mode);
       const yTree = y !== undefined && isTreeMode(y.mode);
       if (xTree || yTree) await walk(xTree ? x.oid : undefined, yTree ? y.oid : undefined, p);
-      if ((x !== undefined && !xTree) || (y !== undefined && !yTree)) changed.push(p);
+      if ((x !== undefined && !xTree) || (y !== undefined && !yTree))
+        changed.push({ path: p, after: xTree ? undefined : x, before: yTree ? undefined : y });
     }
   };
   await walk(after, before, '');
   return changed;
+}
+
+/**
+ * Files that differ between two trees (added or changed in `after`, or removed), descending
+ * only into subtrees whose ids differ. `filter` prunes top-level names.
+ */
+export async function diffTrees(
+  objects: ObjectStore,
+  after: string | undefined,
+  before: string | undefined,
+  filter: (topLevelName: string) => boolean = () => true,
+): Promise<string[]> {
+  return (await diffTreeEntries(objects, after, before, filter)).map((c) => c.path);
 }

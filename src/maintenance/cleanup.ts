@@ -144,6 +144,8 @@ function planOne(survey: Survey, f: Finding, options: PlanOptions): CleanupActio
       );
     case 'STORE_WRONG_BRANCH':
       return act('none', 'check out main in the store; lessons does not change branches');
+    case 'SYNC_CONFLICT':
+      return act('none', 'a person decides which version stays, then runs `lessons resolve <id>`');
   }
 }
 

@@ -29,6 +29,8 @@ export const FINDING_HINTS = {
     'a lifecycle event names a record HEAD does not hold (removed by hand, or not synced yet): restore the record with git, or move the event out with git rm.',
   FOLD_MISMATCH:
     "run `lessons cleanup` (or `lessons reindex`) to fold the record's events into its row again.",
+  SYNC_CONFLICT:
+    "a sync found this path changed here and on the remote: HEAD holds the remote's version, the local one is the blob the message names (`git show <blob>`). Keep HEAD, or write the local version back and let `lessons cleanup` commit it; then `lessons resolve <id>` (docs/sync.md).",
   STORE_WRONG_BRANCH:
     'the store is checked out on another branch: run `git checkout main` in the store (lessons commits to main).',
 } as const;

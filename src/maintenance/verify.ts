@@ -22,6 +22,7 @@ import { layoutFor, resolveStoreDir, type StoreLayout } from '../resources/layou
 import { liveness } from '../resources/owner.js';
 import { gitdirProblem } from '../resources/preflight.js';
 import { Journal } from '../resources/journal.js';
+import { Conflicts } from '../resources/conflicts.js';
 import { finding, findingKey, type Finding } from './findings.js';
 import {
   openIndexForReading,
@@ -175,8 +176,12 @@ function journalState(
   for (const file of new Journal(layout.journalDir).list()) {
     const young = Date.now() - file.mtimeMs <= staleMs;
     const state = file.entry === undefined ? 'unknown' : liveness(file.entry.owner);
+    const paths = [
+      ...(file.entry?.records ?? []).map((r) => r.path),
+      ...(file.entry?.integrate?.changes ?? []).map((c) => c.path),
+    ];
     if (state === 'alive' || (state === 'unknown' && young)) {
-      for (const r of file.entry?.records ?? []) inFlight.add(r.path);
+      for (const p of paths) inFlight.add(p);
       continue;
     }
     pending.push(
@@ -188,7 +193,7 @@ function journalState(
         { path: path.relative(layout.dir, file.file) },
       ),
     );
-    for (const r of file.entry?.records ?? []) inFlight.add(r.path);
+    for (const p of paths) inFlight.add(p);
   }
   return { inFlight, pending };
 }
@@ -398,7 +403,7 @@ export async function surveyStore(
       );
     }
   }
-  findings.push(...journal.pending, ...shapeFindings(layout));
+  findings.push(...journal.pending, ...shapeFindings(layout), ...conflictFindings(layout));
   const inFlight = journal.inFlight;
   const files = walkRecordFolders(layout);
   const index = repo.indexEntries();
@@ -499,6 +504,19 @@ export async function surveyStore(
   if (deep && head !== undefined)
     findings.push(...(await deepObjects(repo, head, options.onProgress)));
   return { head, tree, rows, events, files, inFlight, findings };
+}
+
+/** Every sync conflict a person has not resolved yet. */
+function conflictFindings(layout: StoreLayout): Finding[] {
+  return new Conflicts(layout.conflictsDir)
+    .list()
+    .map((note) =>
+      finding(
+        'SYNC_CONFLICT',
+        `conflict ${note.id}: ${note.path} changed here and on ${note.remote}; HEAD holds the remote's ${note.keptBlob === null ? 'removal' : `blob ${note.keptBlob}`}, the local ${note.otherBlob === null ? 'removal' : `blob ${note.otherBlob}`} is in commit ${note.localCommit}`,
+        { path: note.path },
+      ),
+    );
 }
 
 /**

@@ -52,6 +52,15 @@ async function fsyncEach(files: readonly string[]): Promise<void> {
   }
 }
 
+/**
+ * Make `files` durable together: one syncfs for many (see FilesParticipant.prepare), else
+ * their fsyncs in parallel batches.
+ */
+export async function syncFiles(files: readonly string[]): Promise<void> {
+  if (files.length >= SYNCFS_FROM && syncFileSystem(files[0]!)) return;
+  await fsyncEach(files);
+}
+
 export class FilesParticipant implements Participant {
   readonly name = 'files';
   readonly essential = true;

@@ -4,8 +4,9 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
+import type { ConflictNote } from './conflicts.js';
 import type { ProcessIdentity } from './owner.js';
-import { errnoCode, mkdirDurable, writeFileAtomic } from '../util/durable.js';
+import { errnoCode, jsonFileNames, mkdirDurable, writeFileAtomic } from '../util/durable.js';
 
 export interface JournalRecord {
   readonly id: string;
@@ -20,6 +21,32 @@ export interface JournalRecord {
  * rolls an aborted entry back whatever main holds, so an exit 1 never turns into a stored record.
  */
 export type JournalState = 'pending' | 'aborted';
+
+/** One path an integration changes: its blob before and after (null: absent). */
+export interface IntegratedPath {
+  readonly path: string;
+  readonly before: string | null;
+  readonly after: string | null;
+  /** The git mode of `after` (100644, or 100755 for an executable file). */
+  readonly mode: string | null;
+  /** The commit that brought `after` (the row's commit_oid). */
+  readonly commit: string;
+}
+
+/**
+ * What a sync integrates (src/sync/): main moves from `from` to `to` (the fetched commit, or
+ * a merge commit written before this entry), and `changes` are the paths whose blobs differ.
+ */
+export interface IntegrateIntent {
+  readonly remote: string;
+  /** The fetched commit of the remote's main. */
+  readonly fetched: string;
+  readonly from: string | null;
+  readonly to: string;
+  readonly merge: boolean;
+  readonly changes: readonly IntegratedPath[];
+  readonly conflicts: readonly ConflictNote[];
+}
 
 export interface JournalEntry {
   /** Always the first field: an abort overwrites its bytes in place (see markAborted). */
@@ -38,6 +65,8 @@ export interface JournalEntry {
    * what became of its records.
    */
   readonly handovers?: readonly JournalHandover[];
+  /** Present for a sync's integration, whose `records` is empty. */
+  readonly integrate?: IntegrateIntent;
 }
 
 export interface JournalHandover {
@@ -117,15 +146,8 @@ export class Journal {
 
   /** Every entry, oldest first; torn entries are reported, not fatal. */
   list(): JournalFile[] {
-    let names: string[];
-    try {
-      names = fs.readdirSync(this.dir);
-    } catch (error) {
-      if (errnoCode(error) === 'ENOENT') return [];
-      throw error;
-    }
     const files: JournalFile[] = [];
-    for (const name of names.filter((n) => n.endsWith('.json')).sort()) {
+    for (const name of jsonFileNames(this.dir)) {
       const file = path.join(this.dir, name);
       const txid = name.slice(0, -'.json'.length);
       let mtimeMs = 0;

@@ -19,6 +19,8 @@ export interface StoreLayout {
   /** Group commit's handovers between waiting writers and the lock holder (resources/handover.ts). */
   readonly groupDir: string;
   readonly quarantineDir: string;
+  /** Notes of sync conflicts a person has not resolved yet (resources/conflicts.ts). */
+  readonly conflictsDir: string;
   /** The identity of the .git/index lessons wrote last (resources/git-index.ts). */
   readonly indexStampFile: string;
 }
@@ -39,6 +41,7 @@ export function layoutFor(dir: string): StoreLayout {
     journalDir: path.join(lessonsDir, 'journal'),
     groupDir: path.join(lessonsDir, 'group'),
     quarantineDir: path.join(lessonsDir, 'quarantine'),
+    conflictsDir: path.join(lessonsDir, 'conflicts'),
     indexStampFile: path.join(lessonsDir, 'index-stamp'),
   };
 }

@@ -8,7 +8,20 @@ import path from 'node:path';
 import { InvalidInputError, StoreError } from '../errors/index.js';
 import { cleanupStore, type CleanupOptions, type CleanupReport } from '../maintenance/cleanup.js';
 import { reindexStore, type ReindexResult } from '../maintenance/reindex.js';
-import { verifyStore, type VerifyOptions, type VerifyReport } from '../maintenance/verify.js';
+import {
+  requireStore,
+  verifyStore,
+  type VerifyOptions,
+  type VerifyReport,
+} from '../maintenance/verify.js';
+import type { ConflictNote } from '../resources/conflicts.js';
+import {
+  listConflicts,
+  resolveConflicts,
+  syncStore,
+  type SyncOptions,
+  type SyncReport,
+} from '../sync/sync.js';
 import { buildContext, type ContextDigest, type ContextOptions } from '../query/context.js';
 import type {
   GoldenOptions,
@@ -427,6 +440,26 @@ export class Store {
   /** Rebuild index.db from HEAD; the old file stays until the new one is complete. */
   reindex(options: { onProgress?: OnProgress | undefined } = {}): Promise<ReindexResult> {
     return reindexStore(this.writer, options);
+  }
+
+  /**
+   * Fetch the remote's main, integrate it (fast-forward or a merge commit, one journaled
+   * transaction under the writers' lock) and push, retrying while the remote moves.
+   */
+  sync(options: SyncOptions = {}): Promise<SyncReport> {
+    requireStore(this.dir);
+    return syncStore(this.writer, options);
+  }
+
+  /** Sync conflicts a person has not resolved yet. */
+  conflicts(): ConflictNote[] {
+    return listConflicts(this.writer);
+  }
+
+  /** Mark a sync conflict (by id or path, or "all") resolved: its note goes. */
+  resolveConflict(id: string): Promise<ConflictNote[]> {
+    requireStore(this.dir);
+    return resolveConflicts(this.writer, id);
   }
 
   async close(): Promise<void> {

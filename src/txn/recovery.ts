@@ -17,7 +17,13 @@ import { isRecordPath } from '../record/paths.js';
 import { parseItem } from '../record/stored.js';
 import { liveness } from '../resources/owner.js';
 import { checkpoint } from '../util/faults.js';
-import type { JournalEntry, JournalFile, JournalRecord } from '../resources/journal.js';
+import { recoverIntegration } from '../participants/integrate.js';
+import type {
+  IntegrateIntent,
+  JournalEntry,
+  JournalFile,
+  JournalRecord,
+} from '../resources/journal.js';
 import type { Outcome, WriteContext } from '../participants/types.js';
 import { HandoverBoard, type HandoverOutcome } from '../resources/handover.js';
 
@@ -79,6 +85,7 @@ async function recoverOne(
     }
   }
   await checkpoint('recover-start');
+  if (entry?.integrate !== undefined) return recoverSync(ctx, file, entry, entry.integrate);
 
   const outcome = await decide(ctx, file.txid, entry);
   if (entry === undefined) {
@@ -129,6 +136,33 @@ async function recoverOne(
       : 'its commit never reached main',
     records: summary(entry.records),
   };
+}
+
+/** A sync's integration: finished when main holds it, else undone (participants/integrate.ts). */
+async function recoverSync(
+  ctx: WriteContext,
+  file: JournalFile,
+  entry: JournalEntry,
+  intent: IntegrateIntent,
+): Promise<RecoveryAction> {
+  const { committed } = await recoverIntegration(ctx, entry, intent);
+  await checkpoint('recover-journal');
+  fs.rmSync(file.file, { force: true });
+  const paths = intent.changes.map((c) => ({ id: '', path: c.path }));
+  return committed
+    ? {
+        txid: file.txid,
+        action: 'rolled-forward',
+        reason: `sync with ${intent.remote}: main holds ${intent.to}`,
+        records: paths,
+        commit: intent.to,
+      }
+    : {
+        txid: file.txid,
+        action: 'rolled-back',
+        reason: `sync with ${intent.remote}: ${entry.state === 'aborted' ? 'its writer aborted it' : 'main never moved'}; fetched commits stay in the remote-tracking ref for the next sync`,
+        records: paths,
+      };
 }
 
 /**

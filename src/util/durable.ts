@@ -136,3 +136,15 @@ export function errnoCode(error: unknown): string | undefined {
     ? String(error.code)
     : undefined;
 }
+
+/** The names of the `.json` files in `dir`, sorted; none when the folder does not exist. */
+export function jsonFileNames(dir: string): string[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return [];
+    throw error;
+  }
+  return names.filter((n) => n.endsWith('.json')).sort();
+}

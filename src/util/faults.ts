@@ -41,11 +41,25 @@ export const RECOVERY_STEPS = [
   'recover-journal',
 ] as const;
 
+/** The steps of integrating fetched commits (src/sync/, src/participants/integrate.ts). */
+export const SYNC_STEPS = [
+  'sync-fetched', // fetched, outside the writers' lock
+  'sync-journal', // merge commit written, intent record written and fsynced
+  'sync-files', // new contents at temp names, fsynced
+  'sync-rows', // rows changed, SQLite transaction open
+  'sync-ref', // main moved by compare-and-swap: the commit point of the integration
+  'sync-placed', // files renamed into place (or removed), .git/index staged
+  'sync-committed', // SQLite committed, journal entry still present
+  'sync-done', // journal entry removed, lock still held
+  'sync-push', // about to push, outside the writers' lock
+] as const;
+
 export type TxnStep = (typeof TXN_STEPS)[number];
 export type RecoveryStep = (typeof RECOVERY_STEPS)[number];
 export type AbortStep = (typeof ABORT_STEPS)[number];
 export type GroupStep = (typeof GROUP_STEPS)[number];
-export type Step = TxnStep | AbortStep | RecoveryStep | GroupStep;
+export type SyncStep = (typeof SYNC_STEPS)[number];
+export type Step = TxnStep | AbortStep | RecoveryStep | GroupStep | SyncStep;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -55,7 +69,14 @@ function sleep(ms: number): Promise<void> {
  * Steps that take no injected throw: after SQLite COMMIT the record is stored, so a fault there
  * could only lie about it; and in the middle of an undo a throw would only be a second failure.
  */
-const NO_THROW: ReadonlySet<Step> = new Set(['committed', 'answered', 'done', 'aborted']);
+const NO_THROW: ReadonlySet<Step> = new Set([
+  'committed',
+  'answered',
+  'done',
+  'aborted',
+  'sync-committed',
+  'sync-done',
+]);
 
 /** With LESSONS_TRACE=1, print `event` and the time; also used for the lock's comings and goings. */
 export function trace(event: string): void {

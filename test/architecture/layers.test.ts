@@ -18,6 +18,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['participants'],
   ['txn'],
   ['maintenance', 'query'],
+  ['sync'],
   ['store'],
   ['import', 'mcp'],
 ];
