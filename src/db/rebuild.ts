@@ -143,7 +143,7 @@ export async function rebuildRows(
   db.begin();
   try {
     db.db.exec('DELETE FROM records');
-    for (const row of rows) db.insert(row);
+    db.insertMany(rows);
     db.commit();
   } catch (error) {
     db.rollback();

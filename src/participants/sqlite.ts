@@ -20,10 +20,11 @@ export class SqliteParticipant implements Participant {
   async prepare(txn: Transaction): Promise<void> {
     const { db } = this.ctx;
     db.begin();
-    for (const record of txn.records) {
-      txn.rowids.set(record.record.id, db.insert(rowFor(record, txn.txid, '')));
-      txn.onProgress?.(txn.rowids.size, txn.records.length, 'indexing rows');
-    }
+    const rowids = db.insertMany(
+      txn.records.map((record) => rowFor(record, txn.txid, '')),
+      (done) => txn.onProgress?.(done, txn.records.length, 'indexing rows'),
+    );
+    txn.records.forEach((record, i) => txn.rowids.set(record.record.id, rowids[i]!));
   }
 
   /**

@@ -64,7 +64,7 @@ async function rowsAtHead(
 function insertAll(database: Database, rows: readonly NewRow[]): void {
   database.begin();
   try {
-    for (const row of rows) database.insert(row);
+    database.insertMany(rows);
     database.commit();
   } catch (error) {
     database.rollback();
