@@ -60,18 +60,6 @@ async function rowsAtHead(
   return { head, ...(await rowsFromTree(repo, head, tree, { onProgress })) };
 }
 
-/** Fill a fresh database with `rows` in one transaction. */
-function insertAll(database: Database, rows: readonly NewRow[]): void {
-  database.begin();
-  try {
-    database.insertMany(rows);
-    database.commit();
-  } catch (error) {
-    database.rollback();
-    throw error;
-  }
-}
-
 /**
  * Write a complete index at `file` (a new path): rows inserted, WAL folded in, the file in
  * rollback-journal mode so it is one self-contained file, fsynced.
@@ -79,7 +67,7 @@ function insertAll(database: Database, rows: readonly NewRow[]): void {
 export function writeIndexFile(file: string, rows: readonly NewRow[]): void {
   const { database } = Database.openForWrite(file);
   try {
-    insertAll(database, rows);
+    database.fillEmpty(rows);
     database.db.pragma('wal_checkpoint(TRUNCATE)');
     database.db.pragma('journal_mode = DELETE');
   } finally {
@@ -138,7 +126,7 @@ export async function ensureIndexDb(layout: StoreLayout, repo: GitRepository): P
 
 function inMemory(rows: readonly NewRow[]): Database {
   const database = Database.openInMemory();
-  insertAll(database, rows);
+  database.fillEmpty(rows);
   return database;
 }
 
