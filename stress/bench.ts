@@ -318,7 +318,8 @@ try {
       mcp,
     };
     results.push(result);
-    console.error(`  ${size}: done`);
+    // Each size's figures as they come: a long run that is stopped keeps what it measured.
+    console.error(`  ${size}: ${JSON.stringify(result)}`);
     fs.rmSync(dir, { recursive: true, force: true });
   }
 } finally {
