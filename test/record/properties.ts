@@ -169,22 +169,15 @@ export function renderRoundTrip(numRuns: number): void {
 
 /** The front matter a record's file must hold, key by key. */
 function frontMatterOf(record: LessonRecord): Record<string, unknown> {
-  return {
-    id: record.id,
-    kind: record.kind,
-    title: record.title,
-    domain: record.domain,
-    ...(record.kind === 'failure'
+  const { id, kind, title, domain, tags, created, importedFrom } = record;
+  const kindFields =
+    record.kind === 'failure'
       ? { severity: record.severity }
-      : {
-          source: record.source,
-          confidence: record.confidence,
-          ...(record.sourceId === undefined ? {} : { source_id: record.sourceId }),
-        }),
-    tags: record.tags,
-    created: record.created,
-    ...(record.importedFrom === undefined ? {} : { imported_from: record.importedFrom }),
-  };
+      : { source: record.source, confidence: record.confidence, source_id: record.sourceId };
+  const fields = { id, kind, title, domain, ...kindFields, tags, created };
+  const all: Record<string, unknown> = { ...fields, imported_from: importedFrom };
+  for (const key of Object.keys(all)) if (all[key] === undefined) delete all[key];
+  return all;
 }
 
 /** What `show --json` must report of an accepted record. */
