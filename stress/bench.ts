@@ -2,15 +2,20 @@
 // native git and with `node -e 0` in the same run (the machine is shared and noisy, so only
 // ratios taken together mean much).
 //
-//   npm run bench -- [--sizes 1000,10000,100000] [--runs 15] [--queries 200]
+//   npm run bench -- [--sizes 1000,10000] [--runs 15] [--queries 200] [--skip-mcp]
+//   npm run bench -- --sizes 1000,10000,100000,1000000     (1M: see docs/performance.md for
+//                                                           the time and disk it takes)
 //
 // After an unmeasured warm-up, for each size: the store is built with recordMany (its
-// throughput is reported), then, in alternation, one in-process record (file + SQLite + git,
-// fsynced), one in-process lifecycle event (validate: event file + row + re-fold + commit,
-// fsynced) and one native `git add <file> && git commit` of a file in the same store; CLI cold
-// start against `node -e 0` and the CLI's peak RSS; verify and reindex; search and context
-// latency; and a `lessons mcp` server's call latency (record, search, context) as an agent sees
-// it, with its resident set afterwards, beside a bare `node` waiting. Medians of --runs.
+// throughput, the time the build took, the disk the store uses and the bench's peak RSS are
+// reported), then, in alternation, one in-process record (file + SQLite + git, fsynced), one
+// in-process lifecycle event (validate: event file + row + re-fold + commit, fsynced), the record's
+// floor (as many fsyncs of small files and folders, on the same disk, as that record made) and
+// one native `git add <file> && git commit` of a file in the same store; CLI cold start against
+// `node -e 0` and the CLI's peak RSS; `lessons verify`, `verify --deep` and `reindex` as child
+// processes (wall time and peak RSS of each); search and context latency in process; and a
+// `lessons mcp` server's call latency (record, search, context) as an agent sees it, with its
+// resident set afterwards, beside a bare `node` waiting. Medians of --runs.
 // Results go to stress/results/bench-<time>.json.
 
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -18,21 +23,25 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+// Before the library: it wraps fs.fsync to count a record's fsyncs.
+import { countFsyncs, fsyncFloor, type FsyncCount } from './lib/fsyncs.js';
 import { openStore, type Store } from '../src/index.js';
 import { idleNodeMb, measureServer, type ServerLatency } from './lib/mcp.js';
 import { percentile, ROOT } from '../test/helpers/writers.js';
 
 const { values } = parseArgs({
   options: {
-    sizes: { type: 'string', default: '1000,10000,100000' },
+    sizes: { type: 'string', default: '1000,10000' },
     runs: { type: 'string', default: '15' },
     queries: { type: 'string', default: '200' },
+    'skip-mcp': { type: 'boolean', default: false },
   },
 });
 const sizes = values.sizes.split(',').map(Number);
 const runs = Number(values.runs);
 const queries = Number(values.queries);
 const RECORD_CLI = path.join(ROOT, 'dist/cli/record-failure.cjs');
+const LESSONS_CLI = path.join(ROOT, 'dist/cli/lessons.cjs');
 const DOMAINS = ['infra', 'database', 'ci', 'frontend', 'agents', 'security', 'release', 'ops'];
 const WORDS = [
   'cache',
@@ -102,36 +111,57 @@ function git(dir: string, ...args: string[]): void {
   execFileSync('git', ['-C', dir, ...args], { stdio: 'ignore' });
 }
 
-/** Peak RSS in MB of one CLI record, by /usr/bin/time, or undefined without it. */
-function peakRss(dir: string): number | undefined {
-  if (!fs.existsSync('/usr/bin/time')) return undefined;
-  const result = spawnSync(
-    '/usr/bin/time',
-    [
-      '-f',
-      '%M',
-      process.execPath,
-      RECORD_CLI,
-      '--dir',
-      dir,
-      '--title',
-      'rss probe',
-      '--domain',
-      'bench',
-      '--quiet',
-    ],
-    { encoding: 'utf8' },
-  );
-  const kb = Number(result.stderr.trim().split('\n').at(-1));
-  return Number.isFinite(kb) ? kb / 1024 : undefined;
+interface Timed {
+  /** Wall time, measured here. */
+  ms: number;
+  /** Peak RSS by /usr/bin/time, undefined without it. */
+  peakRssMb: number | undefined;
+  status: number | null;
 }
+
+/** Run `node <args>` under /usr/bin/time (when there is one): wall time and peak RSS. */
+function timed(args: readonly string[]): Timed {
+  const time = fs.existsSync('/usr/bin/time');
+  const started = performance.now();
+  const result = spawnSync(
+    time ? '/usr/bin/time' : process.execPath,
+    time ? ['-f', '%M', process.execPath, ...args] : args,
+    { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 64 * 1024 * 1024 },
+  );
+  const ms = performance.now() - started;
+  const kb = time ? Number(result.stderr.trim().split('\n').at(-1)) : NaN;
+  return { ms, peakRssMb: Number.isFinite(kb) ? kb / 1024 : undefined, status: result.status };
+}
+
+/** Disk used by a folder in MB (`du`), with .git and index.db apart. */
+function diskMb(dir: string): { total: number; git: number; index: number } {
+  const du = (p: string): number =>
+    fs.existsSync(p)
+      ? Number(execFileSync('du', ['-sk', p], { encoding: 'utf8' }).split('\t')[0]) / 1024
+      : 0;
+  return {
+    total: du(dir),
+    git: du(path.join(dir, '.git')),
+    index: ['', '-wal', '-shm'].reduce((sum, s) => sum + du(path.join(dir, `index.db${s}`)), 0),
+  };
+}
+
+/** The bench process's peak RSS so far, in MB. */
+const ownPeakMb = (): number => process.resourceUsage().maxRSS / 1024;
 
 interface SizeResult {
   size: number;
   recordManyPerSecond: number;
+  buildSeconds: number;
+  disk: { total: number; git: number; index: number };
+  /** This bench process's peak RSS after the build (it holds nothing of the store). */
+  buildPeakRssMb: number;
   recordMs: number;
   /** One lifecycle event (validate), in-process, p50. */
   eventMs: number;
+  /** The fsyncs one record makes (SQLite's WAL commit included), and their time alone. */
+  recordFsyncs: FsyncCount;
+  fsyncFloorMs: number;
   nativeGitMs: number;
   recordVsNative: number;
   cliMs: number;
@@ -139,12 +169,19 @@ interface SizeResult {
   cliVsNode: number;
   cliPeakRssMb: number | undefined;
   verifyMs: number;
+  verifyRssMb: number | undefined;
+  verifyStatus: number | null;
+  deepStatus: number | null;
+  reindexStatus: number | null;
+  deepMs: number;
+  deepRssMb: number | undefined;
   reindexMs: number;
+  reindexRssMb: number | undefined;
   searchP50: number;
   searchP95: number;
   contextP50: number;
   contextP95: number;
-  mcp: ServerLatency;
+  mcp: ServerLatency | undefined;
 }
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'lessons-bench-'));
@@ -165,7 +202,11 @@ try {
   for (const size of sizes) {
     const dir = path.join(work, `store-${size}`);
     const store = await openStore({ dir });
+    const building = performance.now();
     const recordManyPerSecond = await build(store, size);
+    const buildSeconds = ms(building) / 1000;
+    const buildPeakRssMb = ownPeakMb();
+    const disk = diskMb(dir);
     git(dir, 'config', 'user.name', 'bench');
     git(dir, 'config', 'user.email', 'bench@example.invalid');
     fs.mkdirSync(path.join(dir, 'notes'));
@@ -173,17 +214,24 @@ try {
     const record: number[] = [];
     const event: number[] = [];
     const target = await store.recordHeuristic({ rule: 'bench target rule', domain: 'bench' });
+    const floor: number[] = [];
+    let recordFsyncs: FsyncCount = { files: 0, dirs: 0 };
     const native: number[] = [];
     const cli: number[] = [];
     const node: number[] = [];
     for (let r = 0; r < runs; r++) {
       let started = performance.now();
-      await store.recordFailure({
-        title: `bench record ${r}`,
-        domain: 'bench',
-        summary: 'one record',
-      });
+      recordFsyncs = await countFsyncs(() =>
+        store.recordFailure({
+          title: `bench record ${r}`,
+          domain: 'bench',
+          summary: 'one record',
+        }),
+      );
       record.push(ms(started));
+      // SQLite fsyncs its WAL at COMMIT (synchronous = FULL), out of the count's sight.
+      recordFsyncs.files += 1;
+      floor.push(fsyncFloor(path.join(work, `floor-${size}`), recordFsyncs));
 
       started = performance.now();
       await store.validate(target.id, { note: `bench ${r}` });
@@ -214,15 +262,16 @@ try {
       if (out.status !== 0)
         throw new Error(`record-failure exited ${out.status}: ${out.stderr.toString()}`);
     }
-    const cliPeakRssMb = peakRss(dir);
+    const probe = [RECORD_CLI, '--dir', dir, '--title', 'rss probe', '--domain', 'bench'];
+    const cliPeakRssMb = timed([...probe, '--quiet']).peakRssMb;
 
-    let started = performance.now();
-    const report = await store.verify();
-    const verifyMs = ms(started);
-    if (!report.ok) throw new Error(`verify found ${report.findings.length} problems at ${size}`);
-    started = performance.now();
-    await store.reindex();
-    const reindexMs = ms(started);
+    // A failing exit is reported beside its figure (a long run at 1M keeps its other results).
+    const verify = timed([LESSONS_CLI, '--dir', dir, '--quiet', 'verify']);
+    const deep = timed([LESSONS_CLI, '--dir', dir, '--quiet', 'verify', '--deep']);
+    const reindex = timed([LESSONS_CLI, '--dir', dir, '--quiet', 'reindex']);
+    for (const [name, run] of Object.entries({ verify, deep, reindex }))
+      if (run.status !== 0) console.error(`  ${size}: ${name} exited ${run.status}`);
+    let started: number;
 
     const search: number[] = [];
     const context: number[] = [];
@@ -238,26 +287,40 @@ try {
       context.push(ms(started));
     }
     await store.close();
-    const mcp = await measureServer(dir, {
-      records: runs,
-      queries,
-      words: WORDS,
-      domains: DOMAINS,
-    });
+    const mcp = values['skip-mcp']
+      ? undefined
+      : await measureServer(dir, {
+          records: runs,
+          queries,
+          words: WORDS,
+          domains: DOMAINS,
+        });
 
     const result: SizeResult = {
       size,
       recordManyPerSecond,
+      buildSeconds,
+      disk,
+      buildPeakRssMb,
       recordMs: median(record),
       eventMs: median(event),
+      recordFsyncs,
+      fsyncFloorMs: median(floor),
       nativeGitMs: median(native),
       recordVsNative: median(record) / median(native),
       cliMs: median(cli),
       nodeMs: median(node),
       cliVsNode: median(cli) / median(node),
       cliPeakRssMb,
-      verifyMs,
-      reindexMs,
+      verifyMs: verify.ms,
+      verifyRssMb: verify.peakRssMb,
+      verifyStatus: verify.status,
+      deepStatus: deep.status,
+      reindexStatus: reindex.status,
+      deepMs: deep.ms,
+      deepRssMb: deep.peakRssMb,
+      reindexMs: reindex.ms,
+      reindexRssMb: reindex.peakRssMb,
       searchP50: percentile(search, 50),
       searchP95: percentile(search, 95),
       contextP50: percentile(context, 50),
@@ -265,7 +328,8 @@ try {
       mcp,
     };
     results.push(result);
-    console.error(`  ${size}: done`);
+    // Each size's figures as they come: a long run that is stopped keeps what it measured.
+    console.error(`  ${size}: ${JSON.stringify(result)}`);
     fs.rmSync(dir, { recursive: true, force: true });
   }
 } finally {
@@ -274,23 +338,85 @@ try {
 
 const f = (n: number | undefined, digits = 1): string =>
   n === undefined ? '-' : n.toFixed(digits);
-console.log(
-  '| records | recordMany rec/s | record p50 ms | event p50 ms | native git add+commit p50 ms | record / native | CLI cold ms | node -e 0 ms | CLI / node | CLI peak RSS MB | verify s | reindex s | search p50/p95 ms | context p50/p95 ms |',
+const exit = (status: number | null): string => (status === 0 ? '' : ` exit ${status}`);
+const table = (head: string[], rows: string[][]): void => {
+  console.log(`\n| ${head.join(' | ')} |`);
+  console.log(`| ${head.map(() => '---:').join(' | ')} |`);
+  for (const row of rows) console.log(`| ${row.join(' | ')} |`);
+};
+table(
+  ['records', 'build s', 'recordMany rec/s', 'disk MB (.git / index.db)', 'bench peak RSS MB'],
+  results.map((r) => [
+    String(r.size),
+    f(r.buildSeconds),
+    f(r.recordManyPerSecond, 0),
+    `${f(r.disk.total, 0)} (${f(r.disk.git, 0)} / ${f(r.disk.index, 0)})`,
+    f(r.buildPeakRssMb, 0),
+  ]),
 );
-console.log(
-  '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+table(
+  [
+    'records',
+    'record p50 ms',
+    'event p50 ms',
+    'fsync floor ms (files+dirs)',
+    'record / floor',
+    'native git add+commit p50 ms',
+    'record / native',
+    'CLI cold ms',
+    'node -e 0 ms',
+    'CLI / node',
+    'CLI peak RSS MB',
+  ],
+  results.map((r) => [
+    String(r.size),
+    f(r.recordMs),
+    f(r.eventMs),
+    `${f(r.fsyncFloorMs)} (${r.recordFsyncs.files}+${r.recordFsyncs.dirs})`,
+    f(r.recordMs / r.fsyncFloorMs, 2),
+    f(r.nativeGitMs),
+    f(r.recordVsNative, 2),
+    f(r.cliMs),
+    f(r.nodeMs),
+    f(r.cliVsNode, 2),
+    f(r.cliPeakRssMb),
+  ]),
 );
-for (const r of results)
-  console.log(
-    `| ${r.size} | ${f(r.recordManyPerSecond, 0)} | ${f(r.recordMs)} | ${f(r.eventMs)} | ${f(r.nativeGitMs)} | ${f(r.recordVsNative, 2)} | ${f(r.cliMs)} | ${f(r.nodeMs)} | ${f(r.cliVsNode, 2)} | ${f(r.cliPeakRssMb)} | ${f(r.verifyMs / 1000, 2)} | ${f(r.reindexMs / 1000, 2)} | ${f(r.searchP50, 2)} / ${f(r.searchP95, 2)} | ${f(r.contextP50, 2)} / ${f(r.contextP95, 2)} |`,
-  );
-console.log(
-  '\n| records | mcp record p50/p95 ms | mcp search p50/p95 ms | mcp context p50/p95 ms | CLI cold ms | mcp RSS MB (own) |',
+table(
+  [
+    'records',
+    'verify s (RSS MB)',
+    'verify --deep s (RSS MB)',
+    'reindex s (RSS MB)',
+    'search p50/p95 ms',
+    'context p50/p95 ms',
+  ],
+  results.map((r) => [
+    String(r.size),
+    `${f(r.verifyMs / 1000, 2)} (${f(r.verifyRssMb, 0)})${exit(r.verifyStatus)}`,
+    `${f(r.deepMs / 1000, 2)} (${f(r.deepRssMb, 0)})${exit(r.deepStatus)}`,
+    `${f(r.reindexMs / 1000, 2)} (${f(r.reindexRssMb, 0)})${exit(r.reindexStatus)}`,
+    `${f(r.searchP50, 2)} / ${f(r.searchP95, 2)}`,
+    `${f(r.contextP50, 2)} / ${f(r.contextP95, 2)}`,
+  ]),
 );
-console.log('| ---: | ---: | ---: | ---: | ---: | ---: |');
-for (const r of results)
-  console.log(
-    `| ${r.size} | ${f(r.mcp.recordP50)} / ${f(r.mcp.recordP95)} | ${f(r.mcp.searchP50, 2)} / ${f(r.mcp.searchP95, 2)} | ${f(r.mcp.contextP50, 2)} / ${f(r.mcp.contextP95, 2)} | ${f(r.cliMs)} | ${f(r.mcp.rssMb)} (${f(r.mcp.anonMb)}) |`,
+const served = results.filter((r) => r.mcp !== undefined);
+if (served.length > 0)
+  table(
+    [
+      'records',
+      'mcp record p50/p95 ms',
+      'mcp search p50/p95 ms',
+      'mcp context p50/p95 ms',
+      'mcp RSS MB (own)',
+    ],
+    served.map(({ size, mcp }) => [
+      String(size),
+      `${f(mcp!.recordP50)} / ${f(mcp!.recordP95)}`,
+      `${f(mcp!.searchP50, 2)} / ${f(mcp!.searchP95, 2)}`,
+      `${f(mcp!.contextP50, 2)} / ${f(mcp!.contextP95, 2)}`,
+      `${f(mcp!.rssMb)} (${f(mcp!.anonMb)})`,
+    ]),
   );
 const bareNode = await idleNodeMb();
 console.log(

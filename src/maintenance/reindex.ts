@@ -117,10 +117,19 @@ export async function reindexDatabase(
   return { rows: rows.length, events: events.length, unparseable, head: head ?? null };
 }
 
+/**
+ * Commits of the rows in the old index.db, by path. reindexStore moved an index that fails
+ * quick_check aside before its session (checking again costs seconds at 1M rows); an index
+ * that fails to read now adds nothing, and every commit is then found from history.
+ */
 function knownCommits(file: string): Map<string, { blob: string; commit: string }> {
   const known = new Map<string, { blob: string; commit: string }>();
-  if (databaseProblem(file) !== undefined) return known;
-  const db = Database.openForRead(file);
+  let db: Database | undefined;
+  try {
+    db = Database.openForRead(file);
+  } catch {
+    return known;
+  }
   if (db === undefined) return known;
   try {
     for (const row of db.db
@@ -137,6 +146,8 @@ function knownCommits(file: string): Map<string, { blob: string; commit: string 
         .prepare('SELECT path, blob_oid, commit_oid FROM events')
         .iterate() as Iterable<{ path: string; blob_oid: string; commit_oid: string }>)
         known.set(row.path, { blob: row.blob_oid, commit: row.commit_oid });
+  } catch {
+    known.clear();
   } finally {
     db.close();
   }

@@ -27,19 +27,24 @@ export class SqliteParticipant implements Participant {
     db.begin();
     const records = new Map<string, LessonRecord>();
     const targets = new Set<string>();
+    // Records in bulk (db.insertMany), then each event, then the fold of every event's target.
+    const plain = txn.records.filter((rendered) => rendered.record.kind !== 'event');
+    const rowids = db.insertMany(
+      plain.map((rendered) => rowFor(rendered, txn.txid, '')),
+      (done) => txn.onProgress?.(done, txn.records.length, 'indexing rows'),
+    );
+    plain.forEach((rendered, i) => {
+      txn.rowids.set(rendered.record.id, rowids[i]!);
+      records.set(rendered.record.id, rendered.record as LessonRecord);
+    });
     for (const rendered of txn.records) {
       const item = rendered.record;
-      if (item.kind === 'event') {
-        txn.rowids.set(
-          item.id,
-          db.insertEvent(eventRow(item, rendered.path, rendered.blobOid, txn.txid, '')),
-        );
-        targets.add(item.target);
-      } else {
-        txn.rowids.set(item.id, db.insert(rowFor(rendered, txn.txid, '')));
-        records.set(item.id, item);
-      }
-      txn.onProgress?.(txn.rowids.size, txn.records.length, 'indexing rows');
+      if (item.kind !== 'event') continue;
+      txn.rowids.set(
+        item.id,
+        db.insertEvent(eventRow(item, rendered.path, rendered.blobOid, txn.txid, '')),
+      );
+      targets.add(item.target);
     }
     for (const target of targets) await refold(db, this.ctx.repo, target, records.get(target));
   }

@@ -355,15 +355,26 @@ export class Reader {
       limit: positiveInt('limit', options.limit, 20),
     };
     filterKindAndDomain(options, 'r.', where, params);
+    const filtered = where.length > 1;
     try {
+      // The best `limit` hits first, then highlight and snippet for those alone: computed in the
+      // outer query, they would otherwise run for every match before the sort (at 1M records a
+      // common word matches 100k rows).
       const rows = this.database.db
         .prepare(
-          `SELECT r.*, bm25(records_fts, 10.0, 1.0, 4.0, 2.0) AS score,
+          `WITH top AS (
+             SELECT records_fts.rowid AS rowid, bm25(records_fts, 10.0, 1.0, 4.0, 2.0) AS score
+               FROM records_fts${filtered ? ' JOIN records r ON r.rowid = records_fts.rowid' : ''}
+              WHERE ${where.join(' AND ')}
+              ORDER BY score, records_fts.rowid LIMIT @limit)
+           SELECT r.*, top.score AS score,
                   highlight(records_fts, 0, '**', '**') AS hl_title,
                   snippet(records_fts, 1, '**', '**', '…', 16) AS hl_snippet
-             FROM records_fts JOIN records r ON r.rowid = records_fts.rowid
-            WHERE ${where.join(' AND ')}
-            ORDER BY score LIMIT @limit`,
+             FROM top
+             JOIN records_fts ON records_fts.rowid = top.rowid
+             JOIN records r ON r.rowid = top.rowid
+            WHERE records_fts MATCH @query
+            ORDER BY top.score, top.rowid`,
         )
         .all(params) as (RecordRow & { score: number; hl_title: string; hl_snippet: string })[];
       return rows.map((row) => ({

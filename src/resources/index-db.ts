@@ -16,7 +16,7 @@ import { GitRepository } from '../git/repository.js';
 import type { StoreLayout } from './layout.js';
 import { errnoCode, fsyncDir, rmQuiet, tempPathFor } from '../util/durable.js';
 import type { OnProgress } from '../util/progress.js';
-import { insertRows, rowsFromTree, type IndexRows, type Unparseable } from '../db/rebuild.js';
+import { rowsFromTree, type IndexRows, type Unparseable } from '../db/rebuild.js';
 
 /** Where the index a reader got came from. */
 export type IndexOrigin =
@@ -61,18 +61,6 @@ async function rowsAtHead(
   return { head, content: { rows, events }, unparseable };
 }
 
-/** Fill a fresh database with `content` in one transaction. */
-function insertAll(database: Database, content: IndexRows): void {
-  database.begin();
-  try {
-    insertRows(database, content);
-    database.commit();
-  } catch (error) {
-    database.rollback();
-    throw error;
-  }
-}
-
 /**
  * Write a complete index at `file` (a new path): rows inserted, WAL folded in, the file in
  * rollback-journal mode so it is one self-contained file, fsynced.
@@ -80,7 +68,7 @@ function insertAll(database: Database, content: IndexRows): void {
 export function writeIndexFile(file: string, content: IndexRows): void {
   const { database } = Database.openForWrite(file);
   try {
-    insertAll(database, content);
+    database.fillEmpty(content.rows, content.events);
     database.db.pragma('wal_checkpoint(TRUNCATE)');
     database.db.pragma('journal_mode = DELETE');
   } finally {
@@ -139,7 +127,7 @@ export async function ensureIndexDb(layout: StoreLayout, repo: GitRepository): P
 
 function inMemory(content: IndexRows): Database {
   const database = Database.openInMemory();
-  insertAll(database, content);
+  database.fillEmpty(content.rows, content.events);
   return database;
 }
 

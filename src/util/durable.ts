@@ -15,9 +15,18 @@ export function fsyncDir(dir: string): void {
   }
 }
 
-/** A temp name beside `target`, unique across processes. */
+/** This process's part of temp names: drawn once (a transaction names thousands). */
+let tempPrefix: string | undefined;
+let tempCounter = 0;
+
+/**
+ * A temp name beside `target`, unique across processes: `<target>.tmp-<pid>-<hex>`, the hex a
+ * random prefix drawn once per process followed by a counter.
+ */
 export function tempPathFor(target: string): string {
-  return `${target}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  tempPrefix ??= randomBytes(4).toString('hex');
+  tempCounter = (tempCounter + 1) % 0x1_0000_0000;
+  return `${target}.tmp-${process.pid}-${tempPrefix}${tempCounter.toString(16).padStart(8, '0')}`;
 }
 
 export interface WriteOptions {

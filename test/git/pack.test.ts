@@ -4,8 +4,10 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { inflateSync } from 'node:zlib';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { writePack } from '../../src/git/pack.js';
+import { writePack, zlibStored } from '../../src/git/pack.js';
 import { openStore } from '../../src/index.js';
 import {
   consistencyProblems,
@@ -72,5 +74,22 @@ describe('a large transaction', () => {
     await store.recordFailure({ title: 'after the pack', domain: 'packs' });
     await store.close();
     expect(consistencyProblems(dir)).toEqual([]);
+  });
+});
+
+describe('zlibStored', () => {
+  it('is a zlib stream that inflates back to its input, for any bytes and sizes', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 2000 }),
+          fc.integer({ min: 65_530, max: 140_000 }).map((n) => new Uint8Array(n).fill(n & 0xff)),
+        ),
+        (data) => {
+          expect(inflateSync(zlibStored(data)).equals(data)).toBe(true);
+        },
+      ),
+      { numRuns: 100 },
+    );
   });
 });

@@ -5,6 +5,7 @@ import { holdAt } from '../helpers/hold.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
+import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidInputError, openStore, type Store } from '../../src/index.js';
 import { estimateTokens } from '../../src/query/context.js';
@@ -160,6 +161,54 @@ describe('search', () => {
     expect((await store.search('amplify')).map((h) => h.record.id)).toEqual([ids.jitter]);
     expect((await store.search('billing')).map((h) => h.record.id)).toEqual([ids.billing]);
     expect((await store.search('deploy', { kind: 'heuristic' })).length).toBe(0);
+  });
+
+  it('returns the same hits, scores and highlights as ranking every match with its highlight', async () => {
+    const many = await openStore({ dir: path.join(path.dirname(dir), 'many-hits') });
+    try {
+      await many.recordMany(
+        Array.from({ length: 90 }, (_, i) => ({
+          kind: 'failure' as const,
+          title: `Queue ${'backlog '.repeat(1 + (i % 7))}number ${i}`,
+          domain: i % 3 === 0 ? 'ops' : 'infra',
+          summary: `The queue grew ${'and grew '.repeat(i % 11)}during run ${i}`,
+        })),
+      );
+      const db = new BetterSqlite3(path.join(many.dir, 'index.db'), { readonly: true });
+      try {
+        const everyMatch = (domain: string | undefined, limit: number) =>
+          db
+            .prepare(
+              `SELECT r.id, bm25(records_fts, 10.0, 1.0, 4.0, 2.0) AS score,
+                      highlight(records_fts, 0, '**', '**') AS title,
+                      snippet(records_fts, 1, '**', '**', '…', 16) AS snippet
+                 FROM records_fts JOIN records r ON r.rowid = records_fts.rowid
+                WHERE records_fts MATCH '"queue" "backlog"'${domain === undefined ? '' : ` AND r.domain = '${domain}'`}
+                ORDER BY score, r.rowid LIMIT ${limit}`,
+            )
+            .all() as { id: string; score: number; title: string; snippet: string }[];
+        for (const [domain, limit] of [
+          [undefined, 20],
+          ['ops', 7],
+          [undefined, 200],
+        ] as const) {
+          const hits = await many.search('queue backlog', { limit, domain });
+          expect(hits.length).toBe(Math.min(limit, domain === undefined ? 90 : 30));
+          expect(
+            hits.map((h) => ({
+              id: h.record.id,
+              score: h.score,
+              title: h.title,
+              snippet: h.snippet,
+            })),
+          ).toEqual(everyMatch(domain, limit));
+        }
+      } finally {
+        db.close();
+      }
+    } finally {
+      await many.close();
+    }
   });
 
   const hostile = [

@@ -9,7 +9,9 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { expect } from 'vitest';
 import { InvalidInputError, LessonsError, openStore, type Store } from '../../src/index.js';
-import { parseRecord, prepareRecord } from '../../src/record/markdown.js';
+import YAML from 'yaml';
+import { parseRecord, prepareRecord, renderRecord } from '../../src/record/markdown.js';
+import { newId } from '../../src/record/ids.js';
 import type { FailureInput, HeuristicInput, LessonRecord } from '../../src/record/types.js';
 import { validateFailure, validateHeuristic } from '../../src/record/validate.js';
 import { rowFromRecord } from '../../src/db/database.js';
@@ -148,10 +150,34 @@ export function renderRoundTrip(numRuns: number): void {
         expect(rowFromRecord(parsed, rendered.path, '', '', '')).toEqual(
           rowFromRecord(record, rendered.path, '', '', ''),
         );
+        // With the fields only imports and sources set, the same; and `yaml`, a second YAML
+        // 1.2 parser written apart from js-yaml, reads the same front matter from the file.
+        const full: LessonRecord = {
+          ...record,
+          importedFrom: { from: record.title, keys: [record.domain, ...record.tags], n: 1.5 },
+          ...(record.kind === 'heuristic' ? { sourceId: newId() } : {}),
+        };
+        const text = renderRecord(full);
+        expect(parseRecord(text)).toEqual(full);
+        const fm = text.slice(4, text.indexOf('\n---\n', 3) + 1);
+        expect(YAML.parse(fm, { schema: 'core', version: '1.2' })).toEqual(frontMatterOf(full));
       }),
       { numRuns },
     );
   }
+}
+
+/** The front matter a record's file must hold, key by key. */
+function frontMatterOf(record: LessonRecord): Record<string, unknown> {
+  const { id, kind, title, domain, tags, created, importedFrom } = record;
+  const kindFields =
+    record.kind === 'failure'
+      ? { severity: record.severity }
+      : { source: record.source, confidence: record.confidence, source_id: record.sourceId };
+  const fields = { id, kind, title, domain, ...kindFields, tags, created };
+  const all: Record<string, unknown> = { ...fields, imported_from: importedFrom };
+  for (const key of Object.keys(all)) if (all[key] === undefined) delete all[key];
+  return all;
 }
 
 /** What `show --json` must report of an accepted record. */
