@@ -111,7 +111,7 @@ describe('the fast path of record-failure and record-heuristic', () => {
     const state = storeState(dir);
     expect(state.rows.map((r) => r.title)).toEqual(['tags twice']);
     const file = fs.readFileSync(path.join(dir, String(result.json!.path)), 'utf8');
-    expect(file).toContain('tags: [ a, b, c ]');
+    expect(file).toContain('tags: [a, b, c]');
     const db = new BetterSqlite3(path.join(dir, 'index.db'), { readonly: true });
     expect(db.prepare('SELECT tags FROM records').pluck().get()).toBe('["a","b","c"]');
     db.close();
