@@ -5,11 +5,10 @@
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { TXN_STEPS, type TxnStep } from '../../src/util/faults.js';
+import { TXN_STEPS } from '../../src/util/faults.js';
 import { runLessons } from '../helpers/writers.js';
-import { consistencyProblems, storeState, tempStore } from '../helpers/store.js';
+import { AFTER_REF, consistencyProblems, storeState, tempStore } from '../helpers/store.js';
 
-const AFTER_REF: ReadonlySet<TxnStep> = new Set(['ref', 'index', 'commit', 'committed', 'done']);
 
 function folded(dir: string, id: string): { title: string; retired: number; events: number } {
   const db = new BetterSqlite3(path.join(dir, 'index.db'), { readonly: true });
