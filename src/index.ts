@@ -25,6 +25,8 @@ export type { ContextDigest, ContextOptions } from './query/context.js';
 export type { StoreStats } from './query/stats.js';
 export type { Finding, FindingCode } from './maintenance/findings.js';
 export type { VerifyOptions, VerifyReport } from './maintenance/verify.js';
+export type { StoreVerifyOptions, StoreVerifyReport } from './store/store.js';
+export type { IncomingProblem, RemoteStatus } from './sync/status.js';
 export type { IndexOrigin } from './resources/index-db.js';
 export type { OnProgress } from './util/progress.js';
 export type { CleanupAction } from './maintenance/cleanup.js';

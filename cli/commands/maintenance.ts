@@ -5,6 +5,7 @@ import type { Command, GlobalArgs } from '../output.js';
 export interface VerifyArgs extends GlobalArgs {
   readonly deep?: boolean | undefined;
   readonly junit?: string | undefined;
+  readonly remote?: string | undefined;
 }
 
 export interface CleanupArgs extends GlobalArgs {
@@ -22,7 +23,12 @@ export const verifyCommand: Command<GlobalArgs, VerifyArgs> = {
         type: 'boolean',
         describe: 'integrity_check, re-hash every object reachable from HEAD and every file',
       })
-      .option('junit', { type: 'string', describe: 'also write a JUnit XML report to FILE' }),
+      .option('junit', { type: 'string', describe: 'also write a JUnit XML report to FILE' })
+      .option('remote', {
+        type: 'string',
+        describe:
+          'also fetch remote NAME: how far ahead and behind, and whether its new history parses',
+      }),
   handler: async (argv) => (await import('../handlers/maintenance.js')).verify(argv),
 };
 

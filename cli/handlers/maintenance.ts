@@ -6,7 +6,7 @@ import path from 'node:path';
 import { InvalidInputError } from '../../src/errors/index.js';
 import type { Finding } from '../../src/maintenance/findings.js';
 import { junitReport } from '../../src/maintenance/junit.js';
-import type { VerifyReport } from '../../src/maintenance/verify.js';
+import type { StoreVerifyReport } from '../../src/store/store.js';
 import { parseDuration } from '../../src/util/duration.js';
 import type { CleanupArgs, VerifyArgs } from '../commands/maintenance.js';
 import { Output, type GlobalArgs, type Outcome } from '../output.js';
@@ -30,8 +30,25 @@ function grouped(findings: readonly Finding[], c: Colours): string {
     .join('\n');
 }
 
+/** With --remote: where the store stands against the remote's main. */
+function remoteNote(report: StoreVerifyReport): string {
+  const r = report.remote;
+  if (r === undefined || r.unreachable !== undefined) return '';
+  const commits = (n: number): string => `${n} commit${n === 1 ? '' : 's'}`;
+  const where =
+    r.ahead === 0 && r.behind === 0
+      ? 'up to date with'
+      : [
+          r.ahead > 0 ? `${commits(r.ahead)} ahead of` : '',
+          r.behind > 0 ? `${commits(r.behind)} behind` : '',
+        ]
+          .filter((s) => s !== '')
+          .join(', ');
+  return `remote ${r.remote}: ${where} its main${r.fetched === null ? ' (it has none yet)' : ` (${r.fetched.slice(0, 12)})`}${r.behind > 0 ? `; a sync brings ${r.incoming} file${r.incoming === 1 ? '' : 's'}` : ''}.`;
+}
+
 /** What verify checked the rows against, when it was not simply index.db. */
-function indexNote(report: VerifyReport): string {
+function indexNote(report: StoreVerifyReport): string {
   const notes: string[] = [];
   if (report.index === 'built' || report.index === 'memory')
     notes.push(
@@ -54,9 +71,13 @@ export async function verify(args: VerifyArgs): Promise<Outcome> {
   const store = await storeFrom(args);
   const started = performance.now();
   const bar = progress(out, 'verify');
-  let report: VerifyReport;
+  let report: StoreVerifyReport;
   try {
-    report = await store.verify({ deep: args.deep === true, onProgress: bar.update });
+    report = await store.verify({
+      deep: args.deep === true,
+      remote: args.remote,
+      onProgress: bar.update,
+    });
   } finally {
     bar.stop();
     await store.close();
@@ -68,6 +89,7 @@ export async function verify(args: VerifyArgs): Promise<Outcome> {
       report.ok
         ? `verify: ${c.green('clean')}. ${report.records} records agree in git, index.db and the files${report.deep ? ' (deep)' : ''}.`
         : `verify: ${c.red(`${report.findings.length} finding${report.findings.length === 1 ? '' : 's'}`)} in ${report.store}\n${grouped(report.findings, c)}`,
+      remoteNote(report),
       indexNote(report),
     ]
       .filter((l) => l !== '')

@@ -146,6 +146,9 @@ function planOne(survey: Survey, f: Finding, options: PlanOptions): CleanupActio
       return act('none', 'check out main in the store; lessons does not change branches');
     case 'SYNC_CONFLICT':
       return act('none', 'a person decides which version stays, then runs `lessons resolve <id>`');
+    case 'REMOTE_UNREACHABLE':
+    case 'REMOTE_UNPARSEABLE':
+      return act('none', "the remote's, not this store's: fix it where the remote is written");
   }
 }
 

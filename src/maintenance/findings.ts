@@ -31,6 +31,10 @@ export const FINDING_HINTS = {
     "run `lessons cleanup` (or `lessons reindex`) to fold the record's events into its row again.",
   SYNC_CONFLICT:
     "a sync found this path changed here and on the remote: HEAD holds the remote's version, the local one is the blob the message names (`git show <blob>`). Keep HEAD, or write the local version back and let `lessons cleanup` commit it; then `lessons resolve <id>` (docs/sync.md).",
+  REMOTE_UNREACHABLE:
+    'the remote could not be fetched: check its URL (`lessons remote list`), the network and your access (ssh keys, credentials), then verify again.',
+  REMOTE_UNPARSEABLE:
+    "the remote's history holds a file a sync would refuse or could not index: fix it where it was written (edit or git rm, then push), before this store syncs.",
   STORE_WRONG_BRANCH:
     'the store is checked out on another branch: run `git checkout main` in the store (lessons commits to main).',
 } as const;

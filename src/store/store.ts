@@ -22,6 +22,7 @@ import {
   type SyncOptions,
   type SyncReport,
 } from '../sync/sync.js';
+import { remoteFindings, remoteStatus, type RemoteStatus } from '../sync/status.js';
 import { buildContext, type ContextDigest, type ContextOptions } from '../query/context.js';
 import type {
   GoldenOptions,
@@ -63,6 +64,16 @@ import { runTransaction } from '../txn/coordinator.js';
 import { isDirectory } from '../util/durable.js';
 import type { OnProgress } from '../util/progress.js';
 import { ReaderHandle } from './readers.js';
+
+export interface StoreVerifyOptions extends VerifyOptions {
+  /** Also compare with this remote's main (fetched first). */
+  readonly remote?: string | undefined;
+}
+
+export interface StoreVerifyReport extends VerifyReport {
+  /** With `remote`: how the store and the remote's main compare. */
+  readonly remote?: RemoteStatus;
+}
 
 export type { CleanupOptions, CleanupReport };
 
@@ -424,9 +435,20 @@ export class Store {
     return this.readers.acquire(fn);
   }
 
-  /** Check the three stores agree, record by record. Read-only; never waits on writers. */
-  verify(options: VerifyOptions = {}): Promise<VerifyReport> {
-    return verifyStore(this.dir, { ...options, staleMs: options.staleMs ?? this.writer.staleMs });
+  /**
+   * Check the three stores agree, record by record. Read-only; never waits on writers. With
+   * `remote`, also fetch that remote and report how far the store is ahead and behind, and
+   * every file of the remote's new history that would not parse (docs/sync.md).
+   */
+  async verify(options: StoreVerifyOptions = {}): Promise<StoreVerifyReport> {
+    const report = await verifyStore(this.dir, {
+      ...options,
+      staleMs: options.staleMs ?? this.writer.staleMs,
+    });
+    if (options.remote === undefined) return report;
+    const remote = await remoteStatus(this.dir, this.writer.layout.gitdir, options.remote);
+    const findings = [...report.findings, ...remoteFindings(remote)];
+    return { ...report, ok: findings.length === 0, findings, remote };
   }
 
   /**

@@ -38,7 +38,7 @@ export interface SyncReport {
 }
 
 /** The remote's URL, or REMOTE_UNKNOWN (exit 2) naming the remotes there are. */
-async function requireRemote(git: NativeGit, remote: string): Promise<string> {
+export async function requireRemote(git: NativeGit, remote: string): Promise<string> {
   const result = await git.run(['remote', 'get-url', remote]);
   if (result.code === 0) return result.stdout.trim();
   const known = (await git.check(['remote'])).split('\n').filter((l) => l !== '');
@@ -49,21 +49,44 @@ async function requireRemote(git: NativeGit, remote: string): Promise<string> {
   );
 }
 
-/** The remote's main into refs/remotes/<remote>/main; objects into the store. No lock needed. */
-async function fetchMain(git: NativeGit, remote: string): Promise<void> {
-  const result = await git.run([
-    'fetch',
-    '--no-tags',
-    '--quiet',
-    remote,
-    `+refs/heads/*:refs/remotes/${remote}/*`,
-  ]);
-  if (result.code !== 0)
-    throw new SyncError(
-      'FETCH_FAILED',
-      `git could not fetch from ${remote}: ${result.stderr.trim() || `exit ${result.code}`}. Nothing was changed; check the URL and your access, then sync again.`,
-      { data: { remote, exit: result.code } },
-    );
+/** git's words when another fetch in the same store holds a ref's lock file. */
+const REF_LOCKED = /cannot lock ref|Unable to create '[^']*\.lock'|\.lock': File exists/;
+
+/** How many times a fetch that found a ref locked by a concurrent fetch is tried again. */
+const FETCH_LOCK_RETRIES = 10;
+
+/**
+ * The remote's main into refs/remotes/<remote>/main; objects into the store. No lock needed:
+ * two syncs of one store at once only meet on the remote-tracking ref's lock file, and the
+ * loser fetches again after a jittered wait (what it fetches is integrated under the writers'
+ * lock, where the latest tracking ref is read).
+ */
+export async function fetchMain(git: NativeGit, remote: string): Promise<void> {
+  await pRetry(
+    async () => {
+      const result = await git.run([
+        'fetch',
+        '--no-tags',
+        '--quiet',
+        remote,
+        `+refs/heads/*:refs/remotes/${remote}/*`,
+      ]);
+      if (result.code !== 0)
+        throw new SyncError(
+          'FETCH_FAILED',
+          `git could not fetch from ${remote}: ${result.stderr.trim() || `exit ${result.code}`}. Nothing was changed; check the URL and your access, then sync again.`,
+          { data: { remote, exit: result.code, refLocked: REF_LOCKED.test(result.stderr) } },
+        );
+    },
+    {
+      retries: FETCH_LOCK_RETRIES,
+      minTimeout: 20,
+      maxTimeout: 500,
+      factor: 2,
+      randomize: true,
+      shouldRetry: ({ error }) => error instanceof SyncError && error.data.refLocked === true,
+    },
+  );
 }
 
 class PushRejected extends Error {}

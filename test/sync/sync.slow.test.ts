@@ -392,6 +392,103 @@ describe('sync', () => {
   });
 });
 
+describe('verify --remote', () => {
+  it('reports how far ahead and behind the store is, and changes nothing of the store', async () => {
+    const remote = bareRemote();
+    const a = await seeded(remote);
+    const b = await cloned(remote);
+    await record(a, 'first from a');
+    await record(a, 'second from a');
+    await ok(['--dir', a, 'sync']);
+    await record(b, 'only in b');
+    const before = storeState(b);
+    const result = await ok(['--dir', b, '--json', 'verify', '--remote', 'origin']);
+    expect(result.json!.findings).toEqual([]);
+    expect(result.json!.remote).toMatchObject({
+      remote: 'origin',
+      url: remote,
+      fetched: git(remote, 'rev-parse', 'main').trim(),
+      head: before.head,
+      ahead: 1,
+      behind: 2,
+      incoming: 2,
+      problems: [],
+    });
+    expect(storeState(b)).toEqual(before);
+    const human = await ok(['--dir', b, 'verify', '--remote', 'origin']);
+    expect(human.stdout).toMatch(/remote origin: 1 commit ahead of, 2 commits behind its main/);
+
+    await ok(['--dir', b, 'sync']);
+    const after = await ok(['--dir', b, '--json', 'verify', '--remote', 'origin']);
+    expect(after.json!.remote).toMatchObject({ ahead: 0, behind: 0, incoming: 0 });
+  });
+
+  it("finds what in the remote's new history does not parse (exit 1); an unknown remote is exit 2", async () => {
+    const remote = bareRemote();
+    const a = await seeded(remote);
+    const b = await cloned(remote);
+    // Someone pushes, with plain git, a record file that is not a record.
+    const plain = path.join(tempDir(), 'plain');
+    git(path.dirname(plain), 'clone', '--quiet', remote, plain);
+    const bad = 'failures/2026/01/01KBADBADBADBADBADBADBADBAD-broken.md';
+    fs.mkdirSync(path.join(plain, path.dirname(bad)), { recursive: true });
+    fs.writeFileSync(path.join(plain, bad), 'no front matter here\n');
+    git(plain, 'add', bad);
+    git(plain, 'commit', '--quiet', '-m', 'a broken record');
+    git(plain, 'push', '--quiet', 'origin', 'main');
+    const pushed = git(remote, 'rev-parse', 'main').trim();
+    const before = storeState(b);
+    const result = await lessons(['--dir', b, '--json', 'verify', '--remote', 'origin']);
+    expect(result.code, result.stderr).toBe(1);
+    expect(result.json!.findings).toMatchObject([{ code: 'REMOTE_UNPARSEABLE', path: bad }]);
+    expect(result.json!.remote).toMatchObject({
+      behind: 1,
+      problems: [{ commit: pushed, path: bad }],
+    });
+    expect(storeState(b)).toEqual(before);
+    // The store itself is sound: only verify --remote reports it.
+    await expectSound(b);
+
+    const unknown = await lessons(['--dir', a, '--json', 'verify', '--remote', 'nowhere']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.json?.error).toMatchObject({ code: 'REMOTE_UNKNOWN' });
+
+    git(a, 'remote', 'set-url', 'origin', path.join(tempDir(), 'gone.git'));
+    const gone = await lessons(['--dir', a, '--json', 'verify', '--remote', 'origin']);
+    expect(gone.code).toBe(1);
+    expect(gone.json!.findings).toMatchObject([{ code: 'REMOTE_UNREACHABLE' }]);
+  });
+});
+
+describe('syncs at once', () => {
+  it('four syncs of one store at once while it records: all exit 0, one history', async () => {
+    const remote = bareRemote();
+    const a = await seeded(remote);
+    const b = await cloned(remote);
+    for (let i = 0; i < 3; i++) await record(b, `from b ${i}`);
+    await ok(['--dir', b, 'sync']);
+    const writers = Array.from({ length: 4 }, (_, i) =>
+      startWriter({ dir: a, kind: 'failure', title: `during ${i}` }),
+    );
+    // They meet on the remote-tracking ref's lock (fetch), the writers' lock (integrate) and
+    // the remote's ref (push): each waits or tries again, none fails.
+    const syncs = await Promise.all(
+      Array.from({ length: 4 }, () => lessons(['--dir', a, '--json', 'sync'])),
+    );
+    for (const result of syncs) expect(result.code, result.stderr + result.stdout).toBe(0);
+    const outcomes = await Promise.all(writers.map((w) => w.done));
+    expect(outcomes.map((o) => o.code)).toEqual([0, 0, 0, 0]);
+    await ok(['--dir', a, 'sync']);
+    await ok(['--dir', b, 'sync']);
+    expect(ids(a)).toHaveLength(1 + 3 + 4);
+    expect(ids(b)).toEqual(ids(a));
+    expect(git(a, 'log', '--format=%B')).not.toContain('Lessons-Conflict');
+    await expectSound(a);
+    await expectSound(b);
+    remoteSound(remote);
+  });
+});
+
 describe('SIGKILL during a sync', () => {
   // Every step with `lessons recover`; the next record recovers as well (the same recovery runs
   // first in every writer), shown at one step before the commit point and two after it.
