@@ -74,7 +74,7 @@ export async function fetchMain(git: NativeGit, remote: string): Promise<void> {
       if (result.code !== 0)
         throw new SyncError(
           'FETCH_FAILED',
-          `git could not fetch from ${remote}: ${result.stderr.trim() || `exit ${result.code}`}. Nothing was changed; check the URL and your access, then sync again.`,
+          `git could not fetch from ${remote}: ${result.stderr.trim().replace(/\.$/, '') || `exit ${result.code}`}. Nothing was changed; check the URL and your access, then sync again.`,
           { data: { remote, exit: result.code, refLocked: REF_LOCKED.test(result.stderr) } },
         );
     },

@@ -147,6 +147,37 @@ describe('scripts/', () => {
   });
 });
 
+describe('the sync schedule', () => {
+  it('the cron line and the systemd service run a real sync: quiet when it went through', async () => {
+    const cronCommand = /^\*\/5 \* \* \* \* (.+)$/m.exec(
+      read('scripts/cron/lessons-sync.crontab'),
+    )![1]!;
+    expect(cronCommand).not.toMatch(/>|2>&1/);
+    const execStart = /^ExecStart=(.+)$/m.exec(read('scripts/systemd/lessons-sync.service'))![1]!;
+    expect(read('scripts/systemd/lessons-sync.timer')).toMatch(/^OnUnitActiveSec=5min$/m);
+
+    for (const command of [cronCommand, execStart]) {
+      const remote = path.join(tempDir(), 'team.git');
+      git(path.dirname(remote), 'init', '--quiet', '--bare', '--initial-branch=main', remote);
+      const dir = await storeWithOneRecord();
+      git(dir, 'remote', 'add', 'origin', remote);
+      const run = sh(command, { PATH: pathWithLessons(), LESSONS_DIR: dir }, tempDir());
+      expect(run.status, run.out).toBe(0);
+      if (command === cronCommand) expect(run.out).toBe('');
+      // What the store holds is on the remote now, and the store is sound.
+      expect(git(remote, 'rev-parse', 'main').trim()).toBe(git(dir, 'rev-parse', 'main').trim());
+      expect(consistencyProblems(dir)).toEqual([]);
+
+      // Unreachable remote: non-zero, and the report on stderr for cron's mail.
+      git(dir, 'remote', 'set-url', 'origin', path.join(tempDir(), 'gone.git'));
+      const failed = sh(command, { PATH: pathWithLessons(), LESSONS_DIR: dir }, tempDir());
+      expect(failed.status).toBe(1);
+      expect(failed.stdout).toBe('');
+      expect(failed.stderr).toContain('could not fetch from origin');
+    }
+  });
+});
+
 describe('the CI workflow files', () => {
   /** The commands of each workflow that verify (its install step is this build, on PATH). */
   function workflows(): { name: string; env: Record<string, string>; commands: string[] }[] {
@@ -233,6 +264,9 @@ describe('the npm package', () => {
       'scripts/cron/lessons-cleanup.crontab',
       'scripts/systemd/lessons-cleanup.service',
       'scripts/systemd/lessons-cleanup.timer',
+      'scripts/cron/lessons-sync.crontab',
+      'scripts/systemd/lessons-sync.service',
+      'scripts/systemd/lessons-sync.timer',
       'docs/cli.md',
       'docs/operations.md',
       'dist/cli/lessons.cjs',
