@@ -341,6 +341,25 @@ export function sharedIndexId(buf: Buffer): string | undefined {
 }
 
 /**
+ * The folders whose cache-tree entry in `buf` is valid, each with the tree its entries make
+ * ('' is the root). git keeps this extension (TREE) so that a commit need not hash folders
+ * whose entries did not change; for us a valid folder equal to HEAD's proves that the index
+ * holds exactly HEAD's files under it, without reading HEAD's trees below.
+ */
+export function validCacheTrees(buf: Buffer): Map<string, string> {
+  const valid = new Map<string, string>();
+  const tree = extensionsOf(buf, locate(buf).entriesEnd).find((e) => e.signature === 'TREE');
+  if (tree === undefined || tree.data.length === 0) return valid;
+  const visit = (node: CacheTreeNode, base: string): void => {
+    const here = base === '' ? node.name : `${base}/${node.name}`;
+    if (node.entryCount >= 0 && node.oid !== undefined) valid.set(here, node.oid.toString('hex'));
+    for (const child of node.children) visit(child, here);
+  };
+  visit(parseCacheTree(tree.data), '');
+  return valid;
+}
+
+/**
  * The plain index equivalent to `buf`: a split index merged with its shared index (entries of
  * the split part win by path), its other extensions kept. A plain index comes back as is.
  */

@@ -9,11 +9,11 @@
 // checks it against HEAD once (see missingRecordEntries).
 
 import fs from 'node:fs';
-import { entryFromStat, type IndexEntry } from '../git/index-file.js';
+import { entryFromStat, validCacheTrees, type IndexEntry } from '../git/index-file.js';
 import type { GitLockFile } from '../git/lockfile.js';
 import type { GitRepository } from '../git/repository.js';
-import { listTree } from '../git/tree.js';
-import { isRecordPath } from '../record/paths.js';
+import { isTreeMode, parseTree } from '../git/tree.js';
+import { isRecordPath, RECORD_ROOTS } from '../record/paths.js';
 import { rmQuiet } from '../util/durable.js';
 
 /** The index as one holder of index.lock sees and changes it. */
@@ -96,14 +96,40 @@ export class GitIndexManager {
    * Entries for the files of lessons' folders that HEAD holds but the index lacks: what a
    * person's `git commit` racing a writer can drop. Only missing entries are given back: an
    * entry that differs from HEAD may be a person's staged change, and is theirs to keep.
+   *
+   * Folders whose cache-tree entry in the index (valid, as git's own commit leaves it) equals
+   * HEAD's tree there hold nothing missing and are not read: the cost follows what changed,
+   * not the size of the store.
    */
   async missingRecordEntries(tree: string): Promise<IndexEntry[]> {
-    const entries = this.repo.indexEntries();
-    if (entries === undefined) return [];
+    const buf = this.repo.readIndex();
+    if (buf === undefined) return [];
+    let valid: Map<string, string>;
+    try {
+      valid = validCacheTrees(buf);
+    } catch {
+      valid = new Map();
+    }
+    // Parsed only when a folder differs: at 100k records that is most of the cost.
+    let entries: Map<string, IndexEntry> | undefined | null = null;
+    const inIndex = (file: string): boolean => {
+      if (entries === null) entries = this.repo.indexEntries();
+      return entries === undefined || entries.has(file);
+    };
     const missing: IndexEntry[] = [];
-    for (const [file, oid] of await listTree(this.repo.objects, tree))
-      if (isRecordPath(file) && !entries.has(file))
-        missing.push(entryFromStat(file, oid, this.repo.statIfMatches(file, oid)));
+    const walk = async (oid: string, base: string): Promise<void> => {
+      if (valid.get(base) === oid) return;
+      for (const entry of parseTree(oid, await this.repo.objects.readTyped(oid, 'tree'))) {
+        const file = base === '' ? entry.name : `${base}/${entry.name}`;
+        if (isTreeMode(entry.mode)) {
+          if (base !== '' || (RECORD_ROOTS as readonly string[]).includes(entry.name))
+            await walk(entry.oid, file);
+        } else if (isRecordPath(file) && !inIndex(file)) {
+          missing.push(entryFromStat(file, entry.oid, this.repo.statIfMatches(file, entry.oid)));
+        }
+      }
+    };
+    await walk(tree, '');
     return missing;
   }
 }

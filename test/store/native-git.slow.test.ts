@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { validCacheTrees } from '../../src/git/index-file.js';
 import { startWriter } from '../helpers/writers.js';
 import {
   consistencyProblems,
@@ -136,6 +137,59 @@ describe("a person's own git beside the writers", () => {
     });
     const row = readRows(dir).find((r) => r.title === 'rebuilt then killed')!;
     expect(row.commit_oid).toBe(head);
+    expect(consistencyProblems(dir)).toEqual([]);
+  });
+
+  it("puts back the entries a person's git dropped by writing an index copy read before a record", async () => {
+    const dir = tempStore();
+    const first = await lessons([
+      '--dir',
+      dir,
+      '--json',
+      'record-failure',
+      '--title',
+      'one',
+      '--domain',
+      'x',
+    ]);
+    expect(first.code).toBe(0);
+    // A native commit leaves a cache tree valid in every folder, as git's own commit does.
+    fs.writeFileSync(path.join(dir, 'NOTES'), 'mine\n');
+    git(dir, 'add', 'NOTES');
+    git(dir, 'commit', '-q', '-m', 'native');
+    const copy = fs.readFileSync(path.join(dir, '.git', 'index'));
+    expect(validCacheTrees(copy).has('failures')).toBe(true);
+    // A record lands; then the person's git writes back the copy it read before (what a `git
+    // commit` racing a writer does): the new record's entry is gone from the index.
+    const second = await lessons([
+      '--dir',
+      dir,
+      '--json',
+      'record-failure',
+      '--title',
+      'two',
+      '--domain',
+      'x',
+    ]);
+    expect(second.code).toBe(0);
+    fs.writeFileSync(path.join(dir, '.git', 'index'), copy);
+    expect(git(dir, 'status', '--porcelain')).toContain(String(second.json!.path));
+    // The next writer finds the index foreign: the folder whose cache tree is stale is read,
+    // the missing entry put back.
+    const third = await lessons([
+      '--dir',
+      dir,
+      '--json',
+      'record-failure',
+      '--title',
+      'three',
+      '--domain',
+      'x',
+    ]);
+    expect(third.code).toBe(0);
+    expect(git(dir, 'status', '--porcelain')).toBe('');
+    const listed = git(dir, 'ls-files');
+    for (const r of [first, second, third]) expect(listed).toContain(String(r.json!.path));
     expect(consistencyProblems(dir)).toEqual([]);
   });
 });
