@@ -7,6 +7,8 @@
 //                     [--crash-max-delay 600] [--keep]
 //   npm run stress -- --mcp [--mcp-servers 20] [--mcp-records 20]
 //   npm run stress -- --long-lived 16 [--seconds 10] [--compare <checkout>]
+//   npm run stress -- --sync [--sync-stores 3] [--sync-writers 30] [--sync-records 100]
+//                     [--sync-every 1000] [--sync-kills 50]
 //
 // Each level also measures its floor, in the same run: as many `node -e 0` as writers, started
 // the same way (at one instant, through the start gate), and reports the ratio, with the group
@@ -15,6 +17,12 @@
 // --long-lived runs N separate processes, each with a store kept open (the library API),
 // recording in a loop for --seconds; then one such writer alone. With --compare, the single
 // writer alone is measured with that checkout's build too (e.g. main built in /tmp), alternately.
+//
+// --sync runs the team round instead (stress/lib/sync.ts): stores cloned from one bare remote,
+// each with --sync-writers CLI writers making --sync-records records while `lessons sync` runs
+// on it every --sync-every ms; first with no kills, then with --sync-kills syncs SIGKILLed at
+// random moments. After a final sync round every store must hold every record once, verify and
+// git fsck clean everywhere, no conflict in any log.
 //
 // --mcp runs the MCP round instead (stress/lib/mcp.ts): N `lessons mcp` servers on one store,
 // each recording M records, beside N CLI loops doing the same and a floor of `node -e 0`.
@@ -27,6 +35,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { runCrashRound, type CrashRoundReport } from './lib/crash.js';
 import { runMcpRound, type McpRoundReport } from './lib/mcp.js';
+import { runSyncRound, type SyncRoundReport } from './lib/sync.js';
 import { runLevel, type LevelReport } from './lib/level.js';
 import { runNaiveLevel, type NaiveReport } from './lib/naive.js';
 import { ROOT } from '../test/helpers/writers.js';
@@ -57,6 +66,12 @@ const { values } = parseArgs({
     'long-lived': { type: 'string' },
     seconds: { type: 'string', default: '10' },
     compare: { type: 'string' },
+    sync: { type: 'boolean', default: false },
+    'sync-stores': { type: 'string', default: '3' },
+    'sync-writers': { type: 'string', default: '30' },
+    'sync-records': { type: 'string', default: '100' },
+    'sync-every': { type: 'string', default: '1000' },
+    'sync-kills': { type: 'string', default: '50' },
   },
 });
 
@@ -195,8 +210,53 @@ const results: {
   longLived?: { crowd: LongLivedReport; alone: { build: string; report: LongLivedReport }[] };
   crash?: CrashRoundReport;
   mcp?: McpRoundReport;
+  sync?: SyncRoundReport[];
 } = { started: new Date().toISOString(), options: values, levels: [] };
 let failed = false;
+
+if (values.sync) {
+  results.sync = [];
+  const kills = count('sync-kills', values['sync-kills']);
+  for (const k of kills > 0 ? [0, kills] : [0]) {
+    const report = await runSyncRound({
+      dir: path.join(work, `sync-kills-${k}`),
+      stores: count('sync-stores', values['sync-stores']),
+      writersPerStore: count('sync-writers', values['sync-writers']),
+      recordsPerStore: count('sync-records', values['sync-records']),
+      syncEveryMs: count('sync-every', values['sync-every']),
+      kills: k,
+      onProgress: (line) => {
+        if (process.stderr.isTTY) process.stderr.write(`\r  ${line}   `);
+      },
+    });
+    if (process.stderr.isTTY) process.stderr.write('\n');
+    results.sync.push(report);
+    console.log(syncSummary(report, k));
+    for (const problem of report.problems.slice(0, 20)) console.error(`  ${problem}`);
+    if (report.problems.length > 0) failed = true;
+  }
+  finish();
+}
+
+function syncSummary(r: SyncRoundReport, kills: number): string {
+  const s = r.syncs;
+  const codes = Object.entries(s.failed)
+    .map(([code, n]) => `${code} ${n}`)
+    .join(', ');
+  const landed = Object.entries(s.killedAt)
+    .sort(([, a], [, b]) => b - a)
+    .map(([step, n]) => `${step} ${n}`)
+    .join(', ');
+  return [
+    `sync round${kills > 0 ? ` with ${kills} syncs killed` : ''}: ${r.stores} stores, ${r.writers} writers, ${r.records} records in ${(r.wallMs / 1000).toFixed(1)} s (final round included); writer p50 ${r.writerLatency.p50.toFixed(0)} ms, p99 ${r.writerLatency.p99.toFixed(0)} ms`,
+    `  syncs: ${s.runs} runs, ${s.exit0} exit 0, ${s.killed} killed${landed === '' ? '' : ` (at: ${landed})`}, failed: ${codes === '' ? 'none' : codes}; p50 ${s.latency.p50.toFixed(0)} ms, p95 ${s.latency.p95.toFixed(0)} ms`,
+    ...r.perStore.map(
+      (p) =>
+        `  ${p.store}: ${p.records} records (${p.distinctIds} distinct), exit-0 missing ${p.audit.exit0Missing}, half present ${p.audit.halfPresent}, orphans ${p.audit.orphans}, verify ${p.verifyExit === 0 ? 'clean' : `exit ${p.verifyExit}`}, fsck ${p.fsckClean ? 'clean' : 'FAILED'}, conflicts ${p.conflictCommits}, main ${p.head.slice(0, 12)}`,
+    ),
+    `  remote: fsck ${r.remoteFsckClean ? 'clean' : 'FAILED'}; final round exits ${r.finalRoundExits.join(' ')}; ${r.problems.length === 0 ? 'sound' : `${r.problems.length} problems`}`,
+  ].join('\n');
+}
 
 if (values.mcp) {
   const mcp = await runMcpRound({

@@ -18,7 +18,7 @@ import { applyChangedPaths } from '../db/apply.js';
 import { formatCommit, readCommit } from '../git/commit.js';
 import { hashObject } from '../git/hash.js';
 import { readRef } from '../git/refs.js';
-import { diffTreeEntries, diffTrees, TreeEditor } from '../git/tree.js';
+import { diffTreeEntries, TreeEditor } from '../git/tree.js';
 import {
   integratedIndex,
   integratedTarget,
@@ -30,7 +30,6 @@ import {
 } from '../participants/integrate.js';
 import type { WriteContext } from '../participants/types.js';
 import { newId } from '../record/ids.js';
-import { RECORD_ROOTS } from '../record/paths.js';
 import type { ConflictNote } from '../resources/conflicts.js';
 import type { IntegratedPath, IntegrateIntent, JournalEntry } from '../resources/journal.js';
 import { readIfExists, rmQuiet } from '../util/durable.js';
@@ -153,10 +152,10 @@ async function planMerge(
 
 /**
  * For each changed record path, the newest fetched commit that changed it (the row's
- * commit_oid): a walk over the fetched commits only, so the cost follows what was fetched.
+ * commit_oid): one `git log` over the fetched commits only (each diffed against its first
+ * parent, merges included), so the cost follows what was fetched.
  */
 async function attribute(
-  ctx: WriteContext,
   git: NativeGit,
   local: string,
   fetched: string,
@@ -166,18 +165,21 @@ async function attribute(
   const wanted = new Set(paths);
   const found = new Map<string, string>();
   if (wanted.size === 0) return found;
-  const { objects } = ctx.repo;
-  for (const oid of await git.newCommits(fetched, local)) {
-    const commit = await readCommit(objects, oid);
-    const parent =
-      commit.parents[0] === undefined
-        ? undefined
-        : (await readCommit(objects, commit.parents[0])).tree;
-    for (const p of await diffTrees(objects, commit.tree, parent, (name) =>
-      (RECORD_ROOTS as readonly string[]).includes(name),
-    ))
-      if (wanted.has(p) && !found.has(p)) found.set(p, oid);
-    if (found.size === wanted.size) break;
+  const out = await git.check([
+    '-c',
+    'core.quotePath=false',
+    'log',
+    '--name-only',
+    '--no-renames',
+    '--diff-merges=first-parent',
+    '--format=%x00%H',
+    fetched,
+    `^${local}`,
+  ]);
+  let commit = '';
+  for (const line of out.split('\n')) {
+    if (line.startsWith('\u0000')) commit = line.slice(1);
+    else if (wanted.has(line) && !found.has(line)) found.set(line, commit);
   }
   for (const p of wanted) if (!found.has(p)) found.set(p, to);
   return found;
@@ -244,7 +246,7 @@ export async function integrateFetched(
       'REMOTE_NOT_A_STORE',
       `the remote's main holds ${bad.slice(0, 5).join(', ')}: lessons keeps its own files there, so this is not a lessons store's history. Nothing was integrated.`,
     );
-  const commits = await attribute(ctx, git, local, fetched, plan.to, paths);
+  const commits = await attribute(git, local, fetched, plan.to, paths);
   const changes: IntegratedPath[] = [];
   for (const { path: p, after, before } of diff) {
     if (after !== undefined && after.mode !== '100644' && after.mode !== '100755')

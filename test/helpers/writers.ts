@@ -150,11 +150,21 @@ export function startWriter(spec: WriterSpec, gate?: StartGate): RunningWriter {
   return { child, done };
 }
 
-/** Run a lessons command to completion (recover, verify, ...). */
-export async function runLessons(
+export interface LessonsRun {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** Milliseconds from spawn to exit. */
+  readonly ms: number;
+}
+
+/** Start a lessons command (sync, verify, ...); `child` lets the caller kill it. */
+export function startLessons(
   args: readonly string[],
   env: NodeJS.ProcessEnv = {},
-): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+): { child: ChildProcess; done: Promise<LessonsRun> } {
+  const started = performance.now();
   const child = spawn(process.execPath, [LESSONS_BIN, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -163,7 +173,7 @@ export async function runLessons(
   const err: Buffer[] = [];
   child.stdout.on('data', (d: Buffer) => out.push(d));
   child.stderr.on('data', (d: Buffer) => err.push(d));
-  return new Promise((resolve, reject) => {
+  const done = new Promise<LessonsRun>((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code, signal) =>
       resolve({
@@ -171,9 +181,19 @@ export async function runLessons(
         signal,
         stdout: Buffer.concat(out).toString('utf8'),
         stderr: Buffer.concat(err).toString('utf8'),
+        ms: performance.now() - started,
       }),
     );
   });
+  return { child, done };
+}
+
+/** Run a lessons command to completion (recover, verify, ...). */
+export function runLessons(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<LessonsRun> {
+  return startLessons(args, env).done;
 }
 
 /** Percentile of a list of numbers (nearest rank). */

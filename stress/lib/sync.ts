@@ -1,0 +1,266 @@
+// The sync round: several stores cloned from one bare remote, each with a crowd of CLI writers
+// recording while `lessons sync` runs on it every interval (optionally SIGKILLed at random
+// moments), then a final sync round on each store in turn. Afterwards every store must hold
+// every record exactly once, in all three of file, row and commit; verify and native
+// `git fsck` must be clean on every store and on the remote; and no merge may have conflicted.
+// Shared by `npm run stress -- --sync` and test/stress/sync.slow.test.ts.
+
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { SYNC_STEPS } from '../../src/util/faults.js';
+import { auditStore, type AuditReport } from './audit.js';
+import { consistencyProblems, git, readRows } from '../../test/helpers/inspect.js';
+import {
+  latencies,
+  runLessons,
+  startLessons,
+  startWriter,
+  type Latencies,
+  type LessonsRun,
+  type WriterOutcome,
+} from '../../test/helpers/writers.js';
+
+export interface SyncRoundOptions {
+  readonly dir: string;
+  /** Stores sharing the remote. @default 3 */
+  readonly stores?: number;
+  /** Concurrent CLI writers on each store. @default 30 */
+  readonly writersPerStore?: number;
+  /** Records each store's writers make together. @default 100 */
+  readonly recordsPerStore?: number;
+  /** A sync starts on each store this often (or as soon as the last one ends). @default 1000 */
+  readonly syncEveryMs?: number;
+  /** SIGKILL this many syncs, at random moments, before the writers' end stops the loops. @default 0 */
+  readonly kills?: number;
+  /** A killed sync dies uniformly in [0, killWithinMs) after its start. @default 1500 */
+  readonly killWithinMs?: number;
+  readonly onProgress?: (line: string) => void;
+}
+
+export interface StoreAudit {
+  readonly store: string;
+  readonly records: number;
+  readonly distinctIds: number;
+  readonly head: string;
+  readonly verifyExit: number | null;
+  readonly fsckClean: boolean;
+  readonly conflictCommits: number;
+  readonly audit: AuditReport;
+}
+
+export interface SyncRoundReport {
+  readonly stores: number;
+  readonly writers: number;
+  readonly records: number;
+  readonly wallMs: number;
+  readonly writerLatency: Latencies;
+  readonly syncs: {
+    readonly runs: number;
+    readonly exit0: number;
+    readonly killed: number;
+    /** Syncs that exited non-zero without being killed, by error code. */
+    readonly failed: Record<string, number>;
+    readonly latency: Latencies;
+    /** Where the kills landed: the last sync step each killed sync reached. */
+    readonly killedAt: Record<string, number>;
+  };
+  readonly finalRoundExits: readonly (number | null)[];
+  readonly perStore: readonly StoreAudit[];
+  readonly remoteFsckClean: boolean;
+  /** Everything that breaks the promise; empty when the round is sound. */
+  readonly problems: readonly string[];
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function fsckClean(dir: string): boolean {
+  try {
+    execFileSync('git', ['-C', dir, 'fsck', '--strict', '--full', '--no-dangling'], {
+      stdio: 'ignore',
+    });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The last sync step a traced run reached ("starting" before the first). */
+function lastStep(stderr: string): string {
+  const steps = [...stderr.matchAll(/^lessons-trace (\S+) /gm)]
+    .map((m) => m[1]!)
+    .filter((s) => (SYNC_STEPS as readonly string[]).includes(s));
+  return steps.at(-1) ?? 'starting';
+}
+
+function errorCode(run: LessonsRun): string {
+  try {
+    return (
+      (JSON.parse(run.stdout) as { error?: { code?: string } }).error?.code ?? `exit ${run.code}`
+    );
+  } catch {
+    return `exit ${run.code}`;
+  }
+}
+
+async function must(args: readonly string[]): Promise<LessonsRun> {
+  const run = await runLessons(args);
+  if (run.code !== 0) throw new Error(`lessons ${args.join(' ')}: exit ${run.code}: ${run.stderr}`);
+  return run;
+}
+
+export async function runSyncRound(options: SyncRoundOptions): Promise<SyncRoundReport> {
+  const storeCount = options.stores ?? 3;
+  const writersPerStore = options.writersPerStore ?? 30;
+  const recordsPerStore = options.recordsPerStore ?? 100;
+  const every = options.syncEveryMs ?? 1000;
+  const killsWanted = options.kills ?? 0;
+  const killWithin = options.killWithinMs ?? 1500;
+  const say = options.onProgress ?? (() => undefined);
+
+  fs.mkdirSync(options.dir, { recursive: true });
+  const remote = path.join(options.dir, 'team.git');
+  git(options.dir, 'init', '--quiet', '--bare', '--initial-branch=main', remote);
+  const stores = Array.from({ length: storeCount }, (_, i) => path.join(options.dir, `store-${i}`));
+  await must(['--dir', stores[0]!, 'record-failure', '--title', 'seed', '--domain', 'sync']);
+  await must(['--dir', stores[0]!, 'remote', 'add', 'origin', remote]);
+  await must(['--dir', stores[0]!, 'sync']);
+  for (const dir of stores.slice(1)) await must(['clone', remote, '--dir', dir]);
+
+  const started = performance.now();
+  // Writers: on each store, writersPerStore loops sharing that store's recordsPerStore titles.
+  const outcomes: WriterOutcome[] = [];
+  let writersLeft = storeCount;
+  const writing = stores.map(async (dir, s) => {
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: writersPerStore }, async () => {
+        while (next < recordsPerStore) {
+          const i = next++;
+          const w = startWriter({
+            dir,
+            kind: i % 3 === 0 ? 'heuristic' : 'failure',
+            title: `store ${s} record ${i}`,
+            domain: 'sync',
+          });
+          outcomes.push(await w.done);
+        }
+      }),
+    );
+    writersLeft--;
+  });
+
+  // Sync loops: one at a time per store, every `every` ms, until the writers are done and
+  // enough kills have landed.
+  const syncs: { run: LessonsRun; killed: boolean }[] = [];
+  let killed = 0;
+  const loops = stores.map(async (dir) => {
+    while (writersLeft > 0 || killed < killsWanted) {
+      const begun = performance.now();
+      const kill = killed < killsWanted && Math.random() < 0.8;
+      const { child, done } = startLessons(['--dir', dir, '--json', 'sync'], {
+        LESSONS_TRACE: kill ? '1' : '0',
+      });
+      const timer = kill
+        ? setTimeout(() => child.kill('SIGKILL'), Math.random() * killWithin)
+        : undefined;
+      const run = await done;
+      clearTimeout(timer);
+      const wasKilled = run.signal === 'SIGKILL';
+      if (wasKilled) killed++;
+      syncs.push({ run, killed: wasKilled });
+      say(
+        `syncs ${syncs.length}, killed ${killed}/${killsWanted}, records ${outcomes.length}/${storeCount * recordsPerStore}`,
+      );
+      await sleep(Math.max(0, every - (performance.now() - begun)));
+    }
+  });
+  await Promise.all([...writing, ...loops]);
+
+  // The final round: each store in turn, twice, so the last store's merge reaches the others.
+  const finalRoundExits: (number | null)[] = [];
+  for (let round = 0; round < 2; round++)
+    for (const dir of stores) {
+      const run = await runLessons(['--dir', dir, '--json', 'sync']);
+      finalRoundExits.push(run.code);
+    }
+  const wallMs = performance.now() - started;
+
+  const problems: string[] = [];
+  const failures = outcomes.filter((o) => o.code !== 0);
+  for (const o of failures.slice(0, 10))
+    problems.push(`writer ${o.spec.title} exited ${o.code}: ${o.stderr.trim().split('\n').at(-1)}`);
+  if (finalRoundExits.some((c) => c !== 0))
+    problems.push(`final sync round exits: ${finalRoundExits.join(', ')}`);
+  const failed: Record<string, number> = {};
+  const killedAt: Record<string, number> = {};
+  for (const { run, killed: k } of syncs) {
+    if (k) killedAt[lastStep(run.stderr)] = (killedAt[lastStep(run.stderr)] ?? 0) + 1;
+    else if (run.code !== 0) failed[errorCode(run)] = (failed[errorCode(run)] ?? 0) + 1;
+  }
+  // A sync may give up while the others keep moving the remote (PUSH_REJECTED is its
+  // documented bound); anything else is a problem.
+  for (const [code, n] of Object.entries(failed))
+    if (code !== 'PUSH_REJECTED') problems.push(`${n} syncs failed with ${code}`);
+
+  const expected = 1 + storeCount * recordsPerStore;
+  const perStore: StoreAudit[] = [];
+  for (const dir of stores) {
+    const rows = readRows(dir);
+    const ids = new Set(rows.map((r) => r.id));
+    const verify = await runLessons(['--dir', dir, '--json', 'verify']);
+    const conflictCommits = git(dir, 'log', '--format=%B', 'main')
+      .split('\n')
+      .filter((l) => l.startsWith('Lessons-Conflict:')).length;
+    const entry: StoreAudit = {
+      store: path.basename(dir),
+      records: rows.length,
+      distinctIds: ids.size,
+      head: git(dir, 'rev-parse', 'main').trim(),
+      verifyExit: verify.code,
+      fsckClean: fsckClean(dir),
+      conflictCommits,
+      audit: auditStore(dir, outcomes),
+    };
+    perStore.push(entry);
+    const name = entry.store;
+    if (entry.records !== expected || entry.distinctIds !== expected)
+      problems.push(
+        `${name}: ${entry.records} rows, ${entry.distinctIds} ids; expected ${expected}`,
+      );
+    if (entry.verifyExit !== 0)
+      problems.push(`${name}: verify exit ${entry.verifyExit}: ${verify.stdout.slice(0, 500)}`);
+    if (!entry.fsckClean) problems.push(`${name}: git fsck found problems`);
+    if (conflictCommits > 0) problems.push(`${name}: ${conflictCommits} conflicts in the log`);
+    problems.push(...consistencyProblems(dir).map((p) => `${name}: ${p}`));
+    problems.push(...entry.audit.problems.map((p) => `${name}: ${p}`));
+  }
+  if (new Set(perStore.map((s) => s.head)).size !== 1)
+    problems.push(
+      `the stores' mains differ after the final round: ${perStore.map((s) => s.head.slice(0, 12)).join(', ')}`,
+    );
+  const remoteFsckClean = fsckClean(remote);
+  if (!remoteFsckClean) problems.push('the remote: git fsck found problems');
+  if (git(remote, 'rev-parse', 'main').trim() !== perStore[0]!.head)
+    problems.push("the remote's main is not the stores' main");
+
+  return {
+    stores: storeCount,
+    writers: storeCount * writersPerStore,
+    records: outcomes.length,
+    wallMs,
+    writerLatency: latencies(outcomes),
+    syncs: {
+      runs: syncs.length,
+      exit0: syncs.filter((s) => s.run.code === 0).length,
+      killed,
+      failed,
+      latency: latencies(syncs.map((s) => s.run)),
+      killedAt,
+    },
+    finalRoundExits,
+    perStore,
+    remoteFsckClean,
+    problems,
+  };
+}
