@@ -1,12 +1,14 @@
-// verify's look for secrets already committed: every record in HEAD is scanned (from its row,
-// which verify has read anyway and checks against the file) with the same rules a writer
-// refuses with. A match a person allowed when recording (a Lessons-Allow-Secret trailer on the
+// verify's look for secrets already committed: every record and lifecycle event in HEAD is
+// scanned (from its row, which verify has read anyway and checks against the file) with the
+// same rules a writer refuses with. A match a person allowed when recording (a Lessons-Allow-Secret trailer on the
 // record's commit) is not reported; anything else is SECRET_IN_HISTORY, so a team can see what
 // to rotate.
 
-import type { NewRow, RecordRow } from '../db/database.js';
+import type { EventRow, NewRow, RecordRow } from '../db/database.js';
 import { readCommit, trailerValues } from '../git/commit.js';
 import type { GitRepository } from '../git/repository.js';
+import type { LifecycleEvent } from '../record/event.js';
+import { eventFields } from '../record/lifecycle.js';
 import { ruleName, scanGroups } from '../record/secrets.js';
 import { finding, type Finding } from './findings.js';
 
@@ -42,21 +44,41 @@ export async function secretsInHistory(
   repo: GitRepository,
   rows: ReadonlyMap<string, RecordRow>,
   tree: ReadonlyMap<string, string>,
+  events: ReadonlyMap<string, EventRow> = new Map(),
 ): Promise<Finding[]> {
-  const inHead = [...rows.values()].filter((row) => tree.get(row.path) === row.blob_oid);
-  if (inHead.length === 0) return [];
-  const found = await scanGroups(inHead.map(rowFields));
+  const scanned: {
+    path: string;
+    id: string;
+    commit: string;
+    fields: { field: string; text: string }[];
+  }[] = [];
+  for (const row of rows.values())
+    if (tree.get(row.path) === row.blob_oid)
+      scanned.push({ path: row.path, id: row.id, commit: row.commit_oid, fields: rowFields(row) });
+  for (const row of events.values()) {
+    if (tree.get(row.path) !== row.blob_oid) continue;
+    // Most events (a validation without a note) carry no text at all.
+    const fields = eventFields(JSON.parse(row.payload) as LifecycleEvent);
+    if (fields.length > 0)
+      scanned.push({ path: row.path, id: row.id, commit: row.commit_oid, fields });
+  }
+  if (scanned.length === 0) return [];
+  const found = await scanGroups(scanned.map((s) => s.fields));
   const findings: Finding[] = [];
   for (const [i, matches] of found.entries()) {
     if (matches.length === 0) continue;
-    const row = inHead[i]!;
-    const allowed = await allowedIn(repo, row.commit_oid, row.id);
+    const item = scanned[i]!;
+    const allowed = await allowedIn(repo, item.commit, item.id);
+    // A record's row holds its corrections folded in: what an update allowed counts too.
+    for (const event of events.values())
+      if (event.target === item.id && event.verb === 'update')
+        for (const rule of await allowedIn(repo, event.commit_oid, event.id)) allowed.add(rule);
     for (const m of matches.filter((f) => !allowed.has(f.rule)))
       findings.push(
         finding(
           'SECRET_IN_HISTORY',
-          `${row.path}: ${m.kind} (rule ${m.rule}) in ${m.field} line ${m.line}: ${m.masked}`,
-          { path: row.path, id: row.id },
+          `${item.path}: ${m.kind} (rule ${m.rule}) in ${m.field} line ${m.line}: ${m.masked}`,
+          { path: item.path, id: item.id },
         ),
       );
   }

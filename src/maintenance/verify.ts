@@ -466,7 +466,7 @@ export async function surveyStore(
       ...(await eventFindings(repo, rows, events, tree, targeted, checkedFolds, inFlight)),
     );
   options.onProgress?.(tree.size, tree.size, 'checking records');
-  if (rows !== undefined) findings.push(...(await secretsInHistory(repo, rows, tree)));
+  if (rows !== undefined) findings.push(...(await secretsInHistory(repo, rows, tree, events)));
 
   for (const [p, row] of [...(rows ?? []), ...(events ?? [])])
     if (!tree.has(p) && !inFlight.has(p))

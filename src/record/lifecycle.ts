@@ -180,6 +180,21 @@ export function updateEvent(
   };
 }
 
+/** The text an event carries, by the names a person gives its fields: what is scanned for secrets. */
+export function eventFields(event: LifecycleEvent): { field: string; text: string }[] {
+  const fields: { field: string; text: string }[] = [];
+  const add = (field: string, text: string | undefined): void => {
+    if (text !== undefined && text !== '') fields.push({ field, text });
+  };
+  add('note', event.note);
+  add('reason', event.reason);
+  add('title', event.changes?.title);
+  add('summary', event.changes?.summary);
+  add('tags', event.changes?.tags?.join(','));
+  add('body', event.body);
+  return fields;
+}
+
 /**
  * Refuse an event whose text holds a secret no rule in `allow` overrides (SECRET_DETECTED);
  * returns the rules that did override a match, for the commit trailer.
@@ -196,16 +211,7 @@ export async function refuseEventSecrets(
         `${JSON.stringify(rule)} is not a secret rule`,
         `Use one of ${names.join(', ')}.`,
       );
-  const fields: { field: string; text: string }[] = [];
-  const add = (field: string, text: string | undefined): void => {
-    if (text !== undefined && text !== '') fields.push({ field, text });
-  };
-  add('note', event.note);
-  add('reason', event.reason);
-  add('title', event.changes?.title);
-  add('summary', event.changes?.summary);
-  add('tags', event.changes?.tags?.join(','));
-  add('body', event.body);
+  const fields = eventFields(event);
   if (fields.length === 0) return [];
   const [found] = await scanGroups([fields]);
   const allowed = new Set(allow.map(ruleName));

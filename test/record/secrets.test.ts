@@ -8,6 +8,8 @@ import path from 'node:path';
 import os from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore, type Store } from '../../src/index.js';
+import { prepareEvent } from '../../src/record/event.js';
+import { evidenceEvent } from '../../src/record/lifecycle.js';
 import { prepareRecord } from '../../src/record/markdown.js';
 import { findSecrets, maskSecret } from '../../src/record/secrets.js';
 import { validateFailure } from '../../src/record/validate.js';
@@ -335,6 +337,40 @@ describe('a record holding a secret', () => {
           code: 'SECRET_IN_HISTORY',
           path: leaked.path,
           message: expect.stringContaining('database-connection-string'),
+        },
+      ],
+    });
+    expect(verified.stdout).not.toContain('s3cr3tP4ss');
+  });
+
+  it('in a lifecycle event committed by other means is reported too; one allowed when recorded is not', async () => {
+    const dir = tempStore();
+    const store = await openStore({ dir });
+    const rule = await store.recordHeuristic({ rule: 'Rotate keys yearly', domain: 'x' });
+    // Allowed by the person who recorded it: stored, with its trailer, and not reported.
+    await store.update(rule.id, {
+      summary: `The example key ${SECRETS[0]![1]} is in the vendor's docs.`,
+      allowSecrets: [SECRETS[0]![2]],
+    });
+    await store.close();
+    // A person commits an event whose note holds a key, with native git (or a sync brings it).
+    const leaked = prepareEvent(
+      evidenceEvent('violate', rule.id, { note: `db: ${SECRETS[9]![1]}` }, new Date()),
+    );
+    fs.mkdirSync(path.join(dir, path.dirname(leaked.path)), { recursive: true });
+    fs.writeFileSync(path.join(dir, leaked.path), leaked.content);
+    git(dir, 'add', leaked.path);
+    git(dir, 'commit', '-q', '-m', 'by hand');
+    expect((await lessons(['--dir', dir, 'reindex'])).code).toBe(0);
+    const verified = await lessons(['--dir', dir, '--json', 'verify']);
+    expect(verified.code).toBe(1);
+    expect(verified.json).toMatchObject({
+      ok: false,
+      findings: [
+        {
+          code: 'SECRET_IN_HISTORY',
+          path: leaked.path,
+          message: expect.stringContaining('note'),
         },
       ],
     });
