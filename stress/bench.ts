@@ -2,7 +2,7 @@
 // native git and with `node -e 0` in the same run (the machine is shared and noisy, so only
 // ratios taken together mean much).
 //
-//   npm run bench -- [--sizes 1000,10000] [--runs 15] [--queries 200] [--skip-mcp]
+//   npm run bench -- [--sizes 1000,10000] [--runs 15] [--queries 200] [--skip-mcp] [--events]
 //   npm run bench -- --sizes 1000,10000,100000,1000000     (1M: see docs/performance.md for
 //                                                           the time and disk it takes)
 //
@@ -17,6 +17,10 @@
 // `lessons mcp` server's call latency (record, search, context) as an agent sees it, with its
 // resident set afterwards, beside a bare `node` waiting. Medians of --runs.
 // Results go to stress/results/bench-<time>.json.
+//
+// --events builds each store with as many lifecycle events as records: every heuristic (one
+// record in four) carries four (validate, violate, update, promote), as an import of a
+// framework's counts makes them, so context, search and the reads fold over them.
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -35,6 +39,7 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '15' },
     queries: { type: 'string', default: '200' },
     'skip-mcp': { type: 'boolean', default: false },
+    events: { type: 'boolean', default: false },
   },
 });
 const sizes = values.sizes.split(',').map(Number);
@@ -98,7 +103,21 @@ async function build(store: Store, size: number): Promise<number> {
   let spent = 0;
   for (let from = 0; from < size; from += batch) {
     const started = performance.now();
-    await store.recordMany(inputs(from, Math.min(batch, size - from)));
+    const batchInputs = inputs(from, Math.min(batch, size - from));
+    await store.recordMany(
+      batchInputs,
+      values.events
+        ? {
+            // validate (6) and violate (1) events, an update to a prior the formula would not
+            // give, and a promote the formula would not make: four events per heuristic.
+            lifecycle: batchInputs.map((input) =>
+              input.kind === 'heuristic'
+                ? { validations: 6, violations: 1, confidence: 0.55, golden: true }
+                : undefined,
+            ),
+          }
+        : {},
+    );
     spent += ms(started);
     if (process.stderr.isTTY)
       process.stderr.write(`\r  building ${Math.min(from + batch, size)}/${size}`);
@@ -151,6 +170,8 @@ const ownPeakMb = (): number => process.resourceUsage().maxRSS / 1024;
 
 interface SizeResult {
   size: number;
+  /** Lifecycle event files the store holds (--events). */
+  events: number;
   recordManyPerSecond: number;
   buildSeconds: number;
   disk: { total: number; git: number; index: number };
@@ -296,8 +317,14 @@ try {
           domains: DOMAINS,
         });
 
+    const eventsDir = path.join(dir, 'events');
     const result: SizeResult = {
       size,
+      events: fs.existsSync(eventsDir)
+        ? fs
+            .readdirSync(eventsDir, { recursive: true, encoding: 'utf8' })
+            .filter((f) => f.endsWith('.md')).length
+        : 0,
       recordManyPerSecond,
       buildSeconds,
       disk,
@@ -347,7 +374,7 @@ const table = (head: string[], rows: string[][]): void => {
 table(
   ['records', 'build s', 'recordMany rec/s', 'disk MB (.git / index.db)', 'bench peak RSS MB'],
   results.map((r) => [
-    String(r.size),
+    r.events === 0 ? String(r.size) : `${r.size} (+${r.events} events)`,
     f(r.buildSeconds),
     f(r.recordManyPerSecond, 0),
     `${f(r.disk.total, 0)} (${f(r.disk.git, 0)} / ${f(r.disk.index, 0)})`,
@@ -369,7 +396,7 @@ table(
     'CLI peak RSS MB',
   ],
   results.map((r) => [
-    String(r.size),
+    r.events === 0 ? String(r.size) : `${r.size} (+${r.events} events)`,
     f(r.recordMs),
     f(r.eventMs),
     `${f(r.fsyncFloorMs)} (${r.recordFsyncs.files}+${r.recordFsyncs.dirs})`,
@@ -392,7 +419,7 @@ table(
     'context p50/p95 ms',
   ],
   results.map((r) => [
-    String(r.size),
+    r.events === 0 ? String(r.size) : `${r.size} (+${r.events} events)`,
     `${f(r.verifyMs / 1000, 2)} (${f(r.verifyRssMb, 0)})${exit(r.verifyStatus)}`,
     `${f(r.deepMs / 1000, 2)} (${f(r.deepRssMb, 0)})${exit(r.deepStatus)}`,
     `${f(r.reindexMs / 1000, 2)} (${f(r.reindexRssMb, 0)})${exit(r.reindexStatus)}`,
