@@ -13,6 +13,7 @@ import { auditStore, type AuditReport } from './audit.js';
 import { consistencyProblems, git, readRows } from '../../test/helpers/inspect.js';
 import {
   latencies,
+  percentile,
   runLessons,
   startLessons,
   startWriter,
@@ -27,13 +28,16 @@ export interface SyncRoundOptions {
   readonly stores?: number;
   /** Concurrent CLI writers on each store. @default 30 */
   readonly writersPerStore?: number;
-  /** Records each store's writers make together. @default 100 */
+  /** Records each store's writers make together (more while kills are still wanted). @default 100 */
   readonly recordsPerStore?: number;
-  /** A sync starts on each store this often (or as soon as the last one ends). @default 1000 */
+  /** A sync starts on each store this often (at most two run at once on one store). @default 1000 */
   readonly syncEveryMs?: number;
   /** SIGKILL this many syncs, at random moments, before the writers' end stops the loops. @default 0 */
   readonly kills?: number;
-  /** A killed sync dies uniformly in [0, killWithinMs) after its start. @default 1500 */
+  /**
+   * Half the killed syncs die at a sync step drawn at random, half uniformly within the recent
+   * syncs' median duration (times 1.5), at most this long after their start. @default 1500
+   */
   readonly killWithinMs?: number;
   readonly onProgress?: (line: string) => void;
 }
@@ -135,7 +139,9 @@ export async function runSyncRound(options: SyncRoundOptions): Promise<SyncRound
     let next = 0;
     await Promise.all(
       Array.from({ length: writersPerStore }, async () => {
-        while (next < recordsPerStore) {
+        // With kills wanted, writing goes on until they have landed: a kill can only land in
+        // an integration while there is something to integrate.
+        while (next < recordsPerStore || killed < killsWanted) {
           const i = next++;
           const w = startWriter({
             dir,
@@ -150,30 +156,58 @@ export async function runSyncRound(options: SyncRoundOptions): Promise<SyncRound
     writersLeft--;
   });
 
-  // Sync loops: one at a time per store, every `every` ms, until the writers are done and
-  // enough kills have landed.
+  // Sync loops: on each store a sync starts every `every` ms, as a timer would start them,
+  // with at most two at once (a slow one, queued behind the writers, overlaps the next),
+  // until the writers are done and enough kills have landed.
   const syncs: { run: LessonsRun; killed: boolean }[] = [];
   let killed = 0;
-  const loops = stores.map(async (dir) => {
-    while (writersLeft > 0 || killed < killsWanted) {
-      const begun = performance.now();
-      const kill = killed < killsWanted && Math.random() < 0.8;
-      const { child, done } = startLessons(['--dir', dir, '--json', 'sync'], {
-        LESSONS_TRACE: kill ? '1' : '0',
-      });
-      const timer = kill
-        ? setTimeout(() => child.kill('SIGKILL'), Math.random() * killWithin)
+  // Half the kills land at a sync step chosen at random (when the sync reaches it: its trace
+  // on stderr says so), the other half at a random time within the recent syncs' duration.
+  const durations: number[] = [];
+  const syncOnce = async (dir: string): Promise<void> => {
+    const kill = killed < killsWanted && Math.random() < 0.8;
+    const atStep =
+      kill && Math.random() < 0.5
+        ? SYNC_STEPS[Math.floor(Math.random() * SYNC_STEPS.length)]
         : undefined;
-      const run = await done;
-      clearTimeout(timer);
-      const wasKilled = run.signal === 'SIGKILL';
-      if (wasKilled) killed++;
-      syncs.push({ run, killed: wasKilled });
-      say(
-        `syncs ${syncs.length}, killed ${killed}/${killsWanted}, records ${outcomes.length}/${storeCount * recordsPerStore}`,
+    const { child, done } = startLessons(['--dir', dir, '--json', 'sync'], {
+      LESSONS_TRACE: kill ? '1' : '0',
+    });
+    let timer: NodeJS.Timeout | undefined;
+    if (atStep !== undefined) {
+      let seen = '';
+      child.stderr!.on('data', (d: Buffer) => {
+        seen += d.toString('utf8');
+        if (seen.includes(`lessons-trace ${atStep} `)) child.kill('SIGKILL');
+      });
+    } else if (kill) {
+      const typical =
+        durations.length === 0 ? 1000 : Math.max(50, percentile(durations.slice(-20), 50));
+      timer = setTimeout(
+        () => child.kill('SIGKILL'),
+        Math.random() * Math.min(killWithin, 1.5 * typical),
       );
-      await sleep(Math.max(0, every - (performance.now() - begun)));
     }
+    const run = await done;
+    clearTimeout(timer);
+    const wasKilled = run.signal === 'SIGKILL';
+    if (wasKilled) killed++;
+    else if (run.code === 0) durations.push(run.ms);
+    syncs.push({ run, killed: wasKilled });
+    say(`syncs ${syncs.length}, killed ${killed}/${killsWanted}, records ${outcomes.length}`);
+  };
+  const loops = stores.map(async (dir) => {
+    const inFlight = new Set<Promise<void>>();
+    while (writersLeft > 0 || killed < killsWanted) {
+      if (inFlight.size >= 2) {
+        await Promise.race(inFlight);
+        continue;
+      }
+      const sync: Promise<void> = syncOnce(dir).finally(() => inFlight.delete(sync));
+      inFlight.add(sync);
+      await sleep(every);
+    }
+    await Promise.all(inFlight);
   });
   await Promise.all([...writing, ...loops]);
 
@@ -203,7 +237,7 @@ export async function runSyncRound(options: SyncRoundOptions): Promise<SyncRound
   for (const [code, n] of Object.entries(failed))
     if (code !== 'PUSH_REJECTED') problems.push(`${n} syncs failed with ${code}`);
 
-  const expected = 1 + storeCount * recordsPerStore;
+  const expected = 1 + outcomes.length;
   const perStore: StoreAudit[] = [];
   for (const dir of stores) {
     const rows = readRows(dir);

@@ -48,9 +48,11 @@ describe('the sync round', () => {
     });
     expect(report.problems).toEqual([]);
     expect(report.syncs.killed).toBeGreaterThanOrEqual(8);
+    expect(report.records).toBeGreaterThanOrEqual(30);
     for (const store of report.perStore) {
-      expect(store.records).toBe(31);
-      expect(store.distinctIds).toBe(31);
+      // Writers keep recording until the kills have landed: at least 10 per store.
+      expect(store.records).toBe(1 + report.records);
+      expect(store.distinctIds).toBe(1 + report.records);
       expect(store.audit.exit0Missing).toBe(0);
       expect(store.audit.halfPresent).toBe(0);
       expect(store.verifyExit).toBe(0);
