@@ -1,7 +1,12 @@
 // How long a sync takes to bring N new remote records into a store, as the store grows:
 // the figure to watch is that it follows the records fetched, not the store's size.
 //
-//   npx tsx stress/sync-bench.ts -- [--sizes 1000,10000,100000] [--fetched 1000]
+//   npx tsx stress/sync-bench.ts -- [--sizes 1000,10000,100000] [--fetched 1000] [--one-folder]
+//                                   [--cpu-prof DIR]
+//
+// The store's records are dated over three years (a month's folder holds a month's records);
+// the fetched ones are new, dated now. --one-folder dates the store's records now too: every
+// record in one folder, whose tree every merge then reads and rewrites whole.
 //
 // For each size: store A is built with recordMany and pushed to a bare remote; B is cloned
 // from it and records one lesson of its own (so the sync is a merge, the harder case); A
@@ -21,6 +26,10 @@ const { values } = parseArgs({
   options: {
     sizes: { type: 'string', default: '1000,10000,100000' },
     fetched: { type: 'string', default: '1000' },
+    // Every record of the store in the current month's folder (the worst case for tree reads).
+    'one-folder': { type: 'boolean', default: false },
+    // The timed sync runs under `node --cpu-prof`, its profile written into DIR.
+    'cpu-prof': { type: 'string' },
   },
 });
 const LESSONS = path.join(ROOT, 'dist/cli/lessons.cjs');
@@ -40,20 +49,28 @@ function lessons(...args: string[]): string {
   return run(process.execPath, [LESSONS, ...args]);
 }
 
-function inputs(n: number, tag: string): RecordInput[] {
+/**
+ * `n` failures. With `spread`, dated over the last three years as a store accumulates them (so
+ * a month's folder holds a month's records); without, dated now, as new records are.
+ */
+function inputs(n: number, tag: string, spread: boolean): RecordInput[] {
+  const now = Date.now();
   return Array.from({ length: n }, (_, i) => ({
     kind: 'failure' as const,
+    ...(spread
+      ? { created: new Date(now - (i % 1096) * 86_400_000 - 3_600_000).toISOString() }
+      : {}),
     title: `${tag} lesson ${i}`,
     domain: ['infra', 'ci', 'database', 'ops'][i % 4]!,
     summary: `what ${tag} learned, number ${i}`,
   }));
 }
 
-async function recordMany(dir: string, n: number, tag: string): Promise<void> {
+async function recordMany(dir: string, n: number, tag: string, spread: boolean): Promise<void> {
   const store = await openStore({ dir });
   try {
     for (let at = 0; at < n; at += 20_000)
-      await store.recordMany(inputs(Math.min(20_000, n - at), `${tag}${at}`));
+      await store.recordMany(inputs(Math.min(20_000, n - at), `${tag}${at}`, spread));
   } finally {
     await store.close();
   }
@@ -75,19 +92,25 @@ for (const size of values.sizes.split(',').map(Number)) {
     const b = path.join(root, 'b');
     const plain = path.join(root, 'plain');
     run('git', ['init', '--quiet', '--bare', '--initial-branch=main', remote]);
-    await recordMany(a, size, 'base');
+    await recordMany(a, size, 'base', !values['one-folder']);
     lessons('--dir', a, 'remote', 'add', 'origin', remote);
     lessons('--dir', a, 'sync');
     lessons('clone', remote, '--dir', b);
     run('git', ['clone', '--quiet', '--branch', 'main', remote, plain]);
     lessons('--dir', b, 'record-failure', '--title', 'local to b', '--domain', 'ops');
     run('git', ['-C', plain, 'commit', '--quiet', '--allow-empty', '-m', 'local to plain']);
-    await recordMany(a, fetched, 'new');
+    await recordMany(a, fetched, 'new', false);
     lessons('--dir', a, 'sync');
 
     let report: { integrations: { action: string; changed: number }[] } | undefined;
     const syncSeconds = timed(() => {
-      report = JSON.parse(lessons('--dir', b, '--json', 'sync')) as typeof report;
+      const prof = values['cpu-prof'];
+      const args = ['--dir', b, '--json', 'sync'];
+      report = JSON.parse(
+        prof === undefined
+          ? lessons(...args)
+          : run(process.execPath, ['--cpu-prof', '--cpu-prof-dir', prof, LESSONS, ...args]),
+      ) as typeof report;
     });
     const nativeSeconds = timed(() => {
       run('git', ['-C', plain, 'fetch', '--quiet', 'origin']);
@@ -106,6 +129,7 @@ for (const size of values.sizes.split(',').map(Number)) {
       nativeFetchMergeSeconds: Number(nativeSeconds.toFixed(2)),
       action: report?.integrations.map((i) => i.action).join(','),
       changed: report?.integrations.reduce((n, i) => n + i.changed, 0),
+      oneFolder: values['one-folder'],
       records: verify.records,
       verifyOk: verify.ok,
     };
