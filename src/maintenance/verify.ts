@@ -463,7 +463,17 @@ export async function surveyStore(
   }
   if (rows !== undefined && events !== undefined)
     findings.push(
-      ...(await eventFindings(repo, rows, events, tree, targeted, checkedFolds, inFlight)),
+      ...(await eventFindings(
+        repo,
+        layout,
+        files,
+        rows,
+        events,
+        tree,
+        targeted,
+        checkedFolds,
+        inFlight,
+      )),
     );
   options.onProgress?.(tree.size, tree.size, 'checking records');
   if (rows !== undefined) findings.push(...(await secretsInHistory(repo, rows, tree, events)));
@@ -523,8 +533,33 @@ function conflictFindings(layout: StoreLayout): Finding[] {
  * Every event's target is a record at HEAD; every record with events has the folded columns
  * a fresh fold gives (records verify --deep compared already are not read twice).
  */
+/**
+ * The committed bytes of `file`: its working copy, a plain file the walk of the record folders
+ * found (never through a link), when it still hashes to `oid` (almost always), else the blob
+ * read from git. Reading thousands of small files beats as many lookups in packs.
+ */
+async function committedBytes(
+  repo: GitRepository,
+  layout: StoreLayout,
+  files: ReadonlyMap<string, WorkFile>,
+  file: string,
+  oid: string,
+): Promise<Buffer> {
+  if (files.get(file)?.stat.isFile() === true) {
+    try {
+      const bytes = fs.readFileSync(path.join(layout.dir, file));
+      if (hashObject('blob', bytes) === oid) return bytes;
+    } catch {
+      // gone or unreadable: git has it
+    }
+  }
+  return repo.objects.readTyped(oid, 'blob');
+}
+
 async function eventFindings(
   repo: GitRepository,
+  layout: StoreLayout,
+  files: ReadonlyMap<string, WorkFile>,
   rows: ReadonlyMap<string, RecordRow>,
   events: ReadonlyMap<string, EventRow>,
   tree: ReadonlyMap<string, string>,
@@ -550,7 +585,7 @@ async function eventFindings(
     if (inFlight.has(row.path)) continue;
     let record: LessonRecord;
     try {
-      record = parseRecord(await repo.objects.readTyped(row.blob_oid, 'blob'));
+      record = parseRecord(await committedBytes(repo, layout, files, row.path, row.blob_oid));
     } catch {
       continue; // reported by the file checks
     }
