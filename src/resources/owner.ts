@@ -47,9 +47,13 @@ export function processStartTicks(pid: number): string | undefined {
   return procStat(pid)?.[19];
 }
 
+/** This process's start ticks, read once: they never change while it lives. */
+let ownStartTicks: string | undefined | null = null;
+
 export function currentIdentity(): ProcessIdentity {
   const boot = bootId();
-  const start = processStartTicks(process.pid);
+  if (ownStartTicks === null) ownStartTicks = processStartTicks(process.pid);
+  const start = ownStartTicks;
   return {
     pid: process.pid,
     host: os.hostname(),
