@@ -9,7 +9,6 @@ import { TXN_STEPS } from '../../src/util/faults.js';
 import { runLessons } from '../helpers/writers.js';
 import { AFTER_REF, consistencyProblems, storeState, tempStore } from '../helpers/store.js';
 
-
 function folded(dir: string, id: string): { title: string; retired: number; events: number } {
   const db = new BetterSqlite3(path.join(dir, 'index.db'), { readonly: true });
   try {
