@@ -213,6 +213,35 @@ describe('the secret scan', () => {
   });
 });
 
+/**
+ * Commit `leaked` with native git, reindex, and expect verify to report it (exit 1) as
+ * SECRET_IN_HISTORY with `mentioned` in its message and the secret itself masked.
+ */
+async function expectReportedAfterCommitByHand(
+  dir: string,
+  leaked: { path: string; content: Uint8Array },
+  mentioned: string,
+): Promise<void> {
+  fs.mkdirSync(path.join(dir, path.dirname(leaked.path)), { recursive: true });
+  fs.writeFileSync(path.join(dir, leaked.path), leaked.content);
+  git(dir, 'add', leaked.path);
+  git(dir, 'commit', '-q', '-m', 'by hand');
+  expect((await lessons(['--dir', dir, 'reindex'])).code).toBe(0);
+  const verified = await lessons(['--dir', dir, '--json', 'verify']);
+  expect(verified.code).toBe(1);
+  expect(verified.json).toMatchObject({
+    ok: false,
+    findings: [
+      {
+        code: 'SECRET_IN_HISTORY',
+        path: leaked.path,
+        message: expect.stringContaining(mentioned),
+      },
+    ],
+  });
+  expect(verified.stdout).not.toContain('s3cr3tP4ss');
+}
+
 describe('a record holding a secret', () => {
   it('is refused with exit 2 and SECRET_DETECTED, masked everywhere, before a store exists', async () => {
     const dir = tempStore();
@@ -323,24 +352,7 @@ describe('a record holding a secret', () => {
     const leaked = prepareRecord(
       validateFailure({ title: 'pasted a config', domain: 'x', summary: `db: ${SECRETS[9]![1]}` }),
     );
-    fs.mkdirSync(path.join(dir, path.dirname(leaked.path)), { recursive: true });
-    fs.writeFileSync(path.join(dir, leaked.path), leaked.content);
-    git(dir, 'add', leaked.path);
-    git(dir, 'commit', '-q', '-m', 'by hand');
-    expect((await lessons(['--dir', dir, 'reindex'])).code).toBe(0);
-    const verified = await lessons(['--dir', dir, '--json', 'verify']);
-    expect(verified.code).toBe(1);
-    expect(verified.json).toMatchObject({
-      ok: false,
-      findings: [
-        {
-          code: 'SECRET_IN_HISTORY',
-          path: leaked.path,
-          message: expect.stringContaining('database-connection-string'),
-        },
-      ],
-    });
-    expect(verified.stdout).not.toContain('s3cr3tP4ss');
+    await expectReportedAfterCommitByHand(dir, leaked, 'database-connection-string');
   });
 
   it('in a lifecycle event committed by other means is reported too; one allowed when recorded is not', async () => {
@@ -357,24 +369,7 @@ describe('a record holding a secret', () => {
     const leaked = prepareEvent(
       evidenceEvent('violate', rule.id, { note: `db: ${SECRETS[9]![1]}` }, new Date()),
     );
-    fs.mkdirSync(path.join(dir, path.dirname(leaked.path)), { recursive: true });
-    fs.writeFileSync(path.join(dir, leaked.path), leaked.content);
-    git(dir, 'add', leaked.path);
-    git(dir, 'commit', '-q', '-m', 'by hand');
-    expect((await lessons(['--dir', dir, 'reindex'])).code).toBe(0);
-    const verified = await lessons(['--dir', dir, '--json', 'verify']);
-    expect(verified.code).toBe(1);
-    expect(verified.json).toMatchObject({
-      ok: false,
-      findings: [
-        {
-          code: 'SECRET_IN_HISTORY',
-          path: leaked.path,
-          message: expect.stringContaining('note'),
-        },
-      ],
-    });
-    expect(verified.stdout).not.toContain('s3cr3tP4ss');
+    await expectReportedAfterCommitByHand(dir, leaked, 'note');
   });
 });
 
