@@ -69,7 +69,7 @@ function sleep(ms: number): Promise<void> {
  * Steps that take no injected throw: after SQLite COMMIT the record is stored, so a fault there
  * could only lie about it; and in the middle of an undo a throw would only be a second failure.
  */
-const NO_THROW: ReadonlySet<Step> = new Set([
+export const NO_THROW: ReadonlySet<Step> = new Set<Step>([
   'committed',
   'answered',
   'done',
