@@ -50,29 +50,43 @@ export async function secretsInHistory(
     path: string;
     id: string;
     commit: string;
+    /** An update event's target: the record its text folds into. */
+    corrects?: string;
     fields: { field: string; text: string }[];
   }[] = [];
-  for (const row of rows.values())
-    if (tree.get(row.path) === row.blob_oid)
-      scanned.push({ path: row.path, id: row.id, commit: row.commit_oid, fields: rowFields(row) });
+  // Events first: what their matches were allowed is known before the records they fold into.
   for (const row of events.values()) {
     if (tree.get(row.path) !== row.blob_oid) continue;
     // Most events (a validation without a note) carry no text at all.
     const fields = eventFields(JSON.parse(row.payload) as LifecycleEvent);
     if (fields.length > 0)
-      scanned.push({ path: row.path, id: row.id, commit: row.commit_oid, fields });
+      scanned.push({
+        path: row.path,
+        id: row.id,
+        commit: row.commit_oid,
+        ...(row.verb === 'update' ? { corrects: row.target } : {}),
+        fields,
+      });
   }
+  for (const row of rows.values())
+    if (tree.get(row.path) === row.blob_oid)
+      scanned.push({ path: row.path, id: row.id, commit: row.commit_oid, fields: rowFields(row) });
   if (scanned.length === 0) return [];
   const found = await scanGroups(scanned.map((s) => s.fields));
+  // A record's row holds its corrections folded in: a rule an update allowed for a match of its
+  // own is allowed in the record's row too (and only such a rule).
+  const allowedByUpdates = new Map<string, Set<string>>();
   const findings: Finding[] = [];
   for (const [i, matches] of found.entries()) {
     if (matches.length === 0) continue;
     const item = scanned[i]!;
     const allowed = await allowedIn(repo, item.commit, item.id);
-    // A record's row holds its corrections folded in: what an update allowed counts too.
-    for (const event of events.values())
-      if (event.target === item.id && event.verb === 'update')
-        for (const rule of await allowedIn(repo, event.commit_oid, event.id)) allowed.add(rule);
+    for (const rule of allowedByUpdates.get(item.id) ?? []) allowed.add(rule);
+    if (item.corrects !== undefined) {
+      const rules = allowedByUpdates.get(item.corrects) ?? new Set<string>();
+      for (const m of matches) if (allowed.has(m.rule)) rules.add(m.rule);
+      allowedByUpdates.set(item.corrects, rules);
+    }
     for (const m of matches.filter((f) => !allowed.has(f.rule)))
       findings.push(
         finding(

@@ -530,10 +530,6 @@ function conflictFindings(layout: StoreLayout): Finding[] {
 }
 
 /**
- * Every event's target is a record at HEAD; every record with events has the folded columns
- * a fresh fold gives (records verify --deep compared already are not read twice).
- */
-/**
  * The committed bytes of `file`: its working copy, a plain file the walk of the record folders
  * found (never through a link), when it still hashes to `oid` (almost always), else the blob
  * read from git. Reading thousands of small files beats as many lookups in packs.
@@ -556,6 +552,10 @@ async function committedBytes(
   return repo.objects.readTyped(oid, 'blob');
 }
 
+/**
+ * Every event's target is a record at HEAD; every record with events has the folded columns
+ * a fresh fold gives (records verify --deep compared already are not read twice).
+ */
 async function eventFindings(
   repo: GitRepository,
   layout: StoreLayout,

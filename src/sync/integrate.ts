@@ -150,6 +150,9 @@ async function planMerge(
   return { to, merge: true, conflicts };
 }
 
+/** Marks a commit's header in `git log -z` output (no store path starts with it). */
+const COMMIT_MARK = 'lessons-commit ';
+
 /**
  * For each changed record path, the newest fetched commit that changed it (the row's
  * commit_oid): one `git log` over the fetched commits only (each diffed against its first
@@ -166,20 +169,22 @@ async function attribute(
   const found = new Map<string, string>();
   if (wanted.size === 0) return found;
   const out = await git.check([
-    '-c',
-    'core.quotePath=false',
     'log',
+    '-z',
+    '--root',
     '--name-only',
     '--no-renames',
     '--diff-merges=first-parent',
-    '--format=%x00%H',
+    `--format=${COMMIT_MARK}%H`,
     fetched,
     `^${local}`,
   ]);
   let commit = '';
-  for (const line of out.split('\n')) {
-    if (line.startsWith('\u0000')) commit = line.slice(1);
-    else if (wanted.has(line) && !found.has(line)) found.set(line, commit);
+  for (const token of out.split('\0')) {
+    // -z ends each name with NUL, names verbatim; a commit's names follow its header and a newline.
+    const name = token.startsWith('\n') ? token.slice(1) : token;
+    if (name.startsWith(COMMIT_MARK)) commit = name.slice(COMMIT_MARK.length);
+    else if (wanted.has(name) && !found.has(name)) found.set(name, commit);
   }
   for (const p of wanted) if (!found.has(p)) found.set(p, to);
   return found;

@@ -1,5 +1,5 @@
 // `lessons verify --remote NAME`: how far the store and a remote's main have drifted apart,
-// and whether what the remote would bring in parses. It fetches (the remote-tracking ref and
+// and whether what a sync would bring in (the remote's changes since the merge base) parses. It fetches (the remote-tracking ref and
 // objects, never main), then reads the remote's new commits through the user's git; nothing
 // of the store's own state is written.
 
@@ -31,7 +31,7 @@ export interface RemoteStatus {
   readonly ahead: number;
   /** Commits on the remote's main the store lacks (what a sync would bring in). */
   readonly behind: number;
-  /** Files those commits add or change. */
+  /** Files a sync would bring in: what the remote's main added or changed since the merge base. */
   readonly incoming: number;
   readonly problems: readonly IncomingProblem[];
   /** Why the remote could not be fetched (then ahead/behind are unknown: 0). */
@@ -44,29 +44,61 @@ function ownPlace(p: string): boolean {
   return top === '.git' || top === '.lessons' || top.startsWith('index.db');
 }
 
-/** `git log --raw` of the commits in `range`: each added or changed file with its blob. */
+/** git's empty tree, which every git knows without storing it. */
+const EMPTY_TREE = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
+
+interface IncomingFile {
+  readonly path: string;
+  readonly mode: string;
+  readonly blob: string;
+}
+
+/**
+ * The files the remote's main adds or changes since `base` (its merge base with the store's
+ * main, or nothing): what a sync would bring in, whatever happened to them on the way.
+ */
 async function incomingFiles(
   git: NativeGit,
-  range: readonly string[],
-): Promise<{ commit: string; path: string; mode: string; blob: string }[]> {
+  base: string | undefined,
+  fetched: string,
+): Promise<IncomingFile[]> {
   const out = await git.check([
-    'log',
-    '-m',
-    '--root',
+    'diff',
     '--raw',
-    '--no-abbrev',
+    '-z',
     '--no-renames',
-    '--format=%x00%H',
-    ...range,
+    '--no-abbrev',
+    base ?? EMPTY_TREE,
+    fetched,
   ]);
-  const files: { commit: string; path: string; mode: string; blob: string }[] = [];
-  let commit = '';
-  for (const line of out.split('\n')) {
-    if (line.startsWith('\u0000')) commit = line.slice(1);
-    const m = /^:\d+ (\d+) [0-9a-f]+ ([0-9a-f]+) ([AMT])\t(.*)$/.exec(line);
-    if (m !== null) files.push({ commit, mode: m[1]!, blob: m[2]!, path: m[4]! });
+  // -z: ":<old mode> <new mode> <old blob> <new blob> <status>" NUL "<path>" NUL, paths verbatim.
+  const tokens = out.split('\0');
+  const files: IncomingFile[] = [];
+  for (let i = 0; i + 1 < tokens.length; i += 2) {
+    const m = /^:\d+ (\d+) [0-9a-f]+ ([0-9a-f]+) ([AMT])/.exec(tokens[i]!);
+    if (m !== null) files.push({ mode: m[1]!, blob: m[2]!, path: tokens[i + 1]! });
   }
   return files;
+}
+
+/** The newest of the remote's new commits that changed `file` (for the report). */
+async function broughtBy(
+  git: NativeGit,
+  fetched: string,
+  head: string | null,
+  file: string,
+): Promise<string> {
+  const out = await git.check([
+    '--literal-pathspecs',
+    'log',
+    '-1',
+    '--format=%H',
+    fetched,
+    ...(head === null ? [] : [`^${head}`]),
+    '--',
+    file,
+  ]);
+  return out.trim() || fetched;
 }
 
 /** Why a file the remote brings would not be a healthy part of the store, or undefined. */
@@ -102,45 +134,45 @@ export async function remoteStatus(
     unreachable = error.message;
   }
   const fetched = unreachable === undefined ? (readRef(gitdir, trackingRef(remote)) ?? null) : null;
-  const base = { remote, url, fetched, head };
+  const known = { remote, url, fetched, head };
   if (unreachable !== undefined)
-    return { ...base, ahead: 0, behind: 0, incoming: 0, problems: [], unreachable };
-  if (fetched === null || head === null) {
-    const ahead = head === null ? 0 : (await git.newCommits(head, undefined)).length;
-    const behind = fetched === null ? 0 : (await git.newCommits(fetched, undefined)).length;
-    const files = fetched === null ? [] : await incomingFiles(git, [fetched]);
-    return { ...base, ahead, behind, incoming: files.length, problems: await check(git, files) };
-  }
+    return { ...known, ahead: 0, behind: 0, incoming: 0, problems: [], unreachable };
   const [ahead, behind] = await Promise.all([
-    git.newCommits(head, fetched),
-    git.newCommits(fetched, head),
+    head === null ? [] : git.newCommits(head, fetched ?? undefined),
+    fetched === null ? [] : git.newCommits(fetched, head ?? undefined),
   ]);
-  const files = behind.length === 0 ? [] : await incomingFiles(git, [fetched, `^${head}`]);
+  const files =
+    fetched === null || behind.length === 0
+      ? []
+      : await incomingFiles(
+          git,
+          head === null ? undefined : await git.mergeBase(head, fetched),
+          fetched,
+        );
   return {
-    ...base,
+    ...known,
     ahead: ahead.length,
     behind: behind.length,
-    incoming: new Set(files.map((f) => f.path)).size,
-    problems: await check(git, files),
+    incoming: files.length,
+    problems: fetched === null ? [] : await check(git, fetched, head, files),
   };
 }
 
 async function check(
   git: NativeGit,
-  files: readonly { commit: string; path: string; mode: string; blob: string }[],
+  fetched: string,
+  head: string | null,
+  files: readonly IncomingFile[],
 ): Promise<IncomingProblem[]> {
   const parsed = files.filter(
     (f) => isRecordPath(f.path) && (f.mode === '100644' || f.mode === '100755'),
   );
   const blobs = await git.readBlobs(parsed.map((f) => f.blob));
   const problems: IncomingProblem[] = [];
-  const seen = new Set<string>();
   for (const f of files) {
     const reason = problemWith(f.path, f.mode, blobs.get(f.blob));
-    const key = `${f.path}\u0000${f.blob}`;
-    if (reason === undefined || seen.has(key)) continue;
-    seen.add(key);
-    problems.push({ commit: f.commit, path: f.path, reason });
+    if (reason !== undefined)
+      problems.push({ commit: await broughtBy(git, fetched, head, f.path), path: f.path, reason });
   }
   return problems;
 }

@@ -449,6 +449,24 @@ describe('verify --remote', () => {
     // The store itself is sound: only verify --remote reports it.
     await expectSound(b);
 
+    // Fixed on the remote (removed), and another broken file whose name is not ASCII: only
+    // what a sync would bring in now is reported, under its own name.
+    const odd = 'failures/2026/01/01KBADBADBADBADBADBADBADBAE-ünïcödé.md';
+    git(plain, 'rm', '--quiet', bad);
+    fs.mkdirSync(path.join(plain, path.dirname(odd)), { recursive: true });
+    fs.writeFileSync(path.join(plain, odd), 'still no front matter\n');
+    git(plain, 'add', odd);
+    git(plain, 'commit', '--quiet', '-m', 'fix one, break another');
+    git(plain, 'push', '--quiet', 'origin', 'main');
+    const again = await lessons(['--dir', b, '--json', 'verify', '--remote', 'origin']);
+    expect(again.code, again.stderr).toBe(1);
+    expect(again.json!.findings).toMatchObject([{ code: 'REMOTE_UNPARSEABLE', path: odd }]);
+    expect(again.json!.remote).toMatchObject({
+      behind: 2,
+      incoming: 1,
+      problems: [{ commit: git(remote, 'rev-parse', 'main').trim(), path: odd }],
+    });
+
     const unknown = await lessons(['--dir', a, '--json', 'verify', '--remote', 'nowhere']);
     expect(unknown.code).toBe(2);
     expect(unknown.json?.error).toMatchObject({ code: 'REMOTE_UNKNOWN' });
