@@ -5,7 +5,7 @@
 // `git fsck` must be clean on every store and on the remote; and no merge may have conflicted.
 // Shared by `npm run stress -- --sync` and test/stress/sync.slow.test.ts.
 
-import { execFileSync } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { SYNC_STEPS } from '../../src/util/faults.js';
@@ -39,6 +39,10 @@ export interface SyncRoundOptions {
    * syncs' median duration (times 1.5), at most this long after their start. @default 1500
    */
   readonly killWithinMs?: number;
+  /** A writer or a sync still running after this long is killed and reported as hung. @default 300000 */
+  readonly childTimeoutMs?: number;
+  /** No new writer or sync starts after this long; kills still wanted then are a problem. @default 1800000 */
+  readonly deadlineMs?: number;
   readonly onProgress?: (line: string) => void;
 }
 
@@ -121,6 +125,16 @@ export async function runSyncRound(options: SyncRoundOptions): Promise<SyncRound
   const killsWanted = options.kills ?? 0;
   const killWithin = options.killWithinMs ?? 1500;
   const say = options.onProgress ?? (() => undefined);
+  const childTimeout = options.childTimeoutMs ?? 300_000;
+  const hung: string[] = [];
+  /** Kill `child` if it outlives childTimeout: a hang is what this round is here to catch. */
+  const watchdog = (child: ChildProcess, what: string): (() => void) => {
+    const timer = setTimeout(() => {
+      hung.push(`${what} still running after ${childTimeout / 1000} s: killed`);
+      child.kill('SIGKILL');
+    }, childTimeout);
+    return () => clearTimeout(timer);
+  };
 
   fs.mkdirSync(options.dir, { recursive: true });
   const remote = path.join(options.dir, 'team.git');
@@ -132,8 +146,11 @@ export async function runSyncRound(options: SyncRoundOptions): Promise<SyncRound
   for (const dir of stores.slice(1)) await must(['clone', remote, '--dir', dir]);
 
   const started = performance.now();
+  const deadline = started + (options.deadlineMs ?? 1_800_000);
+  const inTime = (): boolean => performance.now() < deadline;
   // Writers: on each store, writersPerStore loops sharing that store's recordsPerStore titles.
   const outcomes: WriterOutcome[] = [];
+  let killed = 0;
   let writersLeft = storeCount;
   const writing = stores.map(async (dir, s) => {
     let next = 0;
@@ -141,7 +158,7 @@ export async function runSyncRound(options: SyncRoundOptions): Promise<SyncRound
       Array.from({ length: writersPerStore }, async () => {
         // With kills wanted, writing goes on until they have landed: a kill can only land in
         // an integration while there is something to integrate.
-        while (next < recordsPerStore || killed < killsWanted) {
+        while (next < recordsPerStore || (killed < killsWanted && inTime())) {
           const i = next++;
           const w = startWriter({
             dir,
@@ -149,7 +166,9 @@ export async function runSyncRound(options: SyncRoundOptions): Promise<SyncRound
             title: `store ${s} record ${i}`,
             domain: 'sync',
           });
+          const stop = watchdog(w.child, `writer "store ${s} record ${i}"`);
           outcomes.push(await w.done);
+          stop();
         }
       }),
     );
@@ -160,7 +179,6 @@ export async function runSyncRound(options: SyncRoundOptions): Promise<SyncRound
   // with at most two at once (a slow one, queued behind the writers, overlaps the next),
   // until the writers are done and enough kills have landed.
   const syncs: { run: LessonsRun; killed: boolean }[] = [];
-  let killed = 0;
   // Half the kills land at a sync step chosen at random (when the sync reaches it: its trace
   // on stderr says so), the other half at a random time within the recent syncs' duration.
   const durations: number[] = [];
@@ -173,6 +191,8 @@ export async function runSyncRound(options: SyncRoundOptions): Promise<SyncRound
     const { child, done } = startLessons(['--dir', dir, '--json', 'sync'], {
       LESSONS_TRACE: kill ? '1' : '0',
     });
+    const hungBefore = hung.length;
+    const stop = watchdog(child, `sync of ${path.basename(dir)}`);
     let timer: NodeJS.Timeout | undefined;
     if (atStep !== undefined) {
       let seen = '';
@@ -190,7 +210,8 @@ export async function runSyncRound(options: SyncRoundOptions): Promise<SyncRound
     }
     const run = await done;
     clearTimeout(timer);
-    const wasKilled = run.signal === 'SIGKILL';
+    stop();
+    const wasKilled = run.signal === 'SIGKILL' && hung.length === hungBefore;
     if (wasKilled) killed++;
     else if (run.code === 0) durations.push(run.ms);
     syncs.push({ run, killed: wasKilled });
@@ -198,7 +219,7 @@ export async function runSyncRound(options: SyncRoundOptions): Promise<SyncRound
   };
   const loops = stores.map(async (dir) => {
     const inFlight = new Set<Promise<void>>();
-    while (writersLeft > 0 || killed < killsWanted) {
+    while (writersLeft > 0 || (killed < killsWanted && inTime())) {
       if (inFlight.size >= 2) {
         await Promise.race(inFlight);
         continue;
@@ -220,7 +241,9 @@ export async function runSyncRound(options: SyncRoundOptions): Promise<SyncRound
     }
   const wallMs = performance.now() - started;
 
-  const problems: string[] = [];
+  const problems: string[] = [...hung];
+  if (killed < killsWanted)
+    problems.push(`only ${killed} of the ${killsWanted} kills wanted landed before the deadline`);
   const failures = outcomes.filter((o) => o.code !== 0);
   for (const o of failures.slice(0, 10))
     problems.push(`writer ${o.spec.title} exited ${o.code}: ${o.stderr.trim().split('\n').at(-1)}`);
