@@ -1,6 +1,8 @@
 // The object database of one repository. Loose objects are read and written here directly
 // (zlib + sha1 from node); packed objects (after a user's `git gc`) are read through
-// isomorphic-git, loaded only when needed so the record path stays light.
+// isomorphic-git, loaded only when needed so the record path stays light. A group commit's
+// objects are written as one pack (writePack), and the small packs groups leave are joined
+// into one once there are more than SMALL_PACKS_MAX of them.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -8,6 +10,7 @@ import { deflateSync, inflateSync } from 'node:zlib';
 import { CorruptObjectError, ObjectNotFoundError } from '../errors/index.js';
 import { errnoCode, fsyncDir, rmQuiet, tempPathFor } from '../util/durable.js';
 import { hashObject, objectHeader, type ObjectType } from './hash.js';
+import { writePack } from './pack.js';
 
 export interface GitObject {
   readonly type: ObjectType;
@@ -19,15 +22,18 @@ type PackReader = (oid: string) => Promise<GitObject>;
 /** How many times a packed read is tried again with a fresh list of packs. */
 const PACK_RETRIES = 5;
 
-/** How many fsyncs of a batch run at once. */
-const FLUSH_PARALLEL = 64;
-
 interface PendingObject {
   readonly type: ObjectType;
   readonly content: Buffer;
-  readonly tmp: string;
-  readonly target: string;
 }
+
+/**
+ * Packs smaller than this are joined when there are more than SMALL_PACKS_MAX of them: each
+ * lookup of a packed object looks in every pack, so they must stay few. The joined pack grows
+ * until it passes the size, and is left alone from then on (git's own `gc` repacks the rest).
+ */
+const SMALL_PACK_BYTES = 8 << 20;
+const SMALL_PACKS_MAX = 24;
 
 /** How many times an object write starts over when git removed its empty folder meanwhile. */
 const WRITE_RETRIES = 5;
@@ -40,8 +46,8 @@ export class ObjectStore {
   private objectsDirDirty = false;
   private packReader: PackReader | undefined;
   /**
-   * Objects written since beginBatch(): in temp files not yet fsynced nor renamed into place,
-   * and in memory, where reads find them. flushBatch() makes them durable together.
+   * Objects written since beginBatch(): in memory only, where reads find them. flushBatch()
+   * writes them as one pack, durably.
    */
   private batch: Map<string, PendingObject> | undefined;
 
@@ -124,8 +130,7 @@ export class ObjectStore {
     for (let attempt = 0; ; attempt++) {
       try {
         if (this.batch !== undefined) {
-          const tmp = this.writeTemp(dir, target, data, false);
-          this.batch.set(oid, { type, content: Buffer.from(content), tmp, target });
+          this.batch.set(oid, { type, content: Buffer.from(content) });
           return oid;
         }
         this.writeLoose(dir, target, data);
@@ -139,48 +144,62 @@ export class ObjectStore {
   }
 
   /**
-   * Start writing objects as a batch (a group commit's many small commits): each is written to
-   * a temp file, not yet fsynced nor in place, and kept in memory for reads, until
-   * flushBatch() fsyncs them all at once, then renames them into place. A crash before that
-   * leaves only temp files, which recovery sweeps.
+   * Start writing objects as a batch (a group commit's many small commits): each is kept in
+   * memory, where reads find it, until flushBatch() writes them all as one pack, fsynced once,
+   * instead of a file, an fsync, a rename and a folder fsync each. A crash before that leaves
+   * nothing, or the temp files of a pack, which recovery sweeps.
    */
   beginBatch(): void {
     this.batch ??= new Map();
   }
 
-  /** fsync every object of the batch (in parallel), rename each into place, fsync their folders. */
+  /** Write the batch as one pack (durable when this returns); then keep the packs few. */
   async flushBatch(): Promise<void> {
     const batch = this.batch;
     this.batch = undefined;
     if (batch === undefined || batch.size === 0) return;
-    const pending = [...batch.values()];
-    try {
-      for (let start = 0; start < pending.length; start += FLUSH_PARALLEL) {
-        await Promise.all(
-          pending.slice(start, start + FLUSH_PARALLEL).map(async ({ tmp }) => {
-            const handle = await fs.promises.open(tmp, 'r');
-            try {
-              await handle.sync();
-            } finally {
-              await handle.close();
-            }
-          }),
-        );
-      }
-      for (const { tmp, target } of pending) {
-        fs.renameSync(tmp, target);
-        this.dirtyDirs.add(path.dirname(target));
-      }
-    } catch (error) {
-      for (const { tmp } of pending) rmQuiet(tmp);
-      throw error;
-    }
+    const pending = [...batch];
+    const written = writePack(
+      this.objectsDir,
+      pending.map(([, object]) => object),
+    );
+    pending.forEach(([oid], i) => {
+      if (written[i] !== oid) throw new CorruptObjectError(oid, `it was packed as ${written[i]}`);
+    });
     this.syncDirs();
+    await this.joinSmallPacks();
   }
 
-  /** Drop a batch that will not be committed: its temp files go. */
+  /**
+   * When more than SMALL_PACKS_MAX packs are under SMALL_PACK_BYTES, write their objects as
+   * one pack, then remove them (index first, as git finds a pack by its index). Called under
+   * the writers' lock. A crash between the two leaves objects twice, which is harmless; a
+   * reader that listed a removed pack reads again with a fresh list (read()).
+   */
+  private async joinSmallPacks(): Promise<void> {
+    const packDir = path.join(this.objectsDir, 'pack');
+    const small: { base: string; oids: string[] }[] = [];
+    for (const name of fs.readdirSync(packDir)) {
+      if (!/^pack-[0-9a-f]{40}\.idx$/.test(name)) continue;
+      const base = path.join(packDir, name.slice(0, -'.idx'.length));
+      const size = fs.statSync(`${base}.pack`, { throwIfNoEntry: false })?.size;
+      if (size === undefined || size >= SMALL_PACK_BYTES || fs.existsSync(`${base}.keep`)) continue;
+      const oids = indexedIds(fs.readFileSync(`${base}.idx`));
+      if (oids !== undefined) small.push({ base, oids });
+    }
+    if (small.length <= SMALL_PACKS_MAX) return;
+    const objects: GitObject[] = [];
+    for (const oid of new Set(small.flatMap((p) => p.oids)))
+      objects.push(await this.read(oid, true));
+    writePack(this.objectsDir, objects);
+    for (const { base } of small)
+      for (const ext of ['.idx', '.pack', '.rev', '.bitmap', '.mtimes']) rmQuiet(`${base}${ext}`);
+    fsyncDir(packDir);
+    this.packReader = undefined;
+  }
+
+  /** Drop a batch that will not be committed (nothing of it is on disk). */
   discardBatch(): void {
-    for (const { tmp } of this.batch?.values() ?? []) rmQuiet(tmp);
     this.batch = undefined;
   }
 
@@ -219,14 +238,15 @@ export class ObjectStore {
   }
 
   /**
-   * Remove temp files of object writes interrupted by a crash (`<oid>.tmp-<pid>-<rand>`) whose
-   * writer `isDead` says is gone. Returns how many were removed.
+   * Remove temp files of object and pack writes interrupted by a crash
+   * (`<oid>.tmp-<pid>-<rand>`, `pack-<sha>.pack.tmp-<pid>-<rand>`) whose writer `isDead` says
+   * is gone. Returns how many were removed.
    */
   sweepTempFiles(isDead: (pid: number) => boolean): number {
     let removed = 0;
     let dirs: string[];
     try {
-      dirs = fs.readdirSync(this.objectsDir).filter((d) => /^[0-9a-f]{2}$/.test(d));
+      dirs = fs.readdirSync(this.objectsDir).filter((d) => /^([0-9a-f]{2}|pack)$/.test(d));
     } catch {
       return 0;
     }
@@ -285,4 +305,15 @@ async function loadPackReader(gitdir: string): Promise<PackReader> {
       throw new CorruptObjectError(oid, (error as Error).message, error);
     }
   };
+}
+
+/** The object ids a version 2 pack index lists, or undefined for another version. */
+function indexedIds(idx: Buffer): string[] | undefined {
+  if (idx.length < 8 + 1024 || idx.readUInt32BE(0) !== 0xff744f63 || idx.readUInt32BE(4) !== 2)
+    return undefined;
+  const count = idx.readUInt32BE(8 + 255 * 4);
+  const ids: string[] = [];
+  for (let i = 0, at = 8 + 1024; i < count; i++, at += 20)
+    ids.push(idx.toString('hex', at, at + 20));
+  return ids;
 }

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { inflateSync } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { ObjectStore } from '../../src/git/objects.js';
 import { writePack, zlibStored } from '../../src/git/pack.js';
 import { openStore } from '../../src/index.js';
 import {
@@ -91,5 +92,41 @@ describe('zlibStored', () => {
       ),
       { numRuns: 100 },
     );
+  });
+});
+
+describe("a group commit's objects", () => {
+  it('go into one pack per batch, and the small packs are joined: few packs, every object read by git and lessons', async () => {
+    const dir = tempDir();
+    execFileSync('git', ['init', '-q', dir]);
+    const objects = new ObjectStore(path.join(dir, '.git'));
+    const packDir = path.join(dir, '.git', 'objects', 'pack');
+    const written: string[] = [];
+    let mostPacks = 0;
+    for (let batch = 0; batch < 60; batch++) {
+      objects.beginBatch();
+      for (let i = 0; i < 5; i++)
+        written.push(objects.write('blob', Buffer.from(`batch ${batch} object ${i}\n`)));
+      // Read from memory before the flush, as the next commit of a group reads its parent.
+      expect((await objects.read(written.at(-1)!)).content.toString()).toBe(
+        `batch ${batch} object 4\n`,
+      );
+      await objects.flushBatch();
+      const packs = fs.readdirSync(packDir).filter((f) => f.endsWith('.pack')).length;
+      mostPacks = Math.max(mostPacks, packs);
+    }
+    // No loose object, and never more than the bound (plus the one just written) of packs.
+    expect(fs.readdirSync(path.join(dir, '.git', 'objects')).sort()).toEqual(['info', 'pack']);
+    expect(mostPacks).toBeLessThanOrEqual(25);
+    expect(fs.readdirSync(packDir).filter((f) => f.endsWith('.pack')).length).toBeLessThan(25);
+    expect(fs.readdirSync(packDir).filter((f) => f.includes('.tmp-'))).toEqual([]);
+    git(dir, 'fsck', '--strict', '--full', '--no-dangling');
+    const listed = git(dir, 'cat-file', '--batch-all-objects', '--batch-check=%(objectname)')
+      .split('\n')
+      .filter(Boolean);
+    expect(new Set(listed)).toEqual(new Set(written));
+    const fresh = new ObjectStore(path.join(dir, '.git'));
+    for (const oid of [written[0]!, written[150]!, written.at(-1)!])
+      expect((await fresh.read(oid, true)).type).toBe('blob');
   });
 });
