@@ -167,7 +167,12 @@ export class ObjectStore {
       if (written[i] !== oid) throw new CorruptObjectError(oid, `it was packed as ${written[i]}`);
     });
     this.syncDirs();
-    await this.joinSmallPacks();
+    try {
+      await this.joinSmallPacks();
+    } catch {
+      // Joining is an optimisation: a pack that cannot be read (a corrupt object, a pack git
+      // replaced meanwhile) stays as it is, and the commit, durable already, goes on.
+    }
   }
 
   /**

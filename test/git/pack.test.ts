@@ -129,4 +129,27 @@ describe("a group commit's objects", () => {
     for (const oid of [written[0]!, written[150]!, written.at(-1)!])
       expect((await fresh.read(oid, true)).type).toBe('blob');
   });
+
+  it('a small pack that cannot be read is left as it is, and the batch is still stored', async () => {
+    const dir = tempDir();
+    execFileSync('git', ['init', '-q', dir]);
+    const objects = new ObjectStore(path.join(dir, '.git'));
+    const packDir = path.join(dir, '.git', 'objects', 'pack');
+    for (let batch = 0; batch < 24; batch++) {
+      objects.beginBatch();
+      objects.write('blob', Buffer.from(`batch ${batch}\n`));
+      await objects.flushBatch();
+    }
+    // Damage one pack's object data (after its 12-byte header), keeping its size.
+    const damaged = fs.readdirSync(packDir).find((f) => f.endsWith('.pack'))!;
+    const bytes = fs.readFileSync(path.join(packDir, damaged));
+    bytes.fill(0x55, 14, bytes.length - 20);
+    fs.writeFileSync(path.join(packDir, damaged), bytes);
+    objects.beginBatch();
+    const oid = objects.write('blob', Buffer.from('the 25th batch\n'));
+    await objects.flushBatch();
+    expect(fs.readdirSync(packDir).filter((f) => f.endsWith('.pack'))).toHaveLength(25);
+    expect(fs.existsSync(path.join(packDir, damaged))).toBe(true);
+    expect(git(dir, 'cat-file', '-p', oid)).toBe('the 25th batch\n');
+  });
 });
