@@ -115,12 +115,17 @@ export class ObjectStore {
 
   /**
    * Write a loose object (fsynced file, atomic rename) unless it already exists, and return its
-   * id. The containing directory is fsynced by syncDirs(), once per batch.
+   * id; in a batch, keep it in memory for flushBatch(). The containing directory is fsynced by
+   * syncDirs(), once per batch.
    */
   write(type: ObjectType, content: Uint8Array): string {
     const oid = hashObject(type, content);
     const target = this.loosePath(oid);
     if (this.batch?.has(oid) === true || fs.existsSync(target)) return oid;
+    if (this.batch !== undefined) {
+      this.batch.set(oid, { type, content: Buffer.from(content) });
+      return oid;
+    }
     const dir = path.dirname(target);
     const data = deflateSync(Buffer.concat([objectHeader(type, content.length), content]), {
       level: 1,
@@ -129,10 +134,6 @@ export class ObjectStore {
     // open. Like git itself, make it again and start over.
     for (let attempt = 0; ; attempt++) {
       try {
-        if (this.batch !== undefined) {
-          this.batch.set(oid, { type, content: Buffer.from(content) });
-          return oid;
-        }
         this.writeLoose(dir, target, data);
         break;
       } catch (error) {
@@ -208,18 +209,8 @@ export class ObjectStore {
     this.batch = undefined;
   }
 
+  /** The object's bytes in a temp file beside `target`, fsynced, then renamed into place. */
   private writeLoose(dir: string, target: string, data: Buffer): void {
-    const tmp = this.writeTemp(dir, target, data, true);
-    try {
-      fs.renameSync(tmp, target);
-    } catch (error) {
-      rmQuiet(tmp);
-      throw error;
-    }
-  }
-
-  /** The object's bytes in a temp file beside `target` (fsynced when `sync`); returns its path. */
-  private writeTemp(dir: string, target: string, data: Buffer, sync: boolean): string {
     if (!fs.existsSync(dir)) {
       try {
         fs.mkdirSync(dir);
@@ -231,15 +222,17 @@ export class ObjectStore {
     const tmp = tempPathFor(target);
     const fd = fs.openSync(tmp, 'wx', 0o444);
     try {
-      fs.writeSync(fd, data);
-      if (sync) fs.fsyncSync(fd);
+      try {
+        fs.writeSync(fd, data);
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+      fs.renameSync(tmp, target);
     } catch (error) {
-      fs.closeSync(fd);
       rmQuiet(tmp);
       throw error;
     }
-    fs.closeSync(fd);
-    return tmp;
   }
 
   /**
