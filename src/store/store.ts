@@ -438,7 +438,7 @@ export class Store {
   /**
    * Check the three stores agree, record by record. Read-only; never waits on writers. With
    * `remote`, also fetch that remote and report how far the store is ahead and behind, and
-   * every file of the remote's new history that would not parse (docs/sync.md).
+   * every file a sync would bring in that would not parse (docs/sync.md).
    */
   async verify(options: StoreVerifyOptions = {}): Promise<StoreVerifyReport> {
     const report = await verifyStore(this.dir, {

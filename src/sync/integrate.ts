@@ -64,7 +64,7 @@ export function trackingRef(remote: string): string {
 }
 
 /** Top-level names a remote's commit may not bring into a store: lessons' own places. */
-function forbidden(p: string): boolean {
+export function forbidden(p: string): boolean {
   const top = p.split('/')[0]!;
   return top === '.git' || top === '.lessons' || top.startsWith('index.db');
 }

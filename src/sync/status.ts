@@ -1,18 +1,18 @@
 // `lessons verify --remote NAME`: how far the store and a remote's main have drifted apart,
-// and whether what a sync would bring in (the remote's changes since the merge base) parses. It fetches (the remote-tracking ref and
-// objects, never main), then reads the remote's new commits through the user's git; nothing
-// of the store's own state is written.
+// and whether what a sync would bring in (the remote's changes since the merge base) parses.
+// It fetches (the remote-tracking ref and objects, never main), then reads the remote's side
+// through the user's git; nothing of the store's own state is written.
 
 import { readRef, MAIN_REF } from '../git/refs.js';
 import { isRecordPath, RECORD_ROOTS } from '../record/paths.js';
 import { parseItem } from '../record/stored.js';
 import { SyncError } from '../errors/index.js';
 import { finding, type Finding } from '../maintenance/findings.js';
-import { trackingRef } from './integrate.js';
+import { forbidden, trackingRef } from './integrate.js';
 import { NativeGit } from './native.js';
 import { fetchMain, requireRemote } from './sync.js';
 
-/** A file in the remote's new history that a sync would refuse or could not index. */
+/** A file a sync would bring in that it would refuse or could not index. */
 export interface IncomingProblem {
   /** The remote's commit that brought the file. */
   readonly commit: string;
@@ -36,12 +36,6 @@ export interface RemoteStatus {
   readonly problems: readonly IncomingProblem[];
   /** Why the remote could not be fetched (then ahead/behind are unknown: 0). */
   readonly unreachable?: string;
-}
-
-/** Top-level names a lessons history never holds: the tool's own places. */
-function ownPlace(p: string): boolean {
-  const top = p.split('/')[0]!;
-  return top === '.git' || top === '.lessons' || top.startsWith('index.db');
 }
 
 /** git's empty tree, which every git knows without storing it. */
@@ -103,7 +97,7 @@ async function broughtBy(
 
 /** Why a file the remote brings would not be a healthy part of the store, or undefined. */
 function problemWith(path: string, mode: string, content: Buffer | undefined): string | undefined {
-  if (ownPlace(path)) return 'lessons keeps its own files at this path: a sync refuses it';
+  if (forbidden(path)) return 'lessons keeps its own files at this path: a sync refuses it';
   if (mode !== '100644' && mode !== '100755')
     return `${mode === '120000' ? 'a symbolic link' : `mode ${mode}`}: a sync refuses anything but plain files`;
   const root = path.split('/')[0]!;
