@@ -66,8 +66,15 @@ describe('hooks while the store is busy', () => {
     expect(holder.exitCode).toBeNull();
     expect(result).toMatchObject({ code: 0, stderr: '' });
     expect(result.stdout).toContain('Recorded as a failure in app, in the background');
-    // The worker left the hook's session and was handed to init.
-    const workers = processesWith('lessons-hook-record');
+    // The worker left the hook's session and was handed to init. It calls setsid() just after
+    // it starts, so a look taken at once may catch it (or setsid's parent, when setsid forks)
+    // still in the old session: look again until it has left. It waits on the held store, so
+    // it is still there; a worker that never leaves holds the test until its time limit.
+    let workers = processesWith('lessons-hook-record');
+    while (workers.some((w) => w.sid === sessionOf(process.pid))) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      workers = processesWith('lessons-hook-record');
+    }
     expect(workers.length).toBeGreaterThan(0);
     const sessions = new Set(workers.map((w) => w.sid));
     expect(sessions.size).toBe(1);
