@@ -240,7 +240,8 @@ export function parseConfidence(raw: unknown): number {
       'Use a number from 0 to 1 or one of low, medium, high.',
     );
   }
-  return n;
+  // -0 passes the range check; it would be written as "-0" and read back from SQLite as 0.
+  return n === 0 ? 0 : n;
 }
 
 function parseSource(raw: unknown): HeuristicSource {

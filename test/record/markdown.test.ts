@@ -186,6 +186,12 @@ describe('slugify', () => {
 });
 
 describe('validation', () => {
+  it('takes a confidence of -0 as 0, so the file, the row and show agree', () => {
+    const record = validateHeuristic({ rule: 'r', domain: 'd', confidence: -0 });
+    expect(Object.is(record.kind === 'heuristic' && record.confidence, 0)).toBe(true);
+    expect(renderRecord(record)).toContain('\nconfidence: 0\n');
+  });
+
   const bad: [string, () => unknown, string][] = [
     ['empty title', () => validateFailure({ title: '', domain: 'd' }), 'title'],
     ['501-char title', () => validateFailure({ title: 'x'.repeat(501), domain: 'd' }), 'title'],
