@@ -10,7 +10,7 @@ import { deflateSync, inflateSync } from 'node:zlib';
 import { CorruptObjectError, ObjectNotFoundError } from '../errors/index.js';
 import { errnoCode, fsyncDir, rmQuiet, tempPathFor } from '../util/durable.js';
 import { hashObject, objectHeader, type ObjectType } from './hash.js';
-import { writePack } from './pack.js';
+import { rawEntries, writePack, writeRawPack, type RawEntry } from './pack.js';
 
 export interface GitObject {
   readonly type: ObjectType;
@@ -177,28 +177,43 @@ export class ObjectStore {
   }
 
   /**
-   * When more than SMALL_PACKS_MAX packs are under SMALL_PACK_BYTES, write their objects as
-   * one pack, then remove them (index first, as git finds a pack by its index). Called under
-   * the writers' lock. A crash between the two leaves objects twice, which is harmless; a
-   * reader that listed a removed pack reads again with a fresh list (read()).
+   * When more than SMALL_PACKS_MAX packs are under SMALL_PACK_BYTES, join the smallest of them,
+   * up to SMALL_PACK_BYTES together (at least two), into one pack, then remove them (index
+   * first, as git finds a pack by its index). Entries are copied as stored, checked against the
+   * CRC-32 their index gives: the cost of a join is the bytes it copies, bounded, whatever the
+   * size of the store. A pack with deltas or a bad CRC is left as it is. Called under the
+   * writers' lock. A crash between the write and the removal leaves objects twice, which is
+   * harmless; a reader that listed a removed pack reads again with a fresh list (read()).
    */
   private async joinSmallPacks(): Promise<void> {
     const packDir = path.join(this.objectsDir, 'pack');
-    const small: { base: string; oids: string[] }[] = [];
+    const small: { base: string; size: number }[] = [];
     for (const name of fs.readdirSync(packDir)) {
       if (!/^pack-[0-9a-f]{40}\.idx$/.test(name)) continue;
       const base = path.join(packDir, name.slice(0, -'.idx'.length));
       const size = fs.statSync(`${base}.pack`, { throwIfNoEntry: false })?.size;
       if (size === undefined || size >= SMALL_PACK_BYTES || fs.existsSync(`${base}.keep`)) continue;
-      const oids = indexedIds(fs.readFileSync(`${base}.idx`));
-      if (oids !== undefined) small.push({ base, oids });
+      small.push({ base, size });
     }
     if (small.length <= SMALL_PACKS_MAX) return;
-    const objects: GitObject[] = [];
-    for (const oid of new Set(small.flatMap((p) => p.oids)))
-      objects.push(await this.read(oid, true));
-    writePack(this.objectsDir, objects);
-    for (const { base } of small)
+    small.sort((a, b) => a.size - b.size);
+    const joined: string[] = [];
+    const entries = new Map<string, RawEntry>();
+    let bytes = 0;
+    for (const { base, size } of small) {
+      if (joined.length >= 2 && bytes + size > SMALL_PACK_BYTES) break;
+      const raw = rawEntries(fs.readFileSync(`${base}.pack`), fs.readFileSync(`${base}.idx`));
+      if (raw === undefined) continue;
+      for (const entry of raw) {
+        const oid = entry.oid.toString('hex');
+        if (!entries.has(oid)) entries.set(oid, entry);
+      }
+      joined.push(base);
+      bytes += size;
+    }
+    if (joined.length < 2) return;
+    writeRawPack(this.objectsDir, [...entries.values()]);
+    for (const base of joined)
       for (const ext of ['.idx', '.pack', '.rev', '.bitmap', '.mtimes']) rmQuiet(`${base}${ext}`);
     fsyncDir(packDir);
     this.packReader = undefined;
@@ -303,15 +318,4 @@ async function loadPackReader(gitdir: string): Promise<PackReader> {
       throw new CorruptObjectError(oid, (error as Error).message, error);
     }
   };
-}
-
-/** The object ids a version 2 pack index lists, or undefined for another version. */
-function indexedIds(idx: Buffer): string[] | undefined {
-  if (idx.length < 8 + 1024 || idx.readUInt32BE(0) !== 0xff744f63 || idx.readUInt32BE(4) !== 2)
-    return undefined;
-  const count = idx.readUInt32BE(8 + 255 * 4);
-  const ids: string[] = [];
-  for (let i = 0, at = 8 + 1024; i < count; i++, at += 20)
-    ids.push(idx.toString('hex', at, at + 20));
-  return ids;
 }

@@ -87,6 +87,13 @@ function writeDurably(file: string, chunks: readonly Buffer[]): void {
   }
 }
 
+/** One object as a pack holds it: its id, its header and zlib data, and their CRC-32. */
+export interface RawEntry {
+  readonly oid: Buffer;
+  readonly data: Buffer;
+  readonly crc: number;
+}
+
 /**
  * Write `objects` as one pack and its index under `objects/pack/`, durably. Returns the ids of
  * the objects in input order.
@@ -97,12 +104,8 @@ export function writePack(
   onObject?: (done: number, total: number) => void,
 ): string[] {
   const ids: string[] = [];
-  const entries: PackedEntry[] = [];
+  const raw: RawEntry[] = [];
   const seen = new Set<string>();
-  const chunks: Buffer[] = [];
-  const packHash = createHash('sha1');
-  let offset = 12;
-  const body: Buffer[] = [];
   for (const object of objects) {
     const oid = hashObject(object.type, object.content);
     ids.push(oid);
@@ -112,13 +115,61 @@ export function writePack(
       entryHeader(object.type, object.content.length),
       zlibStored(object.content),
     ]);
-    entries.push({ oid: Buffer.from(oid, 'hex'), offset, crc: crc32(data) });
-    body.push(data);
-    offset += data.length;
+    raw.push({ oid: Buffer.from(oid, 'hex'), data, crc: crc32(data) });
     onObject?.(ids.length, objects.length);
   }
-  const header = Buffer.concat([Buffer.from('PACK'), u32(2), u32(entries.length)]);
-  chunks.push(header, ...body);
+  writeRawPack(objectsDir, raw);
+  return ids;
+}
+
+/**
+ * The entries of a pack, as stored, from its version 2 index; undefined when the index is not
+ * version 2, a CRC does not match, or an entry is a delta (which names another object by its
+ * place in this pack, so cannot move as it is). Reads no object through zlib.
+ */
+export function rawEntries(pack: Buffer, idx: Buffer): RawEntry[] | undefined {
+  if (idx.length < 8 + 1024 || idx.readUInt32BE(0) !== 0xff744f63 || idx.readUInt32BE(4) !== 2)
+    return undefined;
+  const count = idx.readUInt32BE(8 + 255 * 4);
+  const oids = 8 + 1024;
+  const crcs = oids + count * 20;
+  const offsets = crcs + count * 4;
+  if (idx.length < offsets + count * 4 + 40 || pack.length < 12 + 20) return undefined;
+  const located: { at: number; i: number }[] = [];
+  for (let i = 0; i < count; i++) {
+    const at = idx.readUInt32BE(offsets + i * 4);
+    if (at >= 0x80000000) return undefined; // a pack of 2 GiB or more is never small
+    located.push({ at, i });
+  }
+  located.sort((a, b) => a.at - b.at);
+  const entries: RawEntry[] = [];
+  for (const [k, { at, i }] of located.entries()) {
+    const end = k + 1 < located.length ? located[k + 1]!.at : pack.length - 20;
+    if (at < 12 || end <= at || end > pack.length - 20) return undefined;
+    const type = (pack[at]! >> 4) & 7;
+    if (type < 1 || type > 4) return undefined;
+    const data = pack.subarray(at, end);
+    const crc = idx.readUInt32BE(crcs + i * 4);
+    if (crc32(data) !== crc) return undefined;
+    entries.push({ oid: idx.subarray(oids + i * 20, oids + i * 20 + 20), data, crc });
+  }
+  return entries;
+}
+
+/** Write entries (distinct ids) as one pack and its index, durably. */
+export function writeRawPack(objectsDir: string, raw: readonly RawEntry[]): void {
+  const entries: PackedEntry[] = [];
+  const chunks: Buffer[] = [];
+  const packHash = createHash('sha1');
+  let offset = 12;
+  // (No spreading of the entries into calls: a join holds tens of thousands of them, more
+  // arguments than the stack takes.)
+  chunks.push(Buffer.concat([Buffer.from('PACK'), u32(2), u32(raw.length)]));
+  for (const { oid, data, crc } of raw) {
+    entries.push({ oid, offset, crc });
+    chunks.push(data);
+    offset += data.length;
+  }
   for (const chunk of chunks) packHash.update(chunk);
   const packChecksum = packHash.digest();
   chunks.push(packChecksum);
@@ -138,14 +189,16 @@ export function writePack(
     large.push(big);
     return u32(0x80000000 | (large.length - 1));
   });
+  const crcs = Buffer.alloc(entries.length * 4);
+  entries.forEach((e, i) => crcs.writeUInt32BE(e.crc, i * 4));
   const index = [
     Buffer.from([0xff, 0x74, 0x4f, 0x63]),
     u32(2),
     fanout,
-    ...entries.map((e) => e.oid),
-    ...entries.map((e) => u32(e.crc)),
-    ...offsets,
-    ...large,
+    Buffer.concat(entries.map((e) => e.oid)),
+    crcs,
+    Buffer.concat(offsets),
+    Buffer.concat(large),
     packChecksum,
   ];
   const indexHash = createHash('sha1');
@@ -167,5 +220,4 @@ export function writePack(
     rmQuiet(packTemp);
     rmQuiet(indexTemp);
   }
-  return ids;
 }

@@ -8,6 +8,7 @@ import { inflateSync } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ObjectStore } from '../../src/git/objects.js';
+import { hashObject } from '../../src/git/hash.js';
 import { writePack, zlibStored } from '../../src/git/pack.js';
 import { openStore } from '../../src/index.js';
 import {
@@ -95,6 +96,8 @@ describe('zlibStored', () => {
   });
 });
 
+const hashOf = (text: string): string => hashObject('blob', Buffer.from(text));
+
 describe("a group commit's objects", () => {
   it('go into one pack per batch, and the small packs are joined: few packs, every object read by git and lessons', async () => {
     const dir = tempDir();
@@ -130,7 +133,7 @@ describe("a group commit's objects", () => {
       expect((await fresh.read(oid, true)).type).toBe('blob');
   });
 
-  it('a small pack that cannot be read is left as it is, and the batch is still stored', async () => {
+  it('a small pack that cannot be read is left as it is, the others are joined, and the batch is still stored', async () => {
     const dir = tempDir();
     execFileSync('git', ['init', '-q', dir]);
     const objects = new ObjectStore(path.join(dir, '.git'));
@@ -148,8 +151,54 @@ describe("a group commit's objects", () => {
     objects.beginBatch();
     const oid = objects.write('blob', Buffer.from('the 25th batch\n'));
     await objects.flushBatch();
-    expect(fs.readdirSync(packDir).filter((f) => f.endsWith('.pack'))).toHaveLength(25);
+    // The damaged pack fails its CRC and stays; the 24 sound ones became one.
+    expect(fs.readdirSync(packDir).filter((f) => f.endsWith('.pack'))).toHaveLength(2);
     expect(fs.existsSync(path.join(packDir, damaged))).toBe(true);
     expect(git(dir, 'cat-file', '-p', oid)).toBe('the 25th batch\n');
+    expect(git(dir, 'cat-file', '-p', hashOf('batch 23\n'))).toBe('batch 23\n');
+  });
+
+  it('joins at most a bounded amount, smallest first, even when the small packs hold 200,000 objects', async () => {
+    // As a store built by imports holds them: each recordMany leaves a pack of its blobs.
+    // Joining them all at once overflowed the stack (a spread of every entry into one call),
+    // and every later group commit then paid for reading them all again.
+    const dir = tempDir();
+    execFileSync('git', ['init', '-q', dir]);
+    const objectsDir = path.join(dir, '.git', 'objects');
+    const packDir = path.join(objectsDir, 'pack');
+    const written: string[] = [];
+    for (let pack = 0; pack < 25; pack++)
+      written.push(
+        ...writePack(
+          objectsDir,
+          Array.from({ length: 8000 }, (_, i) => ({
+            type: 'blob' as const,
+            content: Buffer.from(`pack ${pack} blob ${i} ${'x'.repeat(pack === 0 ? 0 : 200)}\n`),
+          })),
+        ),
+      );
+    const before = new Map(
+      fs
+        .readdirSync(packDir)
+        .filter((f) => f.endsWith('.pack'))
+        .map((f) => [f, fs.statSync(path.join(packDir, f)).size]),
+    );
+    const objects = new ObjectStore(path.join(dir, '.git'));
+    objects.beginBatch();
+    const oid = objects.write('blob', Buffer.from('one more\n'));
+    await objects.flushBatch();
+    const after = fs.readdirSync(packDir).filter((f) => f.endsWith('.pack'));
+    // 26 small packs: the smallest ones (the batch's, pack 0's, ...) up to 8 MiB became one.
+    expect(after.length).toBeLessThan(26);
+    expect(after.length).toBeGreaterThan(2);
+    const sizes = [...before.values()].sort((a, b) => a - b);
+    const removed = [...before.keys()].filter((f) => !after.includes(f));
+    expect(removed.length).toBeGreaterThanOrEqual(2);
+    for (const f of removed) expect(before.get(f)!).toBeLessThanOrEqual(sizes[removed.length]!);
+    git(dir, 'fsck', '--strict', '--full', '--no-dangling');
+    const listed = git(dir, 'cat-file', '--batch-all-objects', '--batch-check=%(objectname)')
+      .split('\n')
+      .filter(Boolean);
+    expect(new Set(listed)).toEqual(new Set([...written, oid]));
   });
 });
