@@ -36,18 +36,36 @@ export function parseTree(oid: string, content: Buffer): TreeEntry[] {
 }
 
 /** Git orders entries by name bytes, comparing a tree's name as if it ended with "/". */
-function sortKey(entry: TreeEntry): Buffer {
-  return Buffer.from(isTreeMode(entry.mode) ? `${entry.name}/` : entry.name, 'utf8');
+function sortKey(entry: TreeEntry): string {
+  return isTreeMode(entry.mode) ? `${entry.name}/` : entry.name;
 }
 
+/**
+ * UTF-16 order (JavaScript's string comparison) is UTF-8 byte order, except where a surrogate
+ * pair (a character beyond U+FFFF) meets a character from U+E000 to U+FFFF.
+ */
+const SURROGATE = /[\uD800-\uDFFF]/;
+
+/** A tree object's content: its entries in git's order, each "<mode> <name>\0<20-byte id>". */
 export function serializeTree(entries: Iterable<TreeEntry>): Buffer {
   const keyed = [...entries].map((entry) => ({ entry, key: sortKey(entry) }));
-  keyed.sort((a, b) => Buffer.compare(a.key, b.key));
-  const parts: Buffer[] = [];
+  if (keyed.some(({ key }) => SURROGATE.test(key)))
+    keyed.sort((a, b) => Buffer.compare(Buffer.from(a.key, 'utf8'), Buffer.from(b.key, 'utf8')));
+  else keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  let size = 0;
+  for (const { entry } of keyed)
+    size += entry.mode.length + 1 + Buffer.byteLength(entry.name, 'utf8') + 1 + 20;
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
   for (const { entry } of keyed) {
-    parts.push(Buffer.from(`${entry.mode} ${entry.name}\0`, 'utf8'), Buffer.from(entry.oid, 'hex'));
+    at += out.write(entry.mode, at, 'latin1');
+    out[at++] = 0x20;
+    at += out.write(entry.name, at, 'utf8');
+    out[at++] = 0;
+    at += out.write(entry.oid, at, 20, 'hex');
   }
-  return Buffer.concat(parts);
+  if (at !== size) throw new Error(`a tree entry did not encode to its length (${at} of ${size})`);
+  return out;
 }
 
 interface Node {
