@@ -31,6 +31,14 @@ export function entryFromStat(
   oid: string,
   stat: BigIntStats | undefined,
 ): IndexEntry {
+  return { path, oid, mode: 0o100644, stage: 0, stat: statBlock(stat) };
+}
+
+/**
+ * The stat data git keeps of a file in its index (ctime, mtime, dev, ino, mode, uid, gid,
+ * size, as git truncates them), for a regular file of mode 100644; zeros without a stat.
+ */
+export function statBlock(stat: BigIntStats | undefined): Buffer {
   const block = Buffer.alloc(STAT_BLOCK);
   const mode = 0o100644;
   if (stat !== undefined) {
@@ -46,7 +54,7 @@ export function entryFromStat(
     block.writeUInt32BE(u32(stat.size), 36);
   }
   block.writeUInt32BE(mode, 24);
-  return { path, oid, mode, stage: 0, stat: block };
+  return block;
 }
 
 function encodeEntry(entry: IndexEntry): Buffer {

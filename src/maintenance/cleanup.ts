@@ -103,7 +103,8 @@ function planOne(survey: Survey, f: Finding, options: PlanOptions): CleanupActio
     case 'FILE_UNTRACKED':
     case 'TEMP_FILE': {
       const file = survey.files.get(f.path!);
-      const age = file === undefined ? 0 : options.now.getTime() - Number(file.stat.mtimeMs);
+      const age =
+        file === undefined ? 0 : options.now.getTime() - Number(file.mtimeNs / 1_000_000n);
       const writer = TEMP_FILE.exec(f.path!)?.[1];
       const writerDead =
         writer !== undefined && liveness({ pid: Number(writer), host: options.host }) === 'dead';

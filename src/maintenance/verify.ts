@@ -11,7 +11,7 @@ import { foldedRow, rowFromRecord, type EventRow, type RecordRow } from '../db/d
 import { IndexNotAFileError, SqliteCorruptError, UsageError } from '../errors/index.js';
 import { readCommit } from '../git/commit.js';
 import { hashObject } from '../git/hash.js';
-import { entryFromStat, type IndexEntry } from '../git/index-file.js';
+import { statBlock, type IndexEntry } from '../git/index-file.js';
 import { GitRepository } from '../git/repository.js';
 import { isTreeMode, parseTree } from '../git/tree.js';
 import { isEventPath, parseEvent, type LifecycleEvent } from '../record/event.js';
@@ -32,7 +32,7 @@ import {
 } from '../resources/index-db.js';
 import type { OnProgress } from '../util/progress.js';
 import { recordFiles } from '../db/rebuild.js';
-import { secretsInHistory } from './secrets-in-history.js';
+import { secretsInHistory, type ScannedRow } from './secrets-in-history.js';
 import { linkFinding, shapeFindings } from './shape.js';
 import { recordPath, RECORD_ROOTS, isRecordPath } from '../record/paths.js';
 
@@ -60,17 +60,30 @@ export interface VerifyReport {
   readonly findings: readonly Finding[];
 }
 
-/** A working file in a record folder. */
+/**
+ * A working file in a record folder, as the walk saw it: what git's stat cache compares, not
+ * the whole stat (a million of those would not fit in a heap).
+ */
 export interface WorkFile {
   readonly path: string;
-  readonly stat: fs.BigIntStats;
+  readonly kind: 'file' | 'link' | 'other';
+  /** Modification time, in nanoseconds since the epoch. */
+  readonly mtimeNs: bigint;
+  /**
+   * The stat data git keeps in its index for the file (statBlock), as a latin1 string (a
+   * small Buffer each would cost several times its size); empty for a non-file.
+   */
+  readonly stat: string;
 }
+
+/** What verify keeps of a record's row; its texts are read again when they are needed. */
+export type RowRef = Pick<RecordRow, 'id' | 'path' | 'blob_oid'>;
 
 /** Everything one pass of verify saw, which cleanup then acts on. */
 export interface Survey {
   readonly head: string | undefined;
   readonly tree: ReadonlyMap<string, string>;
-  readonly rows: ReadonlyMap<string, RecordRow> | undefined;
+  readonly rows: ReadonlyMap<string, RowRef> | undefined;
   /** The rows of lifecycle events, by path (undefined when index.db could not be read). */
   readonly events: ReadonlyMap<string, EventRow> | undefined;
   readonly files: ReadonlyMap<string, WorkFile>;
@@ -138,6 +151,16 @@ export async function verifyStore(dir: string, options: SurveyOptions): Promise<
   }
 }
 
+function workFile(p: string, stat: fs.BigIntStats): WorkFile {
+  const kind = stat.isFile() ? 'file' : stat.isSymbolicLink() ? 'link' : 'other';
+  return {
+    path: p,
+    kind,
+    mtimeNs: stat.mtimeNs,
+    stat: kind === 'file' ? statBlock(stat).toString('latin1') : '',
+  };
+}
+
 function walkRecordFolders(layout: StoreLayout): Map<string, WorkFile> {
   const files = new Map<string, WorkFile>();
   const walk = (relative: string): void => {
@@ -154,13 +177,13 @@ function walkRecordFolders(layout: StoreLayout): Map<string, WorkFile> {
       const stat = fs.lstatSync(path.join(layout.dir, p), { bigint: true, throwIfNoEntry: false });
       if (stat === undefined) continue;
       if (stat.isDirectory()) walk(p);
-      else files.set(p, { path: p, stat });
+      else files.set(p, workFile(p, stat));
     }
   };
   for (const root of RECORD_ROOTS) {
     // A record root that is a link is reported as one, never walked into.
     const stat = fs.lstatSync(path.join(layout.dir, root), { bigint: true, throwIfNoEntry: false });
-    if (stat?.isSymbolicLink()) files.set(root, { path: root, stat });
+    if (stat?.isSymbolicLink()) files.set(root, workFile(root, stat));
     else walk(root);
   }
   return files;
@@ -198,52 +221,93 @@ function journalState(
   return { inFlight, pending };
 }
 
+/** index.db as one look reads it: a single snapshot (a read transaction) for the whole look. */
+interface RowSource {
+  readonly rows: Map<string, RowRef>;
+  readonly events: Map<string, EventRow>;
+  /** A record's whole row (verify --deep and the fold checks compare every column). */
+  full(path: string): RecordRow | undefined;
+  /** Every record's texts, as a cursor: a store's bodies are not held at once. */
+  texts(): Iterable<ScannedRow>;
+  /** Ends the snapshot, and closes the index if this look opened it. */
+  close(): void;
+}
+
+const FULL_ROW =
+  'SELECT rowid, id, kind, path, title, domain, tags, created, severity, source, confidence, source_id, body, imported_from, blob_oid, commit_oid, txid, validations, violations, golden, retired, retired_reason, superseded_by FROM records';
+
 async function readRows(
   layout: StoreLayout,
   deep: boolean,
   given: ReadableIndex | undefined,
-): Promise<{
-  rows: Map<string, RecordRow> | undefined;
-  events: Map<string, EventRow> | undefined;
-  problem: Finding | undefined;
-}> {
+): Promise<{ source: RowSource | undefined; problem: Finding | undefined }> {
   let index: ReadableIndex | undefined = given;
+  const close = (): void => {
+    const db = index?.database?.db;
+    if (db?.open === true && db.inTransaction) db.exec('COMMIT');
+    if (given === undefined) index?.close();
+  };
   try {
     index ??= await openIndexForReading(layout);
-    const db = index.database;
-    if (db === undefined) return { rows: new Map(), events: new Map(), problem: undefined };
-    const check = db.db.pragma(deep ? 'integrity_check' : 'quick_check', { simple: true });
+    const database = index.database;
+    if (database === undefined) {
+      close();
+      return {
+        source: {
+          rows: new Map(),
+          events: new Map(),
+          full: () => undefined,
+          texts: () => [],
+          close: () => undefined,
+        },
+        problem: undefined,
+      };
+    }
+    const { db } = database;
+    db.exec('BEGIN');
+    const check = db.pragma(deep ? 'integrity_check' : 'quick_check', { simple: true });
     if (check !== 'ok') throw new SqliteCorruptError(layout.dbFile, new Error(String(check)));
-    const rows = new Map<string, RecordRow>();
-    for (const row of db.db
-      .prepare(
-        'SELECT rowid, id, kind, path, title, domain, tags, created, severity, source, confidence, source_id, body, imported_from, blob_oid, commit_oid, txid, validations, violations, golden, retired, retired_reason, superseded_by FROM records',
-      )
-      .iterate() as Iterable<RecordRow>)
+    const rows = new Map<string, RowRef>();
+    for (const row of db
+      .prepare('SELECT id, path, blob_oid FROM records')
+      .iterate() as Iterable<RowRef>)
       rows.set(row.path, row);
     const events = new Map<string, EventRow>();
-    for (const row of db.db.prepare('SELECT * FROM events').iterate() as Iterable<EventRow>)
+    for (const row of db.prepare('SELECT * FROM events').iterate() as Iterable<EventRow>)
       events.set(row.path, row);
-    return { rows, events, problem: undefined };
+    const byPath = db.prepare(`${FULL_ROW} WHERE path = ?`);
+    return {
+      source: {
+        rows,
+        events,
+        full: (p) => byPath.get(p) as RecordRow | undefined,
+        texts: () =>
+          db
+            .prepare(
+              'SELECT id, path, kind, title, domain, tags, body, source_id, imported_from, blob_oid, commit_oid FROM records',
+            )
+            .iterate() as Iterable<ScannedRow>,
+        close,
+      },
+      problem: undefined,
+    };
   } catch (error) {
+    close();
     if (error instanceof IndexNotAFileError)
       return {
-        rows: undefined,
-        events: undefined,
+        source: undefined,
         problem: finding('INDEX_NOT_A_FILE', error.message, { path: 'index.db' }),
       };
     if (!(error instanceof SqliteCorruptError)) throw error;
-    const cause = error.cause instanceof Error ? error.cause.message : error.message;
-    return {
-      rows: undefined,
-      events: undefined,
-      problem: finding('SQLITE_CORRUPT', `index.db cannot be read: ${cause.split('\n')[0]}`, {
-        path: 'index.db',
-      }),
-    };
-  } finally {
-    if (given === undefined) index?.close();
+    return { source: undefined, problem: corruptFinding(error) };
   }
+}
+
+function corruptFinding(error: SqliteCorruptError): Finding {
+  const cause = error.cause instanceof Error ? error.cause.message : error.message;
+  return finding('SQLITE_CORRUPT', `index.db cannot be read: ${cause.split('\n')[0]}`, {
+    path: 'index.db',
+  });
 }
 
 /** Does a working file hold exactly `oid`? Trusts git's stat cache unless `deep`. */
@@ -259,8 +323,8 @@ function fileMatches(
   if (
     trustStatBefore !== undefined &&
     indexed?.oid === oid &&
-    file.stat.mtimeNs < trustStatBefore &&
-    entryFromStat(file.path, oid, file.stat).stat.equals(indexed.stat)
+    file.mtimeNs < trustStatBefore &&
+    file.stat === indexed.stat.toString('latin1')
   )
     return true;
   return hashObject('blob', fs.readFileSync(path.join(layout.dir, file.path))) === oid;
@@ -387,133 +451,149 @@ export async function surveyStore(
 
   // Rows first, then HEAD: a row is committed only after main moved, so HEAD read afterwards
   // holds every record whose row we saw.
-  const { rows, events, problem } = await readRows(layout, deep, sqliteIndex);
-  if (problem !== undefined) findings.push(problem);
-  const journal = journalState(layout, options.staleMs);
-  const head = repo.readableHead();
-  let tree = new Map<string, string>();
-  if (head !== undefined) {
-    try {
-      tree = await recordFiles(repo, (await readCommit(repo.objects, head)).tree);
-    } catch (error) {
-      findings.push(
-        finding('GIT_OBJECT_CORRUPT', `HEAD ${head} cannot be read: ${(error as Error).message}`, {
-          path: 'refs/heads/main',
-        }),
-      );
-    }
-  }
-  findings.push(...journal.pending, ...shapeFindings(layout), ...conflictFindings(layout));
-  const inFlight = journal.inFlight;
-  const files = walkRecordFolders(layout);
-  const index = repo.indexEntries();
-  const indexMtime = deep
-    ? undefined
-    : fs.statSync(repo.indexPath, { bigint: true, throwIfNoEntry: false })?.mtimeNs;
-  let indexStale = index === undefined || (!fs.existsSync(repo.indexPath) && tree.size > 0);
-
-  // The events of each record, from their rows (what the index folded).
-  const targeted = new Map<string, LifecycleEvent[]>();
-  for (const row of events?.values() ?? []) {
-    const event = JSON.parse(row.payload) as LifecycleEvent;
-    const list = targeted.get(event.target);
-    if (list === undefined) targeted.set(event.target, [event]);
-    else list.push(event);
-  }
-  const checkedFolds = new Set<string>();
-  let done = 0;
-  for (const [p, oid] of tree) {
-    options.onProgress?.(++done, tree.size, 'checking records');
-    const event = isEventPath(p);
-    const row = event ? events?.get(p) : rows?.get(p);
-    if (rows !== undefined && row === undefined && !inFlight.has(p))
-      findings.push(finding('ROW_MISSING', `${p} is committed but has no row`, { path: p }));
-    else if (row !== undefined && row.blob_oid !== oid)
-      findings.push(
-        finding('BLOB_MISMATCH', `the row of ${p} holds blob ${row.blob_oid}, HEAD holds ${oid}`, {
-          path: p,
-          id: row.id,
-        }),
-      );
-    const file = files.get(p);
-    const indexed = index?.get(p);
-    if (indexed?.oid !== oid) indexStale = true;
-    if (file === undefined || !file.stat.isFile()) {
-      // A writer renames its files into place just after main moves: in flight, not missing.
-      if (!inFlight.has(p))
-        findings.push(
-          finding('FILE_MISSING', `${p} is committed but missing`, { path: p, id: row?.id }),
-        );
-    } else if (!fileMatches(layout, file, oid, indexed, indexMtime)) {
-      findings.push(await classifyEdit(layout, repo, p, oid));
-    } else if (deep && row !== undefined && !event) {
-      const record = parseRecord(fs.readFileSync(path.join(layout.dir, p)));
-      const own = targeted.get(record.id);
-      const mismatched = rowDisagreement(row as RecordRow, record, own ?? []);
-      if (mismatched !== undefined)
+  const { source, problem } = await readRows(layout, deep, sqliteIndex);
+  try {
+    const rows = source?.rows;
+    const events = source?.events;
+    if (problem !== undefined) findings.push(problem);
+    const journal = journalState(layout, options.staleMs);
+    const head = repo.readableHead();
+    let tree = new Map<string, string>();
+    if (head !== undefined) {
+      try {
+        tree = await recordFiles(repo, (await readCommit(repo.objects, head)).tree);
+      } catch (error) {
         findings.push(
           finding(
-            own === undefined ? 'FIELD_MISMATCH' : 'FOLD_MISMATCH',
-            `the row of ${p} disagrees with ${own === undefined ? 'the file' : 'the fold of the file and its events'} on ${mismatched}`,
-            { path: p, id: row.id },
+            'GIT_OBJECT_CORRUPT',
+            `HEAD ${head} cannot be read: ${(error as Error).message}`,
+            {
+              path: 'refs/heads/main',
+            },
           ),
         );
-      checkedFolds.add(record.id);
+      }
     }
-  }
-  if (rows !== undefined && events !== undefined)
-    findings.push(
-      ...(await eventFindings(
-        repo,
-        layout,
-        files,
-        rows,
-        events,
-        tree,
-        targeted,
-        checkedFolds,
-        inFlight,
-      )),
-    );
-  options.onProgress?.(tree.size, tree.size, 'checking records');
-  if (rows !== undefined) findings.push(...(await secretsInHistory(repo, rows, tree, events)));
+    findings.push(...journal.pending, ...shapeFindings(layout), ...conflictFindings(layout));
+    const inFlight = journal.inFlight;
+    const files = walkRecordFolders(layout);
+    const index = repo.indexEntries();
+    const indexMtime = deep
+      ? undefined
+      : fs.statSync(repo.indexPath, { bigint: true, throwIfNoEntry: false })?.mtimeNs;
+    let indexStale = index === undefined || (!fs.existsSync(repo.indexPath) && tree.size > 0);
 
-  for (const [p, row] of [...(rows ?? []), ...(events ?? [])])
-    if (!tree.has(p) && !inFlight.has(p))
-      findings.push(
-        finding('ROW_ORPHAN', `a row for ${p} exists but HEAD holds no such record`, {
-          path: p,
-          id: row.id,
-        }),
-      );
-  for (const [p, file] of files) {
-    if (file.stat.isSymbolicLink()) {
-      findings.push(linkFinding(layout, p));
-      continue;
+    // The events of each record, from their rows (what the index folded).
+    const targeted = new Map<string, LifecycleEvent[]>();
+    for (const row of events?.values() ?? []) {
+      const event = JSON.parse(row.payload) as LifecycleEvent;
+      const list = targeted.get(event.target);
+      if (list === undefined) targeted.set(event.target, [event]);
+      else list.push(event);
     }
-    if (tree.has(p) || inFlight.has(p)) continue;
-    const temp = TEMP_FILE.exec(p);
-    if (temp !== null && inFlight.has(p.slice(0, temp.index))) continue;
-    findings.push(
-      temp !== null
-        ? finding('TEMP_FILE', `${p} is the temp file of an interrupted write`, { path: p })
-        : finding('FILE_UNTRACKED', `${p} is in a record folder but not committed`, { path: p }),
-    );
+    const checkedFolds = new Set<string>();
+    let done = 0;
+    for (const [p, oid] of tree) {
+      options.onProgress?.(++done, tree.size, 'checking records');
+      const event = isEventPath(p);
+      const row = event ? events?.get(p) : rows?.get(p);
+      if (rows !== undefined && row === undefined && !inFlight.has(p))
+        findings.push(finding('ROW_MISSING', `${p} is committed but has no row`, { path: p }));
+      else if (row !== undefined && row.blob_oid !== oid)
+        findings.push(
+          finding(
+            'BLOB_MISMATCH',
+            `the row of ${p} holds blob ${row.blob_oid}, HEAD holds ${oid}`,
+            {
+              path: p,
+              id: row.id,
+            },
+          ),
+        );
+      const file = files.get(p);
+      const indexed = index?.get(p);
+      if (indexed?.oid !== oid) indexStale = true;
+      if (file === undefined || file.kind !== 'file') {
+        // A writer renames its files into place just after main moves: in flight, not missing.
+        if (!inFlight.has(p))
+          findings.push(
+            finding('FILE_MISSING', `${p} is committed but missing`, { path: p, id: row?.id }),
+          );
+      } else if (!fileMatches(layout, file, oid, indexed, indexMtime)) {
+        findings.push(await classifyEdit(layout, repo, p, oid));
+      } else if (deep && row !== undefined && !event) {
+        const record = parseRecord(fs.readFileSync(path.join(layout.dir, p)));
+        const own = targeted.get(record.id);
+        const whole = source?.full(p);
+        const mismatched =
+          whole === undefined ? undefined : rowDisagreement(whole, record, own ?? []);
+        if (mismatched !== undefined)
+          findings.push(
+            finding(
+              own === undefined ? 'FIELD_MISMATCH' : 'FOLD_MISMATCH',
+              `the row of ${p} disagrees with ${own === undefined ? 'the file' : 'the fold of the file and its events'} on ${mismatched}`,
+              { path: p, id: row.id },
+            ),
+          );
+        checkedFolds.add(record.id);
+      }
+    }
+    if (source !== undefined)
+      findings.push(
+        ...(await eventFindings(
+          repo,
+          layout,
+          files,
+          source,
+          tree,
+          targeted,
+          checkedFolds,
+          inFlight,
+        )),
+      );
+    options.onProgress?.(tree.size, tree.size, 'checking records');
+    if (source !== undefined)
+      findings.push(...(await secretsInHistory(repo, source.texts(), tree, events)));
+
+    for (const [p, row] of [...(rows ?? []), ...(events ?? [])])
+      if (!tree.has(p) && !inFlight.has(p))
+        findings.push(
+          finding('ROW_ORPHAN', `a row for ${p} exists but HEAD holds no such record`, {
+            path: p,
+            id: row.id,
+          }),
+        );
+    for (const [p, file] of files) {
+      if (file.kind === 'link') {
+        findings.push(linkFinding(layout, p));
+        continue;
+      }
+      if (tree.has(p) || inFlight.has(p)) continue;
+      const temp = TEMP_FILE.exec(p);
+      if (temp !== null && inFlight.has(p.slice(0, temp.index))) continue;
+      findings.push(
+        temp !== null
+          ? finding('TEMP_FILE', `${p} is the temp file of an interrupted write`, { path: p })
+          : finding('FILE_UNTRACKED', `${p} is in a record folder but not committed`, { path: p }),
+      );
+    }
+    for (const p of index?.keys() ?? []) if (isRecordPath(p) && !tree.has(p)) indexStale = true;
+    if (indexStale && !fs.existsSync(`${repo.indexPath}.lock`))
+      findings.push(
+        finding(
+          'GIT_INDEX_STALE',
+          index === undefined || !fs.existsSync(repo.indexPath)
+            ? '.git/index is missing or unreadable'
+            : '.git/index does not match HEAD, so `git status` in the store is wrong',
+          { path: '.git/index' },
+        ),
+      );
+    if (deep && head !== undefined)
+      findings.push(...(await deepObjects(repo, head, options.onProgress)));
+    return { head, tree, rows, events, files, inFlight, findings };
+  } finally {
+    source?.close();
   }
-  for (const p of index?.keys() ?? []) if (isRecordPath(p) && !tree.has(p)) indexStale = true;
-  if (indexStale && !fs.existsSync(`${repo.indexPath}.lock`))
-    findings.push(
-      finding(
-        'GIT_INDEX_STALE',
-        index === undefined || !fs.existsSync(repo.indexPath)
-          ? '.git/index is missing or unreadable'
-          : '.git/index does not match HEAD, so `git status` in the store is wrong',
-        { path: '.git/index' },
-      ),
-    );
-  if (deep && head !== undefined)
-    findings.push(...(await deepObjects(repo, head, options.onProgress)));
-  return { head, tree, rows, events, files, inFlight, findings };
 }
 
 /** Every sync conflict a person has not resolved yet. */
@@ -541,7 +621,7 @@ async function committedBytes(
   file: string,
   oid: string,
 ): Promise<Buffer> {
-  if (files.get(file)?.stat.isFile() === true) {
+  if (files.get(file)?.kind === 'file') {
     try {
       const bytes = fs.readFileSync(path.join(layout.dir, file));
       if (hashObject('blob', bytes) === oid) return bytes;
@@ -560,15 +640,14 @@ async function eventFindings(
   repo: GitRepository,
   layout: StoreLayout,
   files: ReadonlyMap<string, WorkFile>,
-  rows: ReadonlyMap<string, RecordRow>,
-  events: ReadonlyMap<string, EventRow>,
+  { rows, events, full }: RowSource,
   tree: ReadonlyMap<string, string>,
   targeted: ReadonlyMap<string, readonly LifecycleEvent[]>,
   checked: ReadonlySet<string>,
   inFlight: ReadonlySet<string>,
 ): Promise<Finding[]> {
   const findings: Finding[] = [];
-  const byId = new Map<string, RecordRow>();
+  const byId = new Map<string, RowRef>();
   for (const row of rows.values()) byId.set(row.id, row);
   for (const row of events.values())
     if (!byId.has(row.target) && tree.has(row.path) && !inFlight.has(row.path))
@@ -589,7 +668,8 @@ async function eventFindings(
     } catch {
       continue; // reported by the file checks
     }
-    const mismatched = rowDisagreement(row, record, own);
+    const whole = full(row.path);
+    const mismatched = whole === undefined ? undefined : rowDisagreement(whole, record, own);
     if (mismatched !== undefined)
       findings.push(
         finding(
