@@ -226,11 +226,11 @@ interface RowSource {
   readonly rows: Map<string, RowRef>;
   readonly events: Map<string, EventRow>;
   /** A record's whole row (verify --deep and the fold checks compare every column). */
-  full(path: string): RecordRow | undefined;
+  readonly full: (path: string) => RecordRow | undefined;
   /** Every record's texts, as a cursor: a store's bodies are not held at once. */
-  texts(): Iterable<ScannedRow>;
+  readonly texts: () => Iterable<ScannedRow>;
   /** Ends the snapshot, and closes the index if this look opened it. */
-  close(): void;
+  readonly close: () => void;
 }
 
 const FULL_ROW =
