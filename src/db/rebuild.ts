@@ -2,7 +2,6 @@
 // Each row's commit is the most recent commit on main that added or changed its file, found
 // from the commits' Lessons-Id trailers, and by a tree diff for commits that lack them.
 
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Database, NewEventRow, NewRow } from './database.js';
 import { hashObject } from '../git/hash.js';
@@ -15,6 +14,7 @@ import { readCommit, trailerValues } from '../git/commit.js';
 import type { GitRepository } from '../git/repository.js';
 import { diffTrees, listTree } from '../git/tree.js';
 import type { OnProgress } from '../util/progress.js';
+import { readSmallFile } from '../util/durable.js';
 import { isRecordPath, RECORD_ROOTS } from '../record/paths.js';
 
 export interface RecordFile {
@@ -85,16 +85,13 @@ export interface RowsFromTreeOptions {
   readonly onProgress?: OnProgress | undefined;
 }
 
-/** Record files read at once: the reads overlap on libuv's threads while this one parses. */
-const READ_AHEAD = 128;
-
 /**
  * The committed bytes of a record: its working file when that hashes to the blob (reading a
  * file is much cheaper than finding the object in a pack), else the object itself.
  */
 async function committedBytes(repo: GitRepository, relative: string, oid: string): Promise<Buffer> {
   try {
-    const bytes = await fs.promises.readFile(path.join(repo.workdir, relative));
+    const bytes = readSmallFile(path.join(repo.workdir, relative));
     if (hashObject('blob', bytes) === oid) return bytes;
   } catch {
     // missing or unreadable: fall back to git
@@ -157,22 +154,15 @@ export async function rowsFromTree(
   const files = await recordFiles(repo, tree);
   const parsed = new Map<string, StoredItem>();
   const unparseable: Unparseable[] = [];
-  const entries = [...files];
-  for (let start = 0; start < entries.length; start += READ_AHEAD) {
-    const batch = entries.slice(start, start + READ_AHEAD);
-    const contents = await Promise.allSettled(
-      batch.map(([path, oid]) => committedBytes(repo, path, oid)),
-    );
-    batch.forEach(([path], i) => {
-      try {
-        const content = contents[i]!;
-        if (content.status === 'rejected') throw content.reason;
-        parsed.set(path, parseItem(path, content.value));
-      } catch (error) {
-        unparseable.push({ path, reason: (error as Error).message });
-      }
-    });
-    options.onProgress?.(parsed.size + unparseable.length, files.size, 'reading records');
+  for (const [path, oid] of files) {
+    try {
+      parsed.set(path, parseItem(path, await committedBytes(repo, path, oid)));
+    } catch (error) {
+      unparseable.push({ path, reason: (error as Error).message });
+    }
+    const done = parsed.size + unparseable.length;
+    if (done % 128 === 0 || done === files.size)
+      options.onProgress?.(done, files.size, 'reading records');
   }
   const commits = new Map<string, string>();
   const unknown = new Map<string, string>();

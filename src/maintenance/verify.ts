@@ -24,6 +24,7 @@ import { gitdirProblem } from '../resources/preflight.js';
 import { Journal } from '../resources/journal.js';
 import { Conflicts } from '../resources/conflicts.js';
 import { finding, findingKey, type Finding } from './findings.js';
+import { readSmallFile } from '../util/durable.js';
 import {
   openIndexForReading,
   storeWritable,
@@ -327,7 +328,7 @@ function fileMatches(
     file.stat === indexed.stat.toString('latin1')
   )
     return true;
-  return hashObject('blob', fs.readFileSync(path.join(layout.dir, file.path))) === oid;
+  return hashObject('blob', readSmallFile(path.join(layout.dir, file.path))) === oid;
 }
 
 /** The folder a record belongs in: a changed id, kind, domain or date is not an edit. */
@@ -522,7 +523,7 @@ export async function surveyStore(
       } else if (!fileMatches(layout, file, oid, indexed, indexMtime)) {
         findings.push(await classifyEdit(layout, repo, p, oid));
       } else if (deep && row !== undefined && !event) {
-        const record = parseRecord(fs.readFileSync(path.join(layout.dir, p)));
+        const record = parseRecord(readSmallFile(path.join(layout.dir, p)));
         const own = targeted.get(record.id);
         const whole = source?.full(p);
         const mismatched =
@@ -623,7 +624,7 @@ async function committedBytes(
 ): Promise<Buffer> {
   if (files.get(file)?.kind === 'file') {
     try {
-      const bytes = fs.readFileSync(path.join(layout.dir, file));
+      const bytes = readSmallFile(path.join(layout.dir, file));
       if (hashObject('blob', bytes) === oid) return bytes;
     } catch {
       // gone or unreadable: git has it
