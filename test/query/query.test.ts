@@ -8,7 +8,7 @@ import os from 'node:os';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidInputError, openStore, type Store } from '../../src/index.js';
-import { estimateTokens } from '../../src/query/context.js';
+import { estimateTokens, RELATED_COUNTED, TAG_SAMPLE } from '../../src/query/context.js';
 import { startWriter } from '../helpers/writers.js';
 import { consistencyProblems, lessons, tempStore } from '../helpers/store.js';
 
@@ -296,9 +296,11 @@ describe('a store of 5,000 records', () => {
       expect(estimateTokens(digest.markdown)).toBe(digest.tokens);
       expect(digest.included.heuristics + digest.included.failures).toBeGreaterThan(0);
       expect(digest.omitted.heuristics + digest.omitted.failures).toBeGreaterThan(0);
+      // 2,000 failures in db share the tags: more than the related records counted.
       expect(digest.markdown).toMatch(
-        /_Left out to fit \d+ tokens: \d+ rules, \d+ failures, \d+ related/,
+        /_Left out to fit \d+ tokens: \d+ rules, \d+ failures, at least \d+ related/,
       );
+      expect(digest.included.related + digest.omitted.related).toBe(RELATED_COUNTED);
       expect(digest.included.heuristics + digest.omitted.heuristics).toBe(1000);
     }
     const stats = await big.stats();
@@ -409,5 +411,39 @@ describe('the CLI', () => {
     const none = await lessons(['--dir', tempStore(), 'list']);
     expect(none.code).toBe(2);
     expect(none.stderr).toContain('not a lessons store');
+  });
+
+  it("takes a domain's own tags from its newest records, so a digest's cost does not follow the store's size", async () => {
+    const store = await openStore({ dir: tempStore() });
+    const day = 86_400_000;
+    const now = Date.now();
+    await store.recordMany([
+      // Old records carry six tags, each more frequent in the domain than the new one...
+      ...Array.from({ length: TAG_SAMPLE + 500 }, (_, i) => ({
+        kind: 'failure' as const,
+        title: `Old failure ${i}`,
+        domain: 'web',
+        created: new Date(now - 700 * day - i * 1000).toISOString(),
+        tags: ['s1', 's2', 's3', 's4', 's5', 's6'],
+      })),
+      // ...but the newest TAG_SAMPLE records all carry `fresh`.
+      ...Array.from({ length: TAG_SAMPLE + 100 }, (_, i) => ({
+        kind: 'failure' as const,
+        title: `New failure ${i}`,
+        domain: 'web',
+        created: new Date(now - day - i * 1000).toISOString(),
+        tags: ['fresh'],
+      })),
+      { kind: 'failure' as const, title: 'Fresh in ops', domain: 'ops', tags: ['fresh'] },
+      { kind: 'failure' as const, title: 'Fresh in ops too', domain: 'ops', tags: ['fresh'] },
+      { kind: 'failure' as const, title: 'Stale in ops', domain: 'ops', tags: ['s1'] },
+    ]);
+    // The failures fill the budget; what the digest relates by is in its counts. Over the
+    // whole domain the tags would be s1-s5, relating the one stale record.
+    const digest = await store.context({ domain: 'web', maxTokens: 500 });
+    expect(digest.included.related + digest.omitted.related).toBe(2);
+    // Below the cap the count is exact, and said plainly.
+    expect(digest.markdown).toMatch(/\d+ failures, 2 related\. Use/);
+    await store.close();
   });
 });
