@@ -1,23 +1,22 @@
 // The object database of one repository. Loose objects are read and written here directly
-// (zlib + sha1 from node); packed objects (after a user's `git gc`) are read through
-// isomorphic-git, loaded only when needed so the record path stays light. A group commit's
+// (zlib + sha1 from node); packed objects (ours, and a user's `git gc`'s) through pack-reader.ts,
+// which reads only the bytes of the object asked for. A group commit's
 // objects are written as one pack (writePack), and the small packs groups leave are joined
 // into one once there are more than SMALL_PACKS_MAX of them.
 
 import fs from 'node:fs';
 import path from 'node:path';
 import { deflateSync, inflateSync } from 'node:zlib';
-import { CorruptObjectError, ObjectNotFoundError } from '../errors/index.js';
+import { CorruptObjectError } from '../errors/index.js';
 import { errnoCode, fsyncDir, rmQuiet, tempPathFor } from '../util/durable.js';
 import { hashObject, objectHeader, type ObjectType } from './hash.js';
 import { rawEntries, writePack, writeRawPack, type RawEntry } from './pack.js';
+import { PackSet } from './pack-reader.js';
 
 export interface GitObject {
   readonly type: ObjectType;
   readonly content: Buffer;
 }
-
-type PackReader = (oid: string) => Promise<GitObject>;
 
 /** How many times a packed read is tried again with a fresh list of packs. */
 const PACK_RETRIES = 5;
@@ -44,7 +43,7 @@ export class ObjectStore {
   /** Directories that received new objects and still need an fsync. */
   private readonly dirtyDirs = new Set<string>();
   private objectsDirDirty = false;
-  private packReader: PackReader | undefined;
+  private readonly packs: PackSet;
   /**
    * Objects written since beginBatch(): in memory only, where reads find them. flushBatch()
    * writes them as one pack, durably.
@@ -54,6 +53,7 @@ export class ObjectStore {
   constructor(gitdir: string) {
     this.gitdir = gitdir;
     this.objectsDir = path.join(gitdir, 'objects');
+    this.packs = new PackSet(this.objectsDir);
   }
 
   private loosePath(oid: string): string {
@@ -68,9 +68,9 @@ export class ObjectStore {
    * Read an object, loose or packed. With `verify`, the content must hash to `oid`.
    *
    * A person's `git gc` may move objects meanwhile: a loose object packed and removed, packs
-   * replaced by a new one. isomorphic-git keeps the list of packs it read, so a failed packed
-   * read is tried again, loose first, with that list dropped, before the object is called
-   * missing or corrupt.
+   * replaced by a new one. The list of packs is kept between reads, so a failed packed read is
+   * tried again, loose first, with that list dropped, before the object is called missing or
+   * corrupt.
    */
   async read(oid: string, verify = false): Promise<GitObject> {
     const pending = this.batch?.get(oid);
@@ -91,7 +91,7 @@ export class ObjectStore {
         object = await this.readPacked(oid);
       } catch (error) {
         if (attempt >= PACK_RETRIES) throw error;
-        this.packReader = undefined;
+        this.packs.forget();
         await new Promise((resolve) => setTimeout(resolve, 10 * (attempt + 1)));
       }
     }
@@ -109,8 +109,7 @@ export class ObjectStore {
   }
 
   private async readPacked(oid: string): Promise<GitObject> {
-    this.packReader ??= await loadPackReader(this.gitdir);
-    return this.packReader(oid);
+    return this.packs.read(oid, (base) => this.read(base));
   }
 
   /**
@@ -216,7 +215,7 @@ export class ObjectStore {
     for (const base of joined)
       for (const ext of ['.idx', '.pack', '.rev', '.bitmap', '.mtimes']) rmQuiet(`${base}${ext}`);
     fsyncDir(packDir);
-    this.packReader = undefined;
+    this.packs.forget();
   }
 
   /** Drop a batch that will not be committed (nothing of it is on disk). */
@@ -299,23 +298,4 @@ function parseLoose(oid: string, raw: Buffer): GitObject {
   if (content.length !== Number(match[2]))
     throw new CorruptObjectError(oid, 'its size does not match its header');
   return { type: match[1] as ObjectType, content };
-}
-
-async function loadPackReader(gitdir: string): Promise<PackReader> {
-  const loaded = (await import('isomorphic-git')) as typeof import('isomorphic-git') & {
-    default?: typeof import('isomorphic-git');
-  };
-  // Bundled (dist/cli), the CommonJS module arrives as the default export.
-  const git = typeof loaded.readObject === 'function' ? loaded : loaded.default;
-  const cache = {};
-  return async (oid) => {
-    try {
-      const result = await git.readObject({ fs, gitdir, oid, format: 'content', cache });
-      return { type: result.type as ObjectType, content: Buffer.from(result.object as Uint8Array) };
-    } catch (error) {
-      if ((error as { code?: string }).code === 'NotFoundError')
-        throw new ObjectNotFoundError(oid, error);
-      throw new CorruptObjectError(oid, (error as Error).message, error);
-    }
-  };
 }

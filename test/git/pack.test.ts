@@ -67,7 +67,7 @@ describe('a large transaction', () => {
     expect(git(dir, 'cat-file', '-t', blob).trim()).toBe('blob');
 
     expect((await store.verify({ deep: true })).findings).toEqual([]);
-    // The bundled CLI reads packs through isomorphic-git as well.
+    // And so does the bundled CLI.
     const cli = await lessons(['--dir', dir, '--json', 'verify', '--deep']);
     expect(cli.json).toMatchObject({ ok: true, findings: [] });
     const reindexed = await store.reindex();

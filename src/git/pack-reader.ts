@@ -1,0 +1,309 @@
+// Reading objects from packfiles (gitformat-pack(5)): the version 2 index is searched in place
+// and only the bytes of the object asked for are read from the pack, with its delta chain
+// (OFS_DELTA and REF_DELTA) resolved. A whole pack is never loaded: after a person's `git gc`,
+// a store of a million records is one pack of hundreds of megabytes, and a record reads four
+// trees from it.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { inflateSync } from 'node:zlib';
+import { CorruptObjectError, ObjectNotFoundError } from '../errors/index.js';
+import type { ObjectType } from './hash.js';
+
+export interface PackedObject {
+  readonly type: ObjectType;
+  readonly content: Buffer;
+}
+
+const TYPES: Record<number, ObjectType> = { 1: 'commit', 2: 'tree', 3: 'blob', 4: 'tag' };
+const OFS_DELTA = 6;
+const REF_DELTA = 7;
+const IDX_MAGIC = 0xff744f63;
+const FANOUT = 8;
+/** Longest delta chain followed (git's default depth is 50, --aggressive 250). */
+const MAX_CHAIN = 4096;
+/** Resolved delta bases kept per pack, by total size: chains share their bases. */
+const BASE_CACHE_BYTES = 16 << 20;
+
+function readAt(fd: number, position: number, length: number): Buffer {
+  const buf = Buffer.allocUnsafe(length);
+  let done = 0;
+  while (done < length) {
+    const n = fs.readSync(fd, buf, done, length - done, position + done);
+    if (n === 0) break;
+    done += n;
+  }
+  return done === length ? buf : buf.subarray(0, done);
+}
+
+/** Open `file`, run `fn` on its descriptor, close it. */
+function withFd<T>(file: string, fn: (fd: number) => T): T {
+  const fd = fs.openSync(file, 'r');
+  try {
+    return fn(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * One pack and its index, searched with positioned reads. Descriptors are opened for each
+ * lookup and closed after it: a store is opened and dropped by every write session, and a
+ * descriptor left open by a dropped one would never be closed.
+ */
+class Pack {
+  readonly name: string;
+  private readonly base: string;
+  private readonly count: number;
+  private readonly fanout: Buffer;
+  private readonly bases = new Map<number, PackedObject>();
+  private basesBytes = 0;
+
+  constructor(base: string) {
+    this.base = base;
+    this.name = path.basename(base);
+    const head = withFd(`${base}.idx`, (fd) => readAt(fd, 0, FANOUT + 256 * 4));
+    if (
+      head.length < FANOUT + 1024 ||
+      head.readUInt32BE(0) !== IDX_MAGIC ||
+      head.readUInt32BE(4) !== 2
+    )
+      throw new CorruptObjectError(this.name, 'its index is not a version 2 pack index');
+    this.fanout = head.subarray(FANOUT);
+    this.count = this.fanout.readUInt32BE(255 * 4);
+  }
+
+  /** The offset of `oid` in the pack, or undefined. */
+  find(oid: Buffer): number | undefined {
+    const first = oid[0]!;
+    let lo = first === 0 ? 0 : this.fanout.readUInt32BE((first - 1) * 4);
+    let hi = this.fanout.readUInt32BE(first * 4);
+    if (lo >= hi) return undefined;
+    const ids = FANOUT + 1024;
+    return withFd(`${this.base}.idx`, (fd) => {
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        const cmp = readAt(fd, ids + mid * 20, 20).compare(oid);
+        if (cmp === 0) return this.offsetAt(fd, mid);
+        if (cmp < 0) lo = mid + 1;
+        else hi = mid;
+      }
+      return undefined;
+    });
+  }
+
+  private offsetAt(fd: number, i: number): number {
+    const offsets = FANOUT + 1024 + this.count * 24;
+    const small = readAt(fd, offsets + i * 4, 4).readUInt32BE(0);
+    if ((small & 0x80000000) === 0) return small;
+    const large = offsets + this.count * 4 + (small & 0x7fffffff) * 8;
+    return Number(readAt(fd, large, 8).readBigUInt64BE(0));
+  }
+
+  /**
+   * The object at `offset`, its delta chain resolved; `byId` finds the base of a REF_DELTA
+   * (in this pack or another, or loose).
+   */
+  async read(
+    offset: number,
+    oid: string,
+    byId: (oid: string) => Promise<PackedObject>,
+  ): Promise<PackedObject> {
+    // Walk down the chain to an object stored whole (or a base already resolved), then apply
+    // the deltas back up.
+    const deltas: Buffer[] = [];
+    let at = offset;
+    let base: PackedObject | undefined;
+    let refBase: string | undefined;
+    withFd(`${this.base}.pack`, (fd) => {
+      const packSize = fs.fstatSync(fd).size;
+      for (let depth = 0; base === undefined && refBase === undefined; depth++) {
+        if (depth > MAX_CHAIN) throw new CorruptObjectError(oid, 'its delta chain does not end');
+        const cached = this.bases.get(at);
+        if (cached !== undefined) {
+          base = cached;
+          break;
+        }
+        const entry = this.entry(fd, packSize, at, oid);
+        if (entry.type <= 4) {
+          base = { type: TYPES[entry.type]!, content: entry.data };
+        } else {
+          deltas.push(entry.data);
+          if (entry.type === OFS_DELTA) at = entry.base as number;
+          else refBase = entry.base as string;
+        }
+      }
+    });
+    base ??= await byId(refBase!);
+    let content = base.content;
+    for (let i = deltas.length - 1; i >= 0; i--) content = applyDelta(content, deltas[i]!, oid);
+    const object = { type: base.type, content };
+    if (deltas.length > 0) this.remember(offset, object);
+    return object;
+  }
+
+  private remember(offset: number, object: PackedObject): void {
+    if (object.content.length > BASE_CACHE_BYTES / 4) return;
+    while (this.basesBytes + object.content.length > BASE_CACHE_BYTES && this.bases.size > 0) {
+      const [oldest, dropped] = this.bases.entries().next().value as [number, PackedObject];
+      this.bases.delete(oldest);
+      this.basesBytes -= dropped.content.length;
+    }
+    this.bases.set(offset, object);
+    this.basesBytes += object.content.length;
+  }
+
+  /** The entry at `offset`: its type, its inflated data, and for a delta its base. */
+  private entry(
+    fd: number,
+    packSize: number,
+    offset: number,
+    oid: string,
+  ): { type: number; data: Buffer; base?: number | string } {
+    if (offset < 12 || offset >= packSize - 20)
+      throw new CorruptObjectError(oid, `pack ${this.name} has no entry at ${offset}`);
+    const head = readAt(fd, offset, Math.min(64, packSize - 20 - offset));
+    let pos = 0;
+    let byte = head[pos++]!;
+    const type = (byte >> 4) & 7;
+    let size = byte & 0x0f;
+    let shift = 4;
+    while (byte & 0x80) {
+      byte = head[pos++]!;
+      size += (byte & 0x7f) * 2 ** shift;
+      shift += 7;
+    }
+    let base: number | string | undefined;
+    if (type === OFS_DELTA) {
+      byte = head[pos++]!;
+      let back = byte & 0x7f;
+      while (byte & 0x80) {
+        byte = head[pos++]!;
+        back = (back + 1) * 128 + (byte & 0x7f);
+      }
+      base = offset - back;
+    } else if (type === REF_DELTA) {
+      base = head.toString('hex', pos, pos + 20);
+      pos += 20;
+    } else if (TYPES[type] === undefined) {
+      throw new CorruptObjectError(oid, `pack ${this.name} has an entry of unknown type ${type}`);
+    }
+    // zlib's output is at most the input plus a few bytes per 16 kB block: read that much, and
+    // let inflate stop at the end of the stream.
+    const start = offset + pos;
+    const want = Math.min(size + Math.ceil(size / 1000) + 64, packSize - 20 - start);
+    let data: Buffer;
+    try {
+      data = inflateSync(readAt(fd, start, want));
+    } catch (error) {
+      throw new CorruptObjectError(oid, `its data in pack ${this.name} does not inflate`, error);
+    }
+    if (data.length !== size)
+      throw new CorruptObjectError(oid, `its size in pack ${this.name} does not match its header`);
+    return { type, data, ...(base === undefined ? {} : { base }) };
+  }
+}
+
+function varint(delta: Buffer, at: { pos: number }): number {
+  let value = 0;
+  let shift = 0;
+  let byte: number;
+  do {
+    byte = delta[at.pos++]!;
+    value += (byte & 0x7f) * 2 ** shift;
+    shift += 7;
+  } while (byte & 0x80 && at.pos < delta.length);
+  return value;
+}
+
+/** `base` with git's delta instructions applied: copies from the base and inserted bytes. */
+export function applyDelta(base: Buffer, delta: Buffer, oid = '(delta)'): Buffer {
+  const at = { pos: 0 };
+  if (varint(delta, at) !== base.length)
+    throw new CorruptObjectError(oid, 'its delta does not fit its base');
+  const size = varint(delta, at);
+  const out = Buffer.allocUnsafe(size);
+  let written = 0;
+  while (at.pos < delta.length) {
+    const op = delta[at.pos++]!;
+    if (op & 0x80) {
+      let offset = 0;
+      let length = 0;
+      for (let i = 0; i < 4; i++) if (op & (1 << i)) offset += delta[at.pos++]! * 2 ** (8 * i);
+      for (let i = 0; i < 3; i++)
+        if (op & (1 << (4 + i))) length += delta[at.pos++]! * 2 ** (8 * i);
+      if (length === 0) length = 0x10000;
+      if (offset + length > base.length || written + length > size)
+        throw new CorruptObjectError(oid, 'its delta copies outside its base');
+      base.copy(out, written, offset, offset + length);
+      written += length;
+    } else if (op > 0) {
+      if (at.pos + op > delta.length || written + op > size)
+        throw new CorruptObjectError(oid, 'its delta inserts past its end');
+      delta.copy(out, written, at.pos, at.pos + op);
+      at.pos += op;
+      written += op;
+    } else {
+      throw new CorruptObjectError(oid, 'its delta holds a reserved instruction');
+    }
+  }
+  if (written !== size) throw new CorruptObjectError(oid, 'its delta is shorter than it says');
+  return out;
+}
+
+/**
+ * The packs of a repository, listed once (a caller that misses an object lists them again:
+ * `git gc` may have replaced them meanwhile).
+ */
+export class PackSet {
+  private readonly packDir: string;
+  private packs: Pack[] | undefined;
+
+  constructor(objectsDir: string) {
+    this.packDir = path.join(objectsDir, 'pack');
+  }
+
+  /** The object `oid` from whichever pack holds it; ObjectNotFoundError when none does. */
+  async read(oid: string, byId: (oid: string) => Promise<PackedObject>): Promise<PackedObject> {
+    const key = Buffer.from(oid, 'hex');
+    for (const pack of this.list()) {
+      const offset = pack.find(key);
+      if (offset !== undefined) return pack.read(offset, oid, byId);
+    }
+    throw new ObjectNotFoundError(oid);
+  }
+
+  private list(): Pack[] {
+    if (this.packs !== undefined) return this.packs;
+    let names: string[];
+    try {
+      names = fs.readdirSync(this.packDir);
+    } catch {
+      names = [];
+    }
+    const packs: Pack[] = [];
+    // Newest first: recent objects are the ones asked for most.
+    const bases = names
+      .filter((n) => /^pack-[0-9a-f]{40,64}\.idx$/.test(n))
+      .map((n) => path.join(this.packDir, n.slice(0, -'.idx'.length)))
+      .map((base) => ({
+        base,
+        mtime: fs.statSync(`${base}.idx`, { throwIfNoEntry: false })?.mtimeMs ?? 0,
+      }))
+      .sort((a, b) => b.mtime - a.mtime);
+    for (const { base } of bases) {
+      try {
+        packs.push(new Pack(base));
+      } catch {
+        // a pack removed meanwhile, or one whose index we cannot read: not ours to fix here
+      }
+    }
+    this.packs = packs;
+    return packs;
+  }
+
+  /** Forget the list of packs (the next read lists them again). */
+  forget(): void {
+    this.packs = undefined;
+  }
+}
