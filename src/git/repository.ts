@@ -289,11 +289,6 @@ export class GitRepository {
    * .git/index and the shared index is rewritten only when that part outgrows `splitMax`
    * entries, so the cost of a record does not follow the size of the store. Before the new
    * .git/index can name a new shared index, that file is written and fsynced here.
-   *
-   * A bulk change (more than `splitMax` entries at once: an import, a recordMany) may leave the
-   * split part as large as a fifth of the shared index, git's own bound
-   * (splitIndex.maxPercentChange = 20): a series of such batches rewrites the shared index
-   * once in several, not once each, and the next small change folds it back.
    */
   async nextIndex(
     current: Buffer | undefined,
@@ -305,14 +300,9 @@ export class GitRepository {
     const splitFrom = options.splitFrom ?? SPLIT_FROM;
     const splitMax = options.splitMax ?? SPLIT_MAX;
     try {
-      const shared = current === undefined ? undefined : sharedIndexId(current);
-      if (shared !== undefined && remove.length === 0) {
+      if (current !== undefined && remove.length === 0 && sharedIndexId(current) !== undefined) {
         const next = spliceIndex(current, { upsert, remove });
-        const limit =
-          upsert.length > splitMax
-            ? Math.max(splitMax, Math.floor(this.sharedEntryCount(shared) / 5))
-            : splitMax;
-        if (entryCount(next) <= limit) return next;
+        if (entryCount(next) <= splitMax) return next;
       }
       const plain = spliceIndex(
         current === undefined ? undefined : unsplitIndex(current, (id) => this.readShared(id)),
@@ -329,20 +319,6 @@ export class GitRepository {
     } catch (error) {
       if (!(error instanceof UnsupportedIndexError) && !(error instanceof StoreError)) throw error;
       return this.buildIndex(tree);
-    }
-  }
-
-  /** The number of entries in shared index `id` (its header), 0 when it cannot be read. */
-  private sharedEntryCount(id: string): number {
-    let fd: number | undefined;
-    try {
-      fd = fs.openSync(path.join(this.gitdir, `sharedindex.${id}`), 'r');
-      const header = Buffer.alloc(12);
-      return fs.readSync(fd, header, 0, 12, 0) === 12 ? header.readUInt32BE(8) : 0;
-    } catch {
-      return 0;
-    } finally {
-      if (fd !== undefined) fs.closeSync(fd);
     }
   }
 

@@ -19,28 +19,23 @@ function nativeRepo(n: number): string {
   return dir;
 }
 
-/** Commit new files (and removals) in one commit the way the git participant does, index spliced with `options`. */
-async function addFiles(
+/** Commit one new file the way the git participant does, index spliced with `options`. */
+async function addFile(
   repo: GitRepository,
-  files: readonly string[],
+  file: string,
   options: SplitOptions,
   remove: readonly string[] = [],
 ): Promise<void> {
-  const blobs = files.map((file) => {
-    const full = path.join(repo.workdir, file);
-    fs.mkdirSync(path.dirname(full), { recursive: true });
-    fs.writeFileSync(full, `content of ${file}\n`);
-    return repo.objects.write('blob', fs.readFileSync(full));
-  });
+  const full = path.join(repo.workdir, file);
+  fs.mkdirSync(path.dirname(full), { recursive: true });
+  fs.writeFileSync(full, `content of ${file}\n`);
   for (const gone of remove) fs.rmSync(path.join(repo.workdir, gone));
+  const blobOid = repo.objects.write('blob', fs.readFileSync(full));
   const parent = repo.head();
   const { commit, tree } = await repo.writeCommit({
     parent,
-    changes: [
-      ...files.map((file, i) => ({ path: file, blobOid: blobs[i] })),
-      ...remove.map((p) => ({ path: p, blobOid: undefined })),
-    ],
-    message: `add ${files.length} files\n`,
+    changes: [{ path: file, blobOid }, ...remove.map((p) => ({ path: p, blobOid: undefined }))],
+    message: `add ${file}\n`,
     author,
     time: 1_700_000_000,
   });
@@ -48,23 +43,12 @@ async function addFiles(
   try {
     const current = repo.readIndex();
     repo.moveMain(parent, commit);
-    const entries = files.map((file, i) =>
-      entryFromStat(file, blobs[i]!, fs.lstatSync(path.join(repo.workdir, file), { bigint: true })),
-    );
-    lock.write(await repo.nextIndex(current, entries, remove, tree, options), true);
+    const entry = entryFromStat(file, blobOid, fs.lstatSync(full, { bigint: true }));
+    lock.write(await repo.nextIndex(current, [entry], remove, tree, options), true);
     lock.commit(false);
   } finally {
     lock.release();
   }
-}
-
-function addFile(
-  repo: GitRepository,
-  file: string,
-  options: SplitOptions,
-  remove: readonly string[] = [],
-): Promise<void> {
-  return addFiles(repo, [file], options, remove);
 }
 
 function trackedFiles(dir: string): string[] {
@@ -126,47 +110,5 @@ describe('split git index', () => {
     expect(sharedIndexId(index)).toBeUndefined();
     expect(entryCount(index)).toBe(4);
     expect(git(dir, 'status', '--porcelain', '--untracked-files=all')).toBe('');
-  });
-
-  it("lets a bulk change leave the split part up to a fifth of the shared index (git's bound), and the next small change fold it back", async () => {
-    const dir = nativeRepo(100);
-    const repo = new GitRepository(dir);
-    await addFile(repo, 'records/first.md', SMALL);
-    const shared = sharedIndexId(fs.readFileSync(repo.indexPath));
-    expect(shared).toMatch(/^[0-9a-f]{40}$/);
-    const sharedFiles = (): string[] =>
-      fs.readdirSync(path.join(dir, '.git')).filter((f) => f.startsWith('sharedindex.'));
-    const names = (from: number, n: number): string[] =>
-      Array.from({ length: n }, (_, i) => `records/bulk/b${from + i}.md`);
-    // Two batches of 8 (more than splitMax 3): the own part holds 8 + 8 = 16 <= 101 / 5 (the
-    // shared index holds the seed and first.md), and the shared index is not written again.
-    await addFiles(repo, names(0, 8), SMALL);
-    await addFiles(repo, names(8, 8), SMALL);
-    let index = fs.readFileSync(repo.indexPath);
-    expect(sharedIndexId(index)).toBe(shared);
-    expect(entryCount(index)).toBe(16);
-    expect(sharedFiles()).toEqual([`sharedindex.${shared}`]);
-    expect(git(dir, 'status', '--porcelain', '--untracked-files=all')).toBe('');
-    // A third would pass the bound (24 > 20): a new shared index holds everything.
-    await addFiles(repo, names(16, 8), SMALL);
-    index = fs.readFileSync(repo.indexPath);
-    expect(sharedIndexId(index)).not.toBe(shared);
-    expect(entryCount(index)).toBe(0);
-    // After a bulk change, one small change folds a large own part back under splitMax.
-    await addFiles(repo, names(24, 8), SMALL);
-    expect(entryCount(fs.readFileSync(repo.indexPath))).toBe(8);
-    await addFile(repo, 'records/last.md', SMALL);
-    index = fs.readFileSync(repo.indexPath);
-    expect(entryCount(index)).toBeLessThanOrEqual(3);
-    const expected = [
-      'records/first.md',
-      'records/last.md',
-      ...names(0, 32),
-      ...Array.from({ length: 100 }, (_, i) => `seed/f${i}.md`),
-    ].sort();
-    expect(trackedFiles(dir)).toEqual(expected);
-    expect([...repo.indexEntries()!.keys()].sort()).toEqual(expected);
-    expect(git(dir, 'status', '--porcelain', '--untracked-files=all')).toBe('');
-    git(dir, 'fsck', '--strict', '--full', '--no-dangling');
   });
 });
