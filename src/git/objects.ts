@@ -18,6 +18,9 @@ export interface GitObject {
   readonly content: Buffer;
 }
 
+/** How many REF_DELTA bases deep a packed read may go. */
+const MAX_REF_DEPTH = 1000;
+
 /** How many times a packed read is tried again with a fresh list of packs. */
 const PACK_RETRIES = 5;
 
@@ -33,6 +36,8 @@ interface PendingObject {
  */
 const SMALL_PACK_BYTES = 8 << 20;
 const SMALL_PACKS_MAX = 24;
+/** The fewest packs a join is written for. */
+const JOIN_AT_LEAST = 4;
 
 /** How many times an object write starts over when git removed its empty folder meanwhile. */
 const WRITE_RETRIES = 5;
@@ -73,6 +78,13 @@ export class ObjectStore {
    * corrupt.
    */
   async read(oid: string, verify = false): Promise<GitObject> {
+    return this.readAt(oid, verify, 0);
+  }
+
+  /** read(), `depth` REF_DELTA bases down (a damaged pack's deltas could name each other). */
+  private async readAt(oid: string, verify: boolean, depth: number): Promise<GitObject> {
+    if (depth > MAX_REF_DEPTH)
+      throw new CorruptObjectError(oid, 'its delta bases name one another without end');
     const pending = this.batch?.get(oid);
     if (pending !== undefined) return { type: pending.type, content: pending.content };
     let object: GitObject | undefined;
@@ -88,7 +100,7 @@ export class ObjectStore {
         break;
       }
       try {
-        object = await this.readPacked(oid);
+        object = await this.packs.read(oid, (base) => this.readAt(base, false, depth + 1));
       } catch (error) {
         if (attempt >= PACK_RETRIES) throw error;
         this.packs.forget();
@@ -106,10 +118,6 @@ export class ObjectStore {
     if (object.type !== type)
       throw new CorruptObjectError(oid, `expected a ${type}, found a ${object.type}`);
     return object.content;
-  }
-
-  private async readPacked(oid: string): Promise<GitObject> {
-    return this.packs.read(oid, (base) => this.read(base));
   }
 
   /**
@@ -163,6 +171,7 @@ export class ObjectStore {
       this.objectsDir,
       pending.map(([, object]) => object),
     );
+    this.packs.forget();
     pending.forEach(([oid], i) => {
       if (written[i] !== oid) throw new CorruptObjectError(oid, `it was packed as ${written[i]}`);
     });
@@ -176,13 +185,15 @@ export class ObjectStore {
   }
 
   /**
-   * When more than SMALL_PACKS_MAX packs are under SMALL_PACK_BYTES, join the smallest of them,
-   * up to SMALL_PACK_BYTES together (at least two), into one pack, then remove them (index
-   * first, as git finds a pack by its index). Entries are copied as stored, checked against the
-   * CRC-32 their index gives: the cost of a join is the bytes it copies, bounded, whatever the
-   * size of the store. A pack with deltas or a bad CRC is left as it is. Called under the
-   * writers' lock. A crash between the write and the removal leaves objects twice, which is
-   * harmless; a reader that listed a removed pack reads again with a fresh list (read()).
+   * When more than SMALL_PACKS_MAX packs are under SMALL_PACK_BYTES, join the smallest of them
+   * into one pack, then remove them (index first, as git finds a pack by its index). At most
+   * SMALL_PACK_BYTES of packs are read, and a join is written only when at least
+   * JOIN_AT_LEAST packs can be joined: the cost of a flush stays bounded whatever the store
+   * holds, also when many small packs cannot be joined. Entries are copied as stored, checked
+   * against the CRC-32 their index gives; a pack with deltas (git's own) or a bad CRC is left
+   * as it is. Called under the writers' lock. A crash between the write and the removal leaves
+   * objects twice, which is harmless, and the joined pack is never among those removed (a join
+   * of the same packs again writes a pack of the same name).
    */
   private async joinSmallPacks(): Promise<void> {
     const packDir = path.join(this.objectsDir, 'pack');
@@ -198,9 +209,10 @@ export class ObjectStore {
     small.sort((a, b) => a.size - b.size);
     const joined: string[] = [];
     const entries = new Map<string, RawEntry>();
-    let bytes = 0;
+    let read = 0;
     for (const { base, size } of small) {
-      if (joined.length >= 2 && bytes + size > SMALL_PACK_BYTES) break;
+      if (read + size > SMALL_PACK_BYTES && read > 0) break;
+      read += size;
       const raw = rawEntries(fs.readFileSync(`${base}.pack`), fs.readFileSync(`${base}.idx`));
       if (raw === undefined) continue;
       for (const entry of raw) {
@@ -208,12 +220,13 @@ export class ObjectStore {
         if (!entries.has(oid)) entries.set(oid, entry);
       }
       joined.push(base);
-      bytes += size;
     }
-    if (joined.length < 2) return;
-    writeRawPack(this.objectsDir, [...entries.values()]);
-    for (const base of joined)
+    if (joined.length < JOIN_AT_LEAST) return;
+    const written = writeRawPack(this.objectsDir, [...entries.values()]);
+    for (const base of joined) {
+      if (base === written) continue;
       for (const ext of ['.idx', '.pack', '.rev', '.bitmap', '.mtimes']) rmQuiet(`${base}${ext}`);
+    }
     fsyncDir(packDir);
     this.packs.forget();
   }

@@ -188,16 +188,23 @@ class Pack {
     } else if (TYPES[type] === undefined) {
       throw new CorruptObjectError(oid, `pack ${this.name} has an entry of unknown type ${type}`);
     }
-    // zlib's output is at most the input plus a few bytes per 16 kB block: read that much, and
-    // let inflate stop at the end of the stream.
+    // zlib's output is at most its input plus a few bytes per 16 kB block: read that much, and
+    // let inflate stop at the end of the stream. Another deflater may need more (fixed Huffman
+    // codes alone can add an eighth): then read again, up to the end of the pack.
     const start = offset + pos;
-    const want = Math.min(size + Math.ceil(size / 1000) + 64, packSize - 20 - start);
-    let data: Buffer;
-    try {
-      data = inflateSync(readAt(fd, start, want));
-    } catch (error) {
-      throw new CorruptObjectError(oid, `its data in pack ${this.name} does not inflate`, error);
+    const rest = packSize - 20 - start;
+    let data: Buffer | undefined;
+    for (const want of [size + Math.ceil(size / 1000) + 64, 2 * size + 1024, rest]) {
+      try {
+        data = inflateSync(readAt(fd, start, Math.min(want, rest)));
+        break;
+      } catch (error) {
+        if (want < rest && (error as { code?: string }).code === 'Z_BUF_ERROR') continue;
+        throw new CorruptObjectError(oid, `its data in pack ${this.name} does not inflate`, error);
+      }
     }
+    if (data === undefined)
+      throw new CorruptObjectError(oid, `its data in pack ${this.name} does not inflate`);
     if (data.length !== size)
       throw new CorruptObjectError(oid, `its size in pack ${this.name} does not match its header`);
     return { type, data, ...(base === undefined ? {} : { base }) };
@@ -263,14 +270,21 @@ export class PackSet {
     this.packDir = path.join(objectsDir, 'pack');
   }
 
-  /** The object `oid` from whichever pack holds it; ObjectNotFoundError when none does. */
+  /**
+   * The object `oid` from whichever pack holds it; ObjectNotFoundError when none does. A miss
+   * in the packs listed before lists them again first: this process, or a person's git, may
+   * have written a pack since.
+   */
   async read(oid: string, byId: (oid: string) => Promise<PackedObject>): Promise<PackedObject> {
     const key = Buffer.from(oid, 'hex');
-    for (const pack of this.list()) {
-      const offset = pack.find(key);
-      if (offset !== undefined) return pack.read(offset, oid, byId);
+    for (let fresh = this.packs === undefined; ; fresh = true) {
+      for (const pack of this.list()) {
+        const offset = pack.find(key);
+        if (offset !== undefined) return pack.read(offset, oid, byId);
+      }
+      if (fresh) throw new ObjectNotFoundError(oid);
+      this.packs = undefined;
     }
-    throw new ObjectNotFoundError(oid);
   }
 
   private list(): Pack[] {

@@ -156,8 +156,11 @@ export function rawEntries(pack: Buffer, idx: Buffer): RawEntry[] | undefined {
   return entries;
 }
 
-/** Write entries (distinct ids) as one pack and its index, durably. */
-export function writeRawPack(objectsDir: string, raw: readonly RawEntry[]): void {
+/**
+ * Write entries (distinct ids) as one pack and its index, durably. Returns the pack's path
+ * without its extension (a pack is named by the hash of its content).
+ */
+export function writeRawPack(objectsDir: string, raw: readonly RawEntry[]): string {
   const entries: PackedEntry[] = [];
   const chunks: Buffer[] = [];
   const packHash = createHash('sha1');
@@ -220,4 +223,5 @@ export function writeRawPack(objectsDir: string, raw: readonly RawEntry[]): void
     rmQuiet(packTemp);
     rmQuiet(indexTemp);
   }
+  return base;
 }

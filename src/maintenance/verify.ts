@@ -7,7 +7,13 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { foldedRow, rowFromRecord, type EventRow, type RecordRow } from '../db/database.js';
+import {
+  foldedRow,
+  rowFromRecord,
+  type Database,
+  type EventRow,
+  type RecordRow,
+} from '../db/database.js';
 import { IndexNotAFileError, SqliteCorruptError, UsageError } from '../errors/index.js';
 import { readCommit } from '../git/commit.js';
 import { hashObject } from '../git/hash.js';
@@ -222,15 +228,19 @@ function journalState(
   return { inFlight, pending };
 }
 
-/** index.db as one look reads it: a single snapshot (a read transaction) for the whole look. */
+/**
+ * index.db as one look reads it. No read transaction spans the look: in rollback-journal mode
+ * (an index.db just rebuilt) it would block writers for as long as verify runs. What changes
+ * between the reads is what verify's second look is for.
+ */
 interface RowSource {
   readonly rows: Map<string, RowRef>;
   readonly events: Map<string, EventRow>;
   /** A record's whole row (verify --deep and the fold checks compare every column). */
   readonly full: (path: string) => RecordRow | undefined;
-  /** Every record's texts, as a cursor: a store's bodies are not held at once. */
+  /** Every record's texts, a page at a time: a store's bodies are never held at once. */
   readonly texts: () => Iterable<ScannedRow>;
-  /** Ends the snapshot, and closes the index if this look opened it. */
+  /** Closes the index if this look opened it. */
   readonly close: () => void;
 }
 
@@ -244,8 +254,6 @@ async function readRows(
 ): Promise<{ source: RowSource | undefined; problem: Finding | undefined }> {
   let index: ReadableIndex | undefined = given;
   const close = (): void => {
-    const db = index?.database?.db;
-    if (db?.open === true && db.inTransaction) db.exec('COMMIT');
     if (given === undefined) index?.close();
   };
   try {
@@ -265,7 +273,6 @@ async function readRows(
       };
     }
     const { db } = database;
-    db.exec('BEGIN');
     const check = db.pragma(deep ? 'integrity_check' : 'quick_check', { simple: true });
     if (check !== 'ok') throw new SqliteCorruptError(layout.dbFile, new Error(String(check)));
     const rows = new Map<string, RowRef>();
@@ -282,12 +289,7 @@ async function readRows(
         rows,
         events,
         full: (p) => byPath.get(p) as RecordRow | undefined,
-        texts: () =>
-          db
-            .prepare(
-              'SELECT id, path, kind, title, domain, tags, body, source_id, imported_from, blob_oid, commit_oid FROM records',
-            )
-            .iterate() as Iterable<ScannedRow>,
+        texts: () => textPages(db),
         close,
       },
       problem: undefined,
@@ -301,6 +303,22 @@ async function readRows(
       };
     if (!(error instanceof SqliteCorruptError)) throw error;
     return { source: undefined, problem: corruptFinding(error) };
+  }
+}
+
+/** Rows read per page of texts: each page is a statement of its own, holding no lock after. */
+const TEXT_PAGE = 2000;
+
+function* textPages(db: Database['db']): Generator<ScannedRow> {
+  const page = db.prepare(
+    `SELECT rowid, id, path, kind, title, domain, tags, body, source_id, imported_from, blob_oid, commit_oid
+       FROM records WHERE rowid > ? ORDER BY rowid LIMIT ${TEXT_PAGE}`,
+  );
+  for (let after = 0; ;) {
+    const rows = page.all(after) as (ScannedRow & { rowid: number })[];
+    yield* rows;
+    if (rows.length < TEXT_PAGE) return;
+    after = rows.at(-1)!.rowid;
   }
 }
 

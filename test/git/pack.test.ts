@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ObjectStore } from '../../src/git/objects.js';
 import { hashObject } from '../../src/git/hash.js';
-import { writePack, zlibStored } from '../../src/git/pack.js';
+import { rawEntries, writePack, zlibStored } from '../../src/git/pack.js';
 import { openStore } from '../../src/index.js';
 import {
   consistencyProblems,
@@ -200,5 +200,45 @@ describe("a group commit's objects", () => {
       .split('\n')
       .filter(Boolean);
     expect(new Set(listed)).toEqual(new Set([...written, oid]));
+  });
+
+  it("leaves packs it cannot join (git's, with deltas) alone, and does not rewrite a join at every flush because of them", async () => {
+    const dir = tempDir();
+    git(dir, 'init', '-q', '-b', 'main');
+    const text = Array.from({ length: 80 }, (_, i) => `line ${i} of a long note`).join('\n');
+    for (let c = 0; c < 25; c++) {
+      for (let f = 0; f < 3; f++)
+        fs.writeFileSync(path.join(dir, `note-${c}-${f}.md`), `${c} ${f}\n${text}\n`);
+      git(dir, 'add', '-A');
+      git(dir, 'commit', '-q', '-m', `commit ${c}`);
+      git(dir, 'repack', '-q', '-d'); // one more small pack, its similar files as deltas
+    }
+    const packDir = path.join(dir, '.git', 'objects', 'pack');
+    const packs = (): string[] => fs.readdirSync(packDir).filter((f) => f.endsWith('.pack'));
+    const gitPacks = packs();
+    expect(gitPacks).toHaveLength(25);
+    for (const name of gitPacks) {
+      const base = path.join(packDir, name.slice(0, -'.pack'.length));
+      expect(rawEntries(fs.readFileSync(`${base}.pack`), fs.readFileSync(`${base}.idx`))).toBe(
+        undefined,
+      );
+    }
+    const objects = new ObjectStore(path.join(dir, '.git'));
+    const ours: string[] = [];
+    for (let batch = 0; batch < 3; batch++) {
+      objects.beginBatch();
+      ours.push(objects.write('blob', Buffer.from(`batch ${batch}\n`)));
+      await objects.flushBatch();
+      // Fewer than four packs can be joined: nothing is rewritten.
+      expect(packs()).toHaveLength(26 + batch);
+    }
+    objects.beginBatch();
+    ours.push(objects.write('blob', Buffer.from('batch 3\n')));
+    await objects.flushBatch();
+    // Four of ours: joined into one; git's packs are all still there.
+    expect(packs()).toHaveLength(26);
+    for (const name of gitPacks) expect(packs()).toContain(name);
+    git(dir, 'fsck', '--strict', '--full', '--no-dangling');
+    for (const oid of ours) expect(git(dir, 'cat-file', '-t', oid).trim()).toBe('blob');
   });
 });
