@@ -49,10 +49,14 @@ export function progress(out: Output, label: string): Progress {
         bar.start(total, done, payload);
         return;
       }
+      // A new phase is drawn at once, whatever the throttle, and the last state of the one
+      // before first: a person sees each step end and the next begin. (The throttle's timer
+      // may never have fired: work that awaits no I/O does not let it run.)
+      const next = phase !== shown;
+      if (next) bar.render();
       if (bar.getTotal() !== total) bar.setTotal(total);
       bar.update(done, payload);
-      // A new phase is drawn at once, whatever the throttle: a person sees each step begin.
-      if (phase !== shown) bar.render();
+      if (next) bar.render();
       shown = phase;
     },
     stop: () => {
