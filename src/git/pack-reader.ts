@@ -22,6 +22,8 @@ const IDX_MAGIC = 0xff744f63;
 const FANOUT = 8;
 /** Longest delta chain followed (git's default depth is 50, --aggressive 250). */
 const MAX_CHAIN = 4096;
+/** Lookups in a pack answered from its index on disk before the index is read whole. */
+const INDEX_IN_MEMORY_AFTER = 16;
 /** Resolved delta bases kept per pack, by total size: chains share their bases. */
 const BASE_CACHE_BYTES = 16 << 20;
 
@@ -58,6 +60,9 @@ class Pack {
   private readonly fanout: Buffer;
   private readonly bases = new Map<number, PackedObject>();
   private basesBytes = 0;
+  /** Lookups so far; past INDEX_IN_MEMORY_AFTER the whole index is read once and kept. */
+  private lookups = 0;
+  private index: Buffer | undefined;
 
   constructor(base: string) {
     this.base = base;
@@ -73,31 +78,40 @@ class Pack {
     this.count = this.fanout.readUInt32BE(255 * 4);
   }
 
-  /** The offset of `oid` in the pack, or undefined. */
+  /**
+   * The offset of `oid` in the pack, or undefined. A few lookups read the index in place; a
+   * reader that keeps looking (verify --deep, a reindex falling back to git) gets it whole,
+   * read once, instead of an open and a score of reads for each object in each pack.
+   */
   find(oid: Buffer): number | undefined {
     const first = oid[0]!;
     let lo = first === 0 ? 0 : this.fanout.readUInt32BE((first - 1) * 4);
     let hi = this.fanout.readUInt32BE(first * 4);
     if (lo >= hi) return undefined;
-    const ids = FANOUT + 1024;
-    return withFd(`${this.base}.idx`, (fd) => {
+    if (this.index === undefined && ++this.lookups > INDEX_IN_MEMORY_AFTER)
+      this.index = fs.readFileSync(`${this.base}.idx`);
+    const search = (read: (at: number, length: number) => Buffer): number | undefined => {
+      const ids = FANOUT + 1024;
       while (lo < hi) {
         const mid = (lo + hi) >>> 1;
-        const cmp = readAt(fd, ids + mid * 20, 20).compare(oid);
-        if (cmp === 0) return this.offsetAt(fd, mid);
+        const cmp = read(ids + mid * 20, 20).compare(oid);
+        if (cmp === 0) return this.offsetAt(read, mid);
         if (cmp < 0) lo = mid + 1;
         else hi = mid;
       }
       return undefined;
-    });
+    };
+    const index = this.index;
+    if (index !== undefined) return search((at, length) => index.subarray(at, at + length));
+    return withFd(`${this.base}.idx`, (fd) => search((at, length) => readAt(fd, at, length)));
   }
 
-  private offsetAt(fd: number, i: number): number {
+  private offsetAt(read: (at: number, length: number) => Buffer, i: number): number {
     const offsets = FANOUT + 1024 + this.count * 24;
-    const small = readAt(fd, offsets + i * 4, 4).readUInt32BE(0);
+    const small = read(offsets + i * 4, 4).readUInt32BE(0);
     if ((small & 0x80000000) === 0) return small;
     const large = offsets + this.count * 4 + (small & 0x7fffffff) * 8;
-    return Number(readAt(fd, large, 8).readBigUInt64BE(0));
+    return Number(read(large, 8).readBigUInt64BE(0));
   }
 
   /**
