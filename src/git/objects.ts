@@ -12,6 +12,7 @@ import { errnoCode, fsyncDir, rmQuiet, tempPathFor } from '../util/durable.js';
 import { hashObject, objectHeader, type ObjectType } from './hash.js';
 import { rawEntries, writePack, writeRawPack, type RawEntry } from './pack.js';
 import { PackSet } from './pack-reader.js';
+import { lastEntryKey } from './tree.js';
 
 export interface GitObject {
   readonly type: ObjectType;
@@ -39,6 +40,10 @@ const SMALL_PACKS_MAX = 24;
 /** The fewest packs a join is written for. */
 const JOIN_AT_LEAST = 4;
 
+/** Trees kept in memory, by id, with the key of their last entry (TreeEditor appends there). */
+const RECENT_TREES_BYTES = 32 << 20;
+const RECENT_TREES_MAX = 256;
+
 /** How many times an object write starts over when git removed its empty folder meanwhile. */
 const WRITE_RETRIES = 5;
 
@@ -54,6 +59,12 @@ export class ObjectStore {
    * writes them as one pack, durably.
    */
   private batch: Map<string, PendingObject> | undefined;
+  /**
+   * Trees lately read or written: each commit of a group starts from the one before, and each
+   * record of a long-lived writer from the last. Content-addressed, so never stale.
+   */
+  private readonly recentTrees = new Map<string, { content: Buffer; lastKey: Buffer }>();
+  private recentTreesBytes = 0;
 
   constructor(gitdir: string) {
     this.gitdir = gitdir;
@@ -113,6 +124,35 @@ export class ObjectStore {
     return object;
   }
 
+  /** A tree's content and the sort key of its last entry, kept for the next edit. */
+  async readTree(oid: string): Promise<{ content: Buffer; lastKey: Buffer }> {
+    const known = this.recentTrees.get(oid);
+    if (known !== undefined) return known;
+    const content = await this.readTyped(oid, 'tree');
+    const tree = { content, lastKey: lastEntryKey(oid, content) };
+    this.remember(oid, tree);
+    return tree;
+  }
+
+  /** Write a tree whose last entry's sort key the caller knows, and keep it for the next edit. */
+  writeTree(content: Buffer, lastKey: Buffer): string {
+    const oid = this.write('tree', content);
+    this.remember(oid, { content, lastKey });
+    return oid;
+  }
+
+  private remember(oid: string, tree: { content: Buffer; lastKey: Buffer }): void {
+    if (this.recentTrees.has(oid) || tree.content.length > RECENT_TREES_BYTES / 4) return;
+    this.recentTrees.set(oid, tree);
+    this.recentTreesBytes += tree.content.length;
+    for (const [old, { content }] of this.recentTrees) {
+      if (this.recentTreesBytes <= RECENT_TREES_BYTES && this.recentTrees.size <= RECENT_TREES_MAX)
+        break;
+      this.recentTrees.delete(old);
+      this.recentTreesBytes -= content.length;
+    }
+  }
+
   async readTyped(oid: string, type: ObjectType): Promise<Buffer> {
     const object = await this.read(oid);
     if (object.type !== type)
@@ -130,7 +170,12 @@ export class ObjectStore {
     const target = this.loosePath(oid);
     if (this.batch?.has(oid) === true || fs.existsSync(target)) return oid;
     if (this.batch !== undefined) {
-      this.batch.set(oid, { type, content: Buffer.from(content) });
+      // Kept as it is, not copied (a tree of a large folder is a megabyte): callers never change
+      // what they wrote.
+      this.batch.set(oid, {
+        type,
+        content: Buffer.isBuffer(content) ? content : Buffer.from(content),
+      });
       return oid;
     }
     const dir = path.dirname(target);
@@ -190,8 +235,8 @@ export class ObjectStore {
    * SMALL_PACK_BYTES of packs are read, and a join is written only when at least
    * JOIN_AT_LEAST packs can be joined: the cost of a flush stays bounded whatever the store
    * holds, also when many small packs cannot be joined. Entries are copied as stored, checked
-   * against the CRC-32 their index gives; a pack with deltas (git's own) or a bad CRC is left
-   * as it is. Called under the writers' lock. A crash between the write and the removal leaves
+   * against the CRC-32 their index gives, OFS_DELTAs placed anew; a pack with REF_DELTAs or a
+   * bad CRC is left as it is. Called under the writers' lock. A crash between the write and the removal leaves
    * objects twice, which is harmless, and the joined pack is never among those removed (a join
    * of the same packs again writes a pack of the same name).
    */
@@ -202,7 +247,14 @@ export class ObjectStore {
       if (!/^pack-[0-9a-f]{40}\.idx$/.test(name)) continue;
       const base = path.join(packDir, name.slice(0, -'.idx'.length));
       const size = fs.statSync(`${base}.pack`, { throwIfNoEntry: false })?.size;
-      if (size === undefined || size >= SMALL_PACK_BYTES || fs.existsSync(`${base}.keep`)) continue;
+      // Kept packs stay, and so do git's cruft packs (unreachable objects, dated by .mtimes
+      // for their expiry) and promisor packs (a partial clone's): a join would lose their mark.
+      if (
+        size === undefined ||
+        size >= SMALL_PACK_BYTES ||
+        ['.keep', '.mtimes', '.promisor'].some((ext) => fs.existsSync(`${base}${ext}`))
+      )
+        continue;
       small.push({ base, size });
     }
     if (small.length <= SMALL_PACKS_MAX) return;
