@@ -69,40 +69,76 @@ export function serializeTree(entries: Iterable<TreeEntry>): Buffer {
 }
 
 /**
- * A folder being edited. Parsed, it holds its entries by name. A folder only added to (a
- * month's folder, where each record's name begins with its ULID and so sorts after every name
- * before it) stays as its stored bytes, `raw`, with the new entries after them in `appended`:
- * a folder of 28,000 records then costs a copy per commit, not a parse, a sort and a rewrite.
+ * A folder being edited. Parsed, it holds its entries by name. A folder only added to stays as
+ * its stored bytes, `raw`, with each new entry noted at the place it goes: a month's folder of
+ * 28,000 records then costs a copy per commit, not a parse, a sort and a rewrite. A record's
+ * name begins with its ULID, so it usually goes after every name there (only the last entry's
+ * name is needed); an import of older records goes between them (found by a binary search).
  */
 interface Node {
   /** The entries by name; undefined while the node is still `raw`. */
   entries: Map<string, TreeEntry> | undefined;
   raw: Buffer | undefined;
-  /** The sort key (UTF-8) of the last entry of `raw` and `appended`, empty for none. */
+  /** The sort key (UTF-8) of the last entry of `raw`, empty for none. */
   lastKey: Buffer;
-  appended: TreeEntry[];
+  /** Where each entry of `raw` begins, and its end: found when first needed. */
+  starts: number[] | undefined;
+  /** New entries by name, each with the offset in `raw` it goes before. */
+  inserts: Map<string, { at: number; key: Buffer; entry: TreeEntry }>;
   children: Map<string, Node>;
   dirty: boolean;
 }
 
-/** The sort key of a tree's last entry, from its bytes: each entry is "<mode> <name>\0<id>". */
-export function lastEntryKey(oid: string, content: Buffer): Buffer {
-  let last = -1;
+/** Where each entry of a tree begins, then the tree's length: each is "<mode> <name>\0<id>". */
+function entryStarts(oid: string, content: Buffer): number[] {
+  const starts: number[] = [];
   for (let pos = 0; pos < content.length;) {
     const nul = content.indexOf(0, pos);
     if (nul < 0 || nul + 21 > content.length)
       throw new CorruptObjectError(oid, 'tree entry is truncated');
-    last = pos;
+    starts.push(pos);
     pos = nul + 21;
   }
-  if (last < 0) return Buffer.alloc(0);
-  const space = content.indexOf(0x20, last);
-  const nul = content.indexOf(0, last);
+  starts.push(content.length);
+  return starts;
+}
+
+/** The sort key of the entry at `start` (git orders a folder's name as if it ended in "/"). */
+function keyAt(oid: string, content: Buffer, start: number, end: number): Buffer {
+  const space = content.indexOf(0x20, start);
+  const nul = end - 21;
   if (space < 0 || space > nul) throw new CorruptObjectError(oid, 'tree entry has no mode');
   const name = content.subarray(space + 1, nul);
-  return content.toString('latin1', last, space) === MODE_TREE
+  return isTreeMode(content.toString('latin1', start, space))
     ? Buffer.concat([name, Buffer.from('/')])
-    : Buffer.from(name);
+    : name;
+}
+
+/** The sort key of a tree's last entry, from its bytes. */
+export function lastEntryKey(oid: string, content: Buffer): Buffer {
+  const starts = entryStarts(oid, content);
+  if (starts.length < 2) return Buffer.alloc(0);
+  return Buffer.from(keyAt(oid, content, starts.at(-2)!, content.length));
+}
+
+/** The index of the first entry whose key is not below `key`, and whether it equals it. */
+function search(
+  oid: string,
+  content: Buffer,
+  starts: readonly number[],
+  key: Buffer,
+): { index: number; found: boolean } {
+  let low = 0;
+  let high = starts.length - 1;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (Buffer.compare(keyAt(oid, content, starts[mid]!, starts[mid + 1]!), key) < 0) low = mid + 1;
+    else high = mid;
+  }
+  const found =
+    low < starts.length - 1 &&
+    Buffer.compare(keyAt(oid, content, starts[low]!, starts[low + 1]!), key) === 0;
+  return { index: low, found };
 }
 
 /**
@@ -124,7 +160,8 @@ export class TreeEditor {
       entries: new Map(),
       raw: undefined,
       lastKey: Buffer.alloc(0),
-      appended: [],
+      starts: undefined,
+      inserts: new Map(),
       children: new Map(),
       dirty: false,
     };
@@ -133,17 +170,35 @@ export class TreeEditor {
     return { ...node, entries: undefined, raw: tree.content, lastKey: tree.lastKey };
   }
 
-  /** The node's entries, parsing its stored bytes (and what was appended to them) if need be. */
+  /** The node's entries, parsing its stored bytes (and what was inserted) if need be. */
   private parsed(node: Node): Map<string, TreeEntry> {
     if (node.entries !== undefined) return node.entries;
     const entries = new Map<string, TreeEntry>();
     for (const entry of parseTree(this.baseOid ?? '(none)', node.raw!))
       entries.set(entry.name, entry);
-    for (const entry of node.appended) entries.set(entry.name, entry);
+    for (const { entry } of node.inserts.values()) entries.set(entry.name, entry);
     node.entries = entries;
     node.raw = undefined;
-    node.appended = [];
+    node.starts = undefined;
+    node.inserts = new Map();
     return entries;
+  }
+
+  /**
+   * Where in the stored bytes of `node` a new file `name` goes; undefined when the folder
+   * already has an entry of that name (a file, or a folder), which only a parse can replace.
+   */
+  private placeOf(node: Node, key: Buffer): number | undefined {
+    const raw = node.raw!;
+    if (Buffer.compare(key, node.lastKey) > 0) return raw.length;
+    const oid = this.baseOid ?? '(none)';
+    node.starts ??= entryStarts(oid, raw);
+    const place = search(oid, raw, node.starts, key);
+    if (place.found) return undefined;
+    // A folder of the same name sorts as "<name>/": git allows no file beside it.
+    if (search(oid, raw, node.starts, Buffer.concat([key, Buffer.from('/')])).found)
+      return undefined;
+    return node.starts[place.index]!;
   }
 
   /** The node for directory `parts`, loading trees on the way; creates missing ones when asked. */
@@ -179,10 +234,13 @@ export class TreeEditor {
     const node = chain[chain.length - 1]!;
     const entry = { mode, name, oid: blobOid };
     const key = Buffer.from(name, 'utf8');
-    if (node.entries === undefined && !isTreeMode(mode) && Buffer.compare(key, node.lastKey) > 0) {
-      // After every name in the folder: it is new, and its place is at the end.
-      node.appended.push(entry);
-      node.lastKey = key;
+    const pending = node.inserts.get(name);
+    const at =
+      node.entries !== undefined || isTreeMode(mode)
+        ? undefined
+        : (pending?.at ?? this.placeOf(node, key));
+    if (at !== undefined) {
+      node.inserts.set(name, { at, key, entry });
     } else {
       const entries = this.parsed(node);
       const existing = entries.get(name);
@@ -219,9 +277,23 @@ export class TreeEditor {
   private writeNode(node: Node): string | undefined {
     if (node.entries === undefined) {
       // Stored bytes and entries after them: their concatenation is the tree, in git's order.
-      const content = Buffer.concat([node.raw!, serializeTree(node.appended)]);
+      // The stored bytes with each new entry at its place: the tree, in git's order.
+      const raw = node.raw!;
+      const inserts = [...node.inserts.values()].sort(
+        (a, b) => a.at - b.at || Buffer.compare(a.key, b.key),
+      );
+      const chunks: Buffer[] = [];
+      let from = 0;
+      for (const { at, key, entry } of inserts) {
+        chunks.push(raw.subarray(from, at), serializeTree([entry]));
+        from = at;
+        if (Buffer.compare(key, node.lastKey) > 0) node.lastKey = key;
+      }
+      chunks.push(raw.subarray(from));
+      const content = Buffer.concat(chunks);
       node.raw = content;
-      node.appended = [];
+      node.starts = undefined;
+      node.inserts = new Map();
       node.dirty = false;
       return this.objects.writeTree(content, node.lastKey);
     }

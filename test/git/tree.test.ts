@@ -109,6 +109,7 @@ describe('TreeEditor', () => {
         path: fc.tuple(fc.constantFrom('m', 'n/m', 'o', ''), name),
       }),
       fc.record({ kind: fc.constant('remove' as const), pick: fc.nat() }),
+      fc.record({ kind: fc.constant('replace' as const), pick: fc.nat() }),
     );
     const commits = fc.sample(
       fc.record({
@@ -142,6 +143,12 @@ describe('TreeEditor', () => {
           if (clash || ['m', 'n', 'o'].includes(full)) continue;
           await editor.set(full, blobs[commit.blob]!);
           model.set(full, blobs[commit.blob]!);
+        } else if (o.kind === 'replace' && model.size > 0) {
+          // A file that exists gets another blob: its entry changes in place.
+          const file = [...model.keys()][o.pick % model.size]!;
+          const blob = blobs[(blobs.indexOf(model.get(file)!) + 1) % blobs.length]!;
+          await editor.set(file, blob);
+          model.set(file, blob);
         } else if (model.size > 0) {
           const victim = [...model.keys()][o.pick % model.size]!;
           expect(await editor.remove(victim)).toBe(true);
@@ -176,5 +183,22 @@ describe('TreeEditor', () => {
       '--no-dangling',
       '--unreachable',
     ]);
+  });
+});
+
+describe('TreeEditor, a file where a folder of that name is', () => {
+  it('is refused, as git allows no file beside a folder of the same name', async () => {
+    const dir = tempDir();
+    execFileSync('git', ['init', '-q', dir]);
+    const objects = new ObjectStore(path.join(dir, '.git'));
+    const blob = objects.write('blob', Buffer.from('x\n'));
+    const first = new TreeEditor(objects, undefined);
+    for (const file of ['m/a/inner.md', 'm/a-b.md', 'm/b.md']) await first.set(file, blob);
+    const tree = await first.write();
+    // "a" sorts as "a/", after "a-b.md": not beside where the file "a" would go.
+    for (const fresh of [objects, new ObjectStore(path.join(dir, '.git'))]) {
+      const editor = new TreeEditor(fresh, tree);
+      await expect(editor.set('m/a', blob)).rejects.toThrow(/is a folder where a file is expected/);
+    }
   });
 });
