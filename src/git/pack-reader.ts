@@ -301,6 +301,22 @@ export class PackSet {
     }
   }
 
+  /**
+   * The object `oid` from the packs as last listed (listed now if never), or undefined when
+   * none of them holds it: no listing again on a miss, for a caller that looks elsewhere next.
+   */
+  async tryRead(
+    oid: string,
+    byId: (oid: string) => Promise<PackedObject>,
+  ): Promise<PackedObject | undefined> {
+    const key = Buffer.from(oid, 'hex');
+    for (const pack of this.list()) {
+      const offset = pack.find(key);
+      if (offset !== undefined) return pack.read(offset, oid, byId);
+    }
+    return undefined;
+  }
+
   private list(): Pack[] {
     if (this.packs !== undefined) return this.packs;
     let names: string[];

@@ -49,6 +49,33 @@ describe('writePack', () => {
   });
 });
 
+describe('reading objects, packed and loose', () => {
+  it('finds a loose object after a long run of packed ones, and packed ones after it', async () => {
+    // After a run of reads that found nothing loose, the packs are looked in first; a loose
+    // object (a record written since) must still be found, and so must the packed ones.
+    const dir = tempDir();
+    execFileSync('git', ['init', '-q', dir]);
+    const objectsDir = path.join(dir, '.git', 'objects');
+    const packed = writePack(
+      objectsDir,
+      Array.from({ length: 40 }, (_, i) => ({
+        type: 'blob' as const,
+        content: Buffer.from(`packed ${i}\n`),
+      })),
+    );
+    const objects = new ObjectStore(path.join(dir, '.git'));
+    for (const oid of packed) expect((await objects.read(oid, true)).type).toBe('blob');
+    const loose = objects.write('blob', Buffer.from('loose, written after\n'));
+    expect(fs.existsSync(path.join(objectsDir, loose.slice(0, 2), loose.slice(2)))).toBe(true);
+    expect((await objects.read(loose, true)).content.toString()).toBe('loose, written after\n');
+    // A pack written meanwhile (by git, say) is found too, though the list of packs is old.
+    const later = writePack(objectsDir, [{ type: 'blob', content: Buffer.from('later\n') }]);
+    for (const oid of [...packed, ...later])
+      expect((await objects.read(oid, true)).type).toBe('blob');
+    expect((await objects.read(later[0]!, true)).content.toString()).toBe('later\n');
+  });
+});
+
 describe('a large transaction', () => {
   it('stores its blobs in one pack that git, verify --deep and reindex all read', async () => {
     const dir = tempStore();
