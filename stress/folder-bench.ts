@@ -49,23 +49,8 @@ for (const size of sizes) {
       author,
       time: 1,
     });
-    const group = async (): Promise<number> => {
-      const started = performance.now();
-      repo.objects.beginBatch();
-      for (let k = 0; k < 16; k++) {
-        ({ commit } = await repo.writeCommit({
-          parent: commit,
-          changes: names(next++, 1).map(change),
-          message: 'a record',
-          author,
-          time: 1,
-        }));
-      }
-      await repo.objects.flushBatch();
-      return performance.now() - started;
-    };
-    const single = async (): Promise<number> => {
-      const started = performance.now();
+    /** One commit adding one file to the folder. */
+    const addOne = async (): Promise<void> => {
       ({ commit } = await repo.writeCommit({
         parent: commit,
         changes: names(next++, 1).map(change),
@@ -73,6 +58,17 @@ for (const size of sizes) {
         author,
         time: 1,
       }));
+    };
+    const group = async (): Promise<number> => {
+      const started = performance.now();
+      repo.objects.beginBatch();
+      for (let k = 0; k < 16; k++) await addOne();
+      await repo.objects.flushBatch();
+      return performance.now() - started;
+    };
+    const single = async (): Promise<number> => {
+      const started = performance.now();
+      await addOne();
       return performance.now() - started;
     };
     // The first of each warms the code and the caches, as in a writer that has been running.

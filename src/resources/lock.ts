@@ -54,6 +54,8 @@ export interface LockHolder {
   readonly owner: Partial<ProcessIdentity> | undefined;
   /** Milliseconds since the holder last refreshed the lock. */
   readonly idleMs: number;
+  /** The lock directory's inode: the same path may hold another holder's lock a moment later. */
+  readonly ino: number;
 }
 
 export interface HeldLock {
@@ -80,7 +82,7 @@ export function inspectLock(lockDir: string): LockHolder | undefined {
   } catch {
     return undefined;
   }
-  return { owner: readOwner(lockDir), idleMs: Date.now() - stat.mtimeMs };
+  return { owner: readOwner(lockDir), idleMs: Date.now() - stat.mtimeMs, ino: stat.ino };
 }
 
 /**
@@ -110,9 +112,21 @@ function removeLockDir(lockDir: string): void {
   fs.rmSync(away, { recursive: true, force: true });
 }
 
-/** The fs proper-lockfile sees: mkdir creates the lock with its owner inside, atomically. */
-function lockFs(identity: ProcessIdentity): object {
+/**
+ * The fs proper-lockfile sees: mkdir creates the lock with its owner inside, atomically; rmdir
+ * removes it by renaming it away. One per attempt to take the lock.
+ *
+ * proper-lockfile refreshes the lock's mtime by path (a stat, then a utimes) and checks whether
+ * the lock was released only after the utimes. A holder that released the lock while a refresh
+ * was on its way would then set the mtime of the next holder's lock, which sees an mtime not
+ * its own and gives up its transaction as LOCK_COMPROMISED. So once the lock is released here,
+ * a refresh is refused, and the release waits for a refresh already running.
+ */
+export function lockFs(identity: ProcessIdentity): object {
   type Callback = (error: NodeJS.ErrnoException | null, ...rest: unknown[]) => void;
+  let released = false;
+  let refreshing = 0;
+  let whenIdle: (() => void) | undefined;
   return {
     mkdir(dir: string, callback: Callback) {
       if (fs.existsSync(dir)) {
@@ -137,18 +151,37 @@ function lockFs(identity: ProcessIdentity): object {
       }
     },
     rmdir(dir: string, callback: Callback) {
-      try {
-        removeLockDir(dir);
-        callback(null);
-      } catch (error) {
-        callback(error as NodeJS.ErrnoException);
-      }
+      released = true;
+      const remove = (): void => {
+        try {
+          removeLockDir(dir);
+          callback(null);
+        } catch (error) {
+          callback(error as NodeJS.ErrnoException);
+        }
+      };
+      if (refreshing === 0) remove();
+      else whenIdle = remove;
     },
     rmdirSync(dir: string) {
+      released = true;
       removeLockDir(dir);
     },
     stat: fs.stat,
-    utimes: fs.utimes,
+    utimes(file: string, atime: Date, mtime: Date, callback: Callback) {
+      if (released) {
+        callback(Object.assign(new Error(`${file} was released`), { code: 'ERELEASED' }));
+        return;
+      }
+      refreshing++;
+      fs.utimes(file, atime, mtime, (error) => {
+        refreshing--;
+        const idle = refreshing === 0 ? whenIdle : undefined;
+        if (idle !== undefined) whenIdle = undefined;
+        callback(error);
+        idle?.();
+      });
+    },
     realpath: fs.realpath,
   };
 }
@@ -174,8 +207,10 @@ function reclaimIfAbandoned(lockDir: string, staleMs: number): boolean {
   } catch {
     return false;
   }
+  // The directory judged, by its inode (its owner file may have been unreadable) and its token.
   const moved = readOwner(aside);
-  if (holder.owner !== undefined && moved?.token !== holder.owner.token) {
+  const sameDir = fs.statSync(aside, { throwIfNoEntry: false })?.ino === holder.ino;
+  if (!sameDir || (holder.owner !== undefined && moved?.token !== holder.owner.token)) {
     try {
       fs.renameSync(aside, lockDir);
       return false;
