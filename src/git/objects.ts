@@ -254,9 +254,9 @@ export class ObjectStore {
    * JOIN_AT_LEAST packs can be joined: the cost of a flush stays bounded whatever the store
    * holds, also when many small packs cannot be joined. Entries are copied as stored, checked
    * against the CRC-32 their index gives, OFS_DELTAs placed anew; a pack with REF_DELTAs or a
-   * bad CRC is left as it is. Called under the writers' lock. A crash between the write and the removal leaves
-   * objects twice, which is harmless, and the joined pack is never among those removed (a join
-   * of the same packs again writes a pack of the same name).
+   * bad CRC is left as it is. Called under the writers' lock. A crash between the write and
+   * the removal leaves objects twice, which is harmless, and the joined pack is never among
+   * those removed (a join of the same packs again writes a pack of the same name).
    */
   private async joinSmallPacks(): Promise<void> {
     const packDir = path.join(this.objectsDir, 'pack');
