@@ -276,7 +276,6 @@ export class TreeEditor {
   /** Write a changed tree; undefined when it ended up empty (git keeps no empty folders). */
   private writeNode(node: Node): string | undefined {
     if (node.entries === undefined) {
-      // Stored bytes and entries after them: their concatenation is the tree, in git's order.
       // The stored bytes with each new entry at its place: the tree, in git's order.
       const raw = node.raw!;
       const inserts = [...node.inserts.values()].sort(
