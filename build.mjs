@@ -50,13 +50,51 @@ const noForge = {
     }));
   },
 };
+// An ES module import of a Node built-in (`import fs from 'node:fs'`) becomes, in a CommonJS
+// bundle, a copy of the module's every property made at each importing module (esbuild's
+// __toESM): some 6,000 property definitions for the record path's ~60 importers, 10-13 ms of a
+// cold record. Here each built-in is wrapped once, as an ES module that exports the module
+// itself as default and its plain properties by name; lazy getters (`fs.promises`, which would
+// load fs/promises) are left out, so importing one by name fails the build until it is added
+// to GETTERS here, where its cost at each cold start can be weighed.
+const RESERVED = new Set(['default', 'delete', 'new', 'function', 'class', 'import', 'export']);
+const GETTERS = new Set(['parseArgs']);
+const builtinsOnce = {
+  name: 'node-builtins-once',
+  setup(build) {
+    build.onResolve({ filter: /^node:/ }, (args) =>
+      args.kind === 'import-statement'
+        ? { path: args.path, namespace: 'lessons-builtin' }
+        : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'lessons-builtin' }, (args) => {
+      const module = process.getBuiltinModule(args.path);
+      const names = Object.getOwnPropertyNames(module).filter(
+        (name) =>
+          /^[A-Za-z_$][\w$]*$/.test(name) &&
+          !RESERVED.has(name) &&
+          ('value' in Object.getOwnPropertyDescriptor(module, name) || GETTERS.has(name)),
+      );
+      return {
+        contents:
+          `const m = require(${JSON.stringify(args.path)});\nexport default m;\n` +
+          (names.length === 0 ? '' : `export const { ${names.join(', ')} } = m;\n`),
+        loader: 'js',
+      };
+    });
+  },
+};
 const commonJs = {
   ...cjsBase,
-  plugins: [noForge],
+  plugins: [noForge, builtinsOnce],
   external: ['better-sqlite3'],
   // graceful-fs is proper-lockfile's default fs, which lessons never uses (it passes its own);
-  // its patching of node:fs loads streams.
-  alias: { 'graceful-fs': 'node:fs' },
+  // its patching of node:fs loads streams. secretlint's profiler and `debug`: see their shims.
+  alias: {
+    'graceful-fs': 'node:fs',
+    '@secretlint/profiler': './cli/shims/secretlint-profiler.cjs',
+    debug: './cli/shims/debug.cjs',
+  },
   banner: { js: "var __lessonsImportMetaUrl=require('node:url').pathToFileURL(__filename).href;" },
   define: {
     __LESSONS_VERSION__: JSON.stringify(version),
@@ -73,6 +111,7 @@ await esbuild.build({
   ...commonJs,
   entryPoints: ['cli/record-path.ts'],
   outfile: 'dist/cli/record.cjs',
+  external: [],
   // A record need not load node:assert either; see the shim. (yargs, in main.cjs, needs it.)
   alias: { ...commonJs.alias, assert: './cli/shims/assert.cjs' },
 });

@@ -9,6 +9,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { FAILURE_FLAGS, HEURISTIC_FLAGS } from './commands/record.js';
 import { GLOBAL_OPTIONS, reportError } from './report.js';
+import { writeDirectly } from './stdio.js';
 
 export type RecordCommand = 'record-failure' | 'record-heuristic';
 
@@ -96,6 +97,7 @@ export async function runFast(
 ): Promise<boolean> {
   const args = parseFast(command, flags);
   if (args === undefined) return false;
+  writeDirectly();
   try {
     const handlers = await import('./handlers/record.js');
     if (command === 'record-failure') await handlers.recordFailure(args);

@@ -16,7 +16,6 @@ import { reportError } from './report.js';
  */
 export async function launch(bin: Bin): Promise<void> {
   const argv = process.argv.slice(2);
-  quietOnClosedPipe();
   try {
     await start(bin, argv);
   } catch (error) {
@@ -42,6 +41,8 @@ async function start(bin: Bin, argv: string[]): Promise<void> {
     bin !== 'lessons' || argv.includes('record-failure') || argv.includes('record-heuristic');
   const fast = mayRecord ? loadRecordPath() : undefined;
   if (fast !== undefined && (await runRecord(fast, bin, argv))) return;
+  // Only now: the record path writes its few lines without Node's streams (cli/stdio.ts).
+  quietOnClosedPipe();
   // `lessons mcp`, a long-lived server, goes straight to its bundle: no yargs kept in memory.
   if (bin === 'lessons' && argv.includes('mcp')) {
     const mcp = loadCached<McpBundle>(path.join(__dirname, 'mcp.cjs'));

@@ -3,6 +3,7 @@
 // returns (or the error it throws).
 
 import type { ArgumentsCamelCase, CommandModule } from 'yargs';
+import { writeErr, writeOut } from './stdio.js';
 
 /** What a command handler returns: done (exit 0), or not done with its report printed (exit 1). */
 export type Outcome = 'done' | 'not-done';
@@ -30,8 +31,8 @@ export class Output {
 
   /** The command's result: the JSON object, or the human text unless --quiet. */
   result(value: object, human: string | (() => string)): void {
-    if (this.json) process.stdout.write(`${JSON.stringify(value)}\n`);
-    else if (!this.quiet) process.stdout.write(`${typeof human === 'string' ? human : human()}\n`);
+    if (this.json) writeOut(`${JSON.stringify(value)}\n`);
+    else if (!this.quiet) writeOut(`${typeof human === 'string' ? human : human()}\n`);
   }
 
   /**
@@ -39,7 +40,7 @@ export class Output {
    * `result`, but under --quiet the report still goes to stderr, so cron mails it.
    */
   failure(value: object, human: () => string): void {
-    if (this.quiet && !this.json) process.stderr.write(`${human()}\n`);
+    if (this.quiet && !this.json) writeErr(`${human()}\n`);
     else this.result(value, human);
   }
 
@@ -52,7 +53,7 @@ export class Output {
 
   /** Progress and notes for people: stderr, never with --json or --quiet. */
   note(text: string): void {
-    if (!this.json && !this.quiet) process.stderr.write(`${text}\n`);
+    if (!this.json && !this.quiet) writeErr(`${text}\n`);
   }
 
   /** A line for a person at a terminal (`50 of 5,001 records`), as gh prints "Showing 30 of

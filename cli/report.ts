@@ -3,6 +3,7 @@
 // (fast.ts) loads neither yargs nor anything that imports it.
 
 import { InternalError, LessonsError } from '../src/errors/index.js';
+import { writeErr, writeOut } from './stdio.js';
 
 export const GLOBAL_OPTIONS = {
   dir: {
@@ -31,10 +32,9 @@ export function reportError(error: unknown, argv: readonly string[], bin: string
     error instanceof LessonsError
       ? error
       : new InternalError(error instanceof Error ? error.message : String(error), { cause: error });
-  if (wantsJson(argv))
-    process.stdout.write(`${JSON.stringify({ ok: false, error: known.toJSON() })}\n`);
-  process.stderr.write(`${bin}: ${known.message}\n`);
+  if (wantsJson(argv)) writeOut(`${JSON.stringify({ ok: false, error: known.toJSON() })}\n`);
+  writeErr(`${bin}: ${known.message}\n`);
   if (!(error instanceof LessonsError) && process.env.LESSONS_DEBUG && error instanceof Error)
-    process.stderr.write(`${error.stack}\n`);
+    writeErr(`${error.stack}\n`);
   return known.exitCode;
 }

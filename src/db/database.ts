@@ -2,12 +2,34 @@
 // and BEGIN IMMEDIATE; readers open read-only and never block writers.
 
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import BetterSqlite3 from 'better-sqlite3';
 import { IndexNotAFileError, SqliteCorruptError, StoreError } from '../errors/index.js';
 import type { LifecycleEvent } from '../record/event.js';
 import type { FoldedState } from '../record/fold.js';
 import type { LessonRecord, RenderedRecord } from '../record/types.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
+
+let addon: string | null | undefined;
+
+/**
+ * better-sqlite3's options with the path of its addon where it is built (always, from npm's
+ * prebuilt binaries or a local build): found by one module resolution, where better-sqlite3's
+ * default asks the `bindings` package, which tries a dozen places and costs a cold record
+ * about 3 ms. Elsewhere (an unusual build) the default stays.
+ */
+function sqliteOptions(options: BetterSqlite3.Options = {}): BetterSqlite3.Options {
+  if (addon === undefined) {
+    try {
+      addon = createRequire(import.meta.url).resolve(
+        'better-sqlite3/build/Release/better_sqlite3.node',
+      );
+    } catch {
+      addon = null;
+    }
+  }
+  return addon === null ? options : { ...options, nativeBinding: addon };
+}
 
 /** A row of `records` as stored. */
 export interface RecordRow {
@@ -272,7 +294,7 @@ export class Database {
   ): { database: Database; created: boolean } {
     const created = !Database.indexExists(file);
     return wrapOpen(file, () => {
-      const db = new BetterSqlite3(file);
+      const db = new BetterSqlite3(file, sqliteOptions());
       try {
         db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
         if (String(db.pragma('journal_mode', { simple: true })) !== 'wal')
@@ -302,7 +324,7 @@ export class Database {
 
   /** A new, empty index in memory (for a read-only store whose index.db is missing). */
   static openInMemory(): Database {
-    const database = new Database(':memory:', new BetterSqlite3(':memory:'));
+    const database = new Database(':memory:', new BetterSqlite3(':memory:', sqliteOptions()));
     database.migrate();
     return database;
   }
@@ -313,7 +335,7 @@ export class Database {
    */
   static openCopy(file: string): Database {
     return wrapOpen(file, () => {
-      const db = new BetterSqlite3(file, { fileMustExist: true });
+      const db = new BetterSqlite3(file, sqliteOptions({ fileMustExist: true }));
       const database = new Database(file, db);
       try {
         database.checkSchemaVersion();
@@ -330,7 +352,7 @@ export class Database {
   static openForRead(file: string): Database | undefined {
     if (!Database.indexExists(file)) return undefined;
     return wrapOpen(file, () => {
-      const db = new BetterSqlite3(file, { readonly: true, fileMustExist: true });
+      const db = new BetterSqlite3(file, sqliteOptions({ readonly: true, fileMustExist: true }));
       db.pragma('busy_timeout = 5000');
       const database = new Database(file, db);
       try {

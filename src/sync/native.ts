@@ -2,10 +2,17 @@
 // helpers, local paths, file://, http(s) all work as they do for the person's git), and a few
 // read-only questions about history (ancestry, merge bases, new commits).
 
-import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { SyncError } from '../errors/index.js';
+
+/**
+ * node:child_process, loaded when git is first run: the record path imports this module (through
+ * the store) but never runs git, and loading child_process costs a cold record about 4 ms.
+ */
+function childProcess(): typeof import('node:child_process') {
+  return process.getBuiltinModule('node:child_process');
+}
 
 export interface GitRun {
   readonly code: number;
@@ -49,7 +56,7 @@ export class NativeGit {
   /** Run git with `args`; never throws for a non-zero exit (the caller decides). */
   run(args: readonly string[]): Promise<GitRun> {
     return new Promise((resolve, reject) => {
-      execFile(
+      childProcess().execFile(
         this.bin,
         // No automatic gc or maintenance from a fetch: writers may be at work in the store.
         ['-c', 'gc.auto=0', '-c', 'maintenance.auto=false', ...args],
@@ -119,7 +126,7 @@ export class NativeGit {
     const wanted = [...new Set(oids)];
     if (wanted.length === 0) return Promise.resolve(new Map<string, Buffer>());
     return new Promise((resolve, reject) => {
-      const child = spawn(this.bin, ['cat-file', '--batch'], {
+      const child = childProcess().spawn(this.bin, ['cat-file', '--batch'], {
         cwd: this.dir,
         stdio: ['pipe', 'pipe', 'pipe'],
       });

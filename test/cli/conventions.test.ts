@@ -79,6 +79,24 @@ describe('pipes', () => {
   }
 });
 
+describe('pipes closed before a record prints', () => {
+  // The record path writes its lines with fs.writeSync (cli/stdio.ts), not through a stream.
+  for (const json of [false, true]) {
+    it(`stores the record and exits 0: record-failure ${json ? '--json ' : ''}| true`, () => {
+      const dir = tempStore();
+      const run = inShell(
+        `${lessonsCommand(['--dir', dir, ...(json ? ['--json'] : []), 'record-failure', '--title', 'Reader gone', '--domain', 'pipes'])} | true; echo "exit=\${PIPESTATUS[0]}" >&2`,
+      );
+      expect(run.stderr).toBe('exit=0\n');
+      const state = storeState(dir);
+      expect(state.rows.map((row) => row.title)).toEqual(['Reader gone']);
+      expect(state.commits).toBe(2); // the store's first commit, then the record's
+      expect(Object.keys(state.files)).toHaveLength(1);
+      expect(consistencyProblems(dir)).toEqual([]);
+    });
+  }
+});
+
 describe('--json is exactly one JSON object', () => {
   it('for `--json search -dash`: the unknown flag named, no help text', async () => {
     const run = await lessons(['--dir', big, '--json', 'search', '-dash']);
