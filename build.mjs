@@ -107,6 +107,13 @@ await esbuild.build({
   outfile: 'dist/cli/main.cjs',
   sourcemap: 'linked',
 });
+// verify's scan thread (src/maintenance/scan-thread.ts), beside main.cjs where it looks for it.
+await esbuild.build({
+  ...commonJs,
+  entryPoints: ['src/maintenance/scan-worker.ts'],
+  outfile: 'dist/cli/scan-worker.cjs',
+  sourcemap: 'linked',
+});
 await esbuild.build({
   ...commonJs,
   entryPoints: ['cli/record-path.ts'],

@@ -4,11 +4,12 @@
 // person allowed when recording (a Lessons-Allow-Secret trailer on the record's commit) is not
 // reported; anything else is SECRET_IN_HISTORY, so a team can see what to rotate.
 
-import type { EventRow, NewRow } from '../db/database.js';
+import type { Database, EventRow, NewRow } from '../db/database.js';
 import { readCommit, trailerValues } from '../git/commit.js';
 import type { GitRepository } from '../git/repository.js';
 import type { LifecycleEvent } from '../record/event.js';
 import { eventFields } from '../record/lifecycle.js';
+import type { SecretFinding } from '../errors/index.js';
 import { ruleName, scanGroups } from '../record/secrets.js';
 import { finding, type Finding } from './findings.js';
 
@@ -34,6 +35,23 @@ export function rowFields(row: RowTexts): { field: string; text: string }[] {
   return fields;
 }
 
+/** Rows read per page of texts: each page is a statement of its own, holding no lock after. */
+const TEXT_PAGE = 2000;
+
+/** Every record's texts, a page at a time: a store's bodies are never held at once. */
+export function* textPages(db: Database['db']): Generator<ScannedRow> {
+  const page = db.prepare(
+    `SELECT rowid, id, path, kind, title, domain, tags, body, source_id, imported_from, blob_oid, commit_oid
+       FROM records WHERE rowid > ? ORDER BY rowid LIMIT ${TEXT_PAGE}`,
+  );
+  for (let after = 0; ;) {
+    const rows = page.all(after) as (ScannedRow & { rowid: number })[];
+    yield* rows;
+    if (rows.length < TEXT_PAGE) return;
+    after = rows.at(-1)!.rowid;
+  }
+}
+
 /** Rules a person allowed for record `id` in `commit` (its Lessons-Allow-Secret trailers). */
 async function allowedIn(repo: GitRepository, commit: string, id: string): Promise<Set<string>> {
   try {
@@ -49,32 +67,38 @@ async function allowedIn(repo: GitRepository, commit: string, id: string): Promi
   }
 }
 
-interface Scanned {
-  path: string;
-  id: string;
-  commit: string;
+/** A row or event whose texts matched a rule, before HEAD and the trailers are consulted. */
+export interface HistoryMatch {
+  readonly path: string;
+  readonly id: string;
+  /** The blob the scanned texts came from: the match counts only while HEAD holds it. */
+  readonly blob: string;
+  readonly commit: string;
   /** An update event's target: the record its text folds into. */
-  corrects?: string;
-  fields: { field: string; text: string }[];
+  readonly corrects?: string;
+  readonly event: boolean;
+  readonly matches: readonly SecretFinding[];
+}
+
+interface Scanned extends Omit<HistoryMatch, 'matches'> {
+  readonly fields: { field: string; text: string }[];
 }
 
 /** Characters of text scanned at a time: the scan holds this much, whatever the store's size. */
 const CHUNK_CHARS = 4 << 20;
 
 /**
- * SECRET_IN_HISTORY for every event and record at HEAD (a row whose blob is HEAD's), read
- * as they come (`rows` may be a cursor over index.db) and scanned a few megabytes at a time.
+ * Every event and record whose texts match a secret rule, read as they come (`rows` may be a
+ * cursor over index.db) and scanned a few megabytes at a time. `atHead` leaves out what HEAD
+ * no longer holds before it is scanned; without it everything is scanned (the scan thread,
+ * which has no HEAD) and `judgeMatches` leaves it out afterwards.
  */
-export async function secretsInHistory(
-  repo: GitRepository,
+export async function scanHistory(
   rows: Iterable<ScannedRow>,
-  tree: ReadonlyMap<string, string>,
-  events: ReadonlyMap<string, EventRow> = new Map(),
-): Promise<Finding[]> {
-  // A record's row holds its corrections folded in: a rule an update allowed for a match of its
-  // own is allowed in the record's row too (and only such a rule).
-  const allowedByUpdates = new Map<string, Set<string>>();
-  const findings: Finding[] = [];
+  events: Iterable<EventRow>,
+  atHead: (path: string, blob: string) => boolean = () => true,
+): Promise<HistoryMatch[]> {
+  const matched: HistoryMatch[] = [];
   let chunk: Scanned[] = [];
   let chars = 0;
   const flush = async (): Promise<void> => {
@@ -85,22 +109,8 @@ export async function secretsInHistory(
     const found = await scanGroups(scanned.map((s) => s.fields));
     for (const [i, matches] of found.entries()) {
       if (matches.length === 0) continue;
-      const item = scanned[i]!;
-      const allowed = await allowedIn(repo, item.commit, item.id);
-      for (const rule of allowedByUpdates.get(item.id) ?? []) allowed.add(rule);
-      if (item.corrects !== undefined) {
-        const rules = allowedByUpdates.get(item.corrects) ?? new Set<string>();
-        for (const m of matches) if (allowed.has(m.rule)) rules.add(m.rule);
-        allowedByUpdates.set(item.corrects, rules);
-      }
-      for (const m of matches.filter((f) => !allowed.has(f.rule)))
-        findings.push(
-          finding(
-            'SECRET_IN_HISTORY',
-            `${item.path}: ${m.kind} (rule ${m.rule}) in ${m.field} line ${m.line}: ${m.masked}`,
-            { path: item.path, id: item.id },
-          ),
-        );
+      const { fields: _texts, ...item } = scanned[i]!;
+      matched.push({ ...item, matches });
     }
   };
   const add = async (item: Scanned): Promise<void> => {
@@ -108,25 +118,76 @@ export async function secretsInHistory(
     for (const f of item.fields) chars += f.text.length;
     if (chars >= CHUNK_CHARS) await flush();
   };
-  // Events first (all of them): what their matches were allowed is known before the records
-  // they fold into.
-  for (const row of events.values()) {
-    if (tree.get(row.path) !== row.blob_oid) continue;
+  for (const row of events) {
+    if (!atHead(row.path, row.blob_oid)) continue;
     // Most events (a validation without a note) carry no text at all.
     const fields = eventFields(JSON.parse(row.payload) as LifecycleEvent);
     if (fields.length > 0)
       await add({
         path: row.path,
         id: row.id,
+        blob: row.blob_oid,
         commit: row.commit_oid,
+        event: true,
         ...(row.verb === 'update' ? { corrects: row.target } : {}),
         fields,
       });
   }
   await flush();
   for (const row of rows)
-    if (tree.get(row.path) === row.blob_oid)
-      await add({ path: row.path, id: row.id, commit: row.commit_oid, fields: rowFields(row) });
+    if (atHead(row.path, row.blob_oid))
+      await add({
+        path: row.path,
+        id: row.id,
+        blob: row.blob_oid,
+        commit: row.commit_oid,
+        event: false,
+        fields: rowFields(row),
+      });
   await flush();
+  return matched;
+}
+
+/**
+ * SECRET_IN_HISTORY for each match still at HEAD that no Lessons-Allow-Secret trailer of its
+ * commit allows. Events are judged first: what an update allowed is allowed in the record its
+ * text folds into (and only that).
+ */
+export async function judgeMatches(
+  repo: GitRepository,
+  matched: readonly HistoryMatch[],
+  tree: ReadonlyMap<string, string>,
+): Promise<Finding[]> {
+  const allowedByUpdates = new Map<string, Set<string>>();
+  const findings: Finding[] = [];
+  const atHead = matched.filter((m) => tree.get(m.path) === m.blob);
+  for (const item of [...atHead.filter((m) => m.event), ...atHead.filter((m) => !m.event)]) {
+    const allowed = await allowedIn(repo, item.commit, item.id);
+    for (const rule of allowedByUpdates.get(item.id) ?? []) allowed.add(rule);
+    if (item.corrects !== undefined) {
+      const rules = allowedByUpdates.get(item.corrects) ?? new Set<string>();
+      for (const m of item.matches) if (allowed.has(m.rule)) rules.add(m.rule);
+      allowedByUpdates.set(item.corrects, rules);
+    }
+    for (const m of item.matches.filter((f) => !allowed.has(f.rule)))
+      findings.push(
+        finding(
+          'SECRET_IN_HISTORY',
+          `${item.path}: ${m.kind} (rule ${m.rule}) in ${m.field} line ${m.line}: ${m.masked}`,
+          { path: item.path, id: item.id },
+        ),
+      );
+  }
   return findings;
+}
+
+/** SECRET_IN_HISTORY for every event and record at HEAD (a row whose blob is HEAD's). */
+export async function secretsInHistory(
+  repo: GitRepository,
+  rows: Iterable<ScannedRow>,
+  tree: ReadonlyMap<string, string>,
+  events: ReadonlyMap<string, EventRow> = new Map(),
+): Promise<Finding[]> {
+  const atHead = (p: string, blob: string): boolean => tree.get(p) === blob;
+  return judgeMatches(repo, await scanHistory(rows, events.values(), atHead), tree);
 }

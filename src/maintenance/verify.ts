@@ -7,13 +7,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import {
-  foldedRow,
-  rowFromRecord,
-  type Database,
-  type EventRow,
-  type RecordRow,
-} from '../db/database.js';
+import { foldedRow, rowFromRecord, type EventRow, type RecordRow } from '../db/database.js';
 import { IndexNotAFileError, SqliteCorruptError, UsageError } from '../errors/index.js';
 import { readCommit } from '../git/commit.js';
 import { hashObject } from '../git/hash.js';
@@ -39,7 +33,14 @@ import {
 } from '../resources/index-db.js';
 import type { OnProgress } from '../util/progress.js';
 import { recordFiles } from '../db/rebuild.js';
-import { secretsInHistory, type ScannedRow } from './secrets-in-history.js';
+import {
+  judgeMatches,
+  scanHistory,
+  textPages,
+  type HistoryMatch,
+  type ScannedRow,
+} from './secrets-in-history.js';
+import { startHistoryScan, type HistoryScan } from './scan-thread.js';
 import { linkFinding, shapeFindings } from './shape.js';
 import { recordPath, RECORD_ROOTS, isRecordPath } from '../record/paths.js';
 
@@ -129,8 +130,13 @@ export async function verifyStore(dir: string, options: SurveyOptions): Promise<
     if (!(error instanceof IndexNotAFileError || error instanceof SqliteCorruptError)) throw error;
     index = undefined; // reported as a finding by the survey
   }
+  // The secret scan and index.db's check on a second core (scan-thread.ts), for the first look.
+  const scan =
+    index?.origin === 'file' && index.database !== undefined
+      ? startHistoryScan({ dbFile: layout.dbFile, deep: options.deep === true })
+      : undefined;
   try {
-    let survey = await surveyStore(layout, options, index);
+    let survey = await surveyStore(layout, options, index, scan);
     if (survey.findings.length > 0) {
       // Writers may have moved on while we read: keep what a second look confirms.
       await new Promise((resolve) => setTimeout(resolve, 200));
@@ -154,6 +160,7 @@ export async function verifyStore(dir: string, options: SurveyOptions): Promise<
       findings: survey.findings,
     };
   } finally {
+    scan?.stop();
     index?.close();
   }
 }
@@ -251,6 +258,7 @@ async function readRows(
   layout: StoreLayout,
   deep: boolean,
   given: ReadableIndex | undefined,
+  scan: HistoryScan | undefined,
 ): Promise<{ source: RowSource | undefined; problem: Finding | undefined }> {
   let index: ReadableIndex | undefined = given;
   const close = (): void => {
@@ -273,7 +281,9 @@ async function readRows(
       };
     }
     const { db } = database;
-    const check = db.pragma(deep ? 'integrity_check' : 'quick_check', { simple: true });
+    const pragma = (): unknown =>
+      db.pragma(deep ? 'integrity_check' : 'quick_check', { simple: true });
+    const check = scan === undefined ? pragma() : await scan.check.catch(pragma);
     if (check !== 'ok') throw new SqliteCorruptError(layout.dbFile, new Error(String(check)));
     const rows = new Map<string, RowRef>();
     for (const row of db
@@ -303,22 +313,6 @@ async function readRows(
       };
     if (!(error instanceof SqliteCorruptError)) throw error;
     return { source: undefined, problem: corruptFinding(error) };
-  }
-}
-
-/** Rows read per page of texts: each page is a statement of its own, holding no lock after. */
-const TEXT_PAGE = 2000;
-
-function* textPages(db: Database['db']): Generator<ScannedRow> {
-  const page = db.prepare(
-    `SELECT rowid, id, path, kind, title, domain, tags, body, source_id, imported_from, blob_oid, commit_oid
-       FROM records WHERE rowid > ? ORDER BY rowid LIMIT ${TEXT_PAGE}`,
-  );
-  for (let after = 0; ;) {
-    const rows = page.all(after) as (ScannedRow & { rowid: number })[];
-    yield* rows;
-    if (rows.length < TEXT_PAGE) return;
-    after = rows.at(-1)!.rowid;
   }
 }
 
@@ -463,14 +457,23 @@ export async function surveyStore(
   layout: StoreLayout,
   options: SurveyOptions,
   sqliteIndex?: ReadableIndex,
+  scan?: HistoryScan,
 ): Promise<Survey> {
   const deep = options.deep === true;
   const repo = new GitRepository(layout.dir);
   const findings: Finding[] = [];
 
-  // Rows first, then HEAD: a row is committed only after main moved, so HEAD read afterwards
+  // .git/index first: read while the scan thread checks index.db. Its mtime is taken before
+  // it is read (git's racy-clean test must not trust a stat newer than the entries). An index
+  // a writer replaces while verify runs differs from HEAD only for that writer's records: a
+  // finding the second look does not confirm.
+  const indexMtime = deep
+    ? undefined
+    : fs.statSync(repo.indexPath, { bigint: true, throwIfNoEntry: false })?.mtimeNs;
+  const index = repo.indexEntries();
+  // Rows, then HEAD: a row is committed only after main moved, so HEAD read afterwards
   // holds every record whose row we saw.
-  const { source, problem } = await readRows(layout, deep, sqliteIndex);
+  const { source, problem } = await readRows(layout, deep, sqliteIndex, scan);
   try {
     const rows = source?.rows;
     const events = source?.events;
@@ -496,10 +499,6 @@ export async function surveyStore(
     findings.push(...journal.pending, ...shapeFindings(layout), ...conflictFindings(layout));
     const inFlight = journal.inFlight;
     const files = walkRecordFolders(layout);
-    const index = repo.indexEntries();
-    const indexMtime = deep
-      ? undefined
-      : fs.statSync(repo.indexPath, { bigint: true, throwIfNoEntry: false })?.mtimeNs;
     let indexStale = index === undefined || (!fs.existsSync(repo.indexPath) && tree.size > 0);
 
     // The events of each record, from their rows (what the index folded).
@@ -571,8 +570,12 @@ export async function surveyStore(
         )),
       );
     options.onProgress?.(tree.size, tree.size, 'checking records');
-    if (source !== undefined)
-      findings.push(...(await secretsInHistory(repo, source.texts(), tree, events)));
+    if (source !== undefined) {
+      const inline = (): Promise<HistoryMatch[]> =>
+        scanHistory(source.texts(), source.events.values(), (p, b) => tree.get(p) === b);
+      const matched = scan === undefined ? await inline() : await scan.matches.catch(inline);
+      findings.push(...(await judgeMatches(repo, matched, tree)));
+    }
 
     for (const [p, row] of [...(rows ?? []), ...(events ?? [])])
       if (!tree.has(p) && !inFlight.has(p))
