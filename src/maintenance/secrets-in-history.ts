@@ -38,52 +38,17 @@ export function rowFields(row: RowTexts): { field: string; text: string }[] {
 /** Rows read per page of texts: each page is a statement of its own, holding no lock after. */
 const TEXT_PAGE = 2000;
 
-/** A row of the page query as an array, in its column order (arrays cost half what objects do). */
-type TextRow = [
-  number,
-  ...[string, string, ScannedRow['kind'], string, string, string, string],
-  ...[string | null, string | null, string, string],
-];
-
 /** Every record's texts, a page at a time: a store's bodies are never held at once. */
 export function* textPages(db: Database['db']): Generator<ScannedRow> {
-  const page = db
-    .prepare(
-      `SELECT rowid, id, path, kind, title, domain, tags, body, source_id, imported_from, blob_oid, commit_oid
-         FROM records WHERE rowid > ? ORDER BY rowid LIMIT ${TEXT_PAGE}`,
-    )
-    .raw();
+  const page = db.prepare(
+    `SELECT rowid, id, path, kind, title, domain, tags, body, source_id, imported_from, blob_oid, commit_oid
+       FROM records WHERE rowid > ? ORDER BY rowid LIMIT ${TEXT_PAGE}`,
+  );
   for (let after = 0; ;) {
-    const rows = page.all(after) as TextRow[];
-    for (const [
-      ,
-      id,
-      path,
-      kind,
-      title,
-      domain,
-      tags,
-      body,
-      source_id,
-      imported_from,
-      blob_oid,
-      commit_oid,
-    ] of rows)
-      yield {
-        id,
-        path,
-        kind,
-        title,
-        domain,
-        tags,
-        body,
-        source_id,
-        imported_from,
-        blob_oid,
-        commit_oid,
-      };
+    const rows = page.all(after) as (ScannedRow & { rowid: number })[];
+    yield* rows;
     if (rows.length < TEXT_PAGE) return;
-    after = rows.at(-1)![0];
+    after = rows.at(-1)!.rowid;
   }
 }
 
@@ -214,15 +179,4 @@ export async function judgeMatches(
       );
   }
   return findings;
-}
-
-/** SECRET_IN_HISTORY for every event and record at HEAD (a row whose blob is HEAD's). */
-export async function secretsInHistory(
-  repo: GitRepository,
-  rows: Iterable<ScannedRow>,
-  tree: ReadonlyMap<string, string>,
-  events: ReadonlyMap<string, EventRow> = new Map(),
-): Promise<Finding[]> {
-  const atHead = (p: string, blob: string): boolean => tree.get(p) === blob;
-  return judgeMatches(repo, await scanHistory(rows, events.values(), atHead), tree);
 }
