@@ -13,7 +13,8 @@
 // floor (as many fsyncs of small files and folders, on the same disk, as that record made) and
 // one native `git add <file> && git commit` of a file in the same store; CLI cold start against
 // `node -e 0` and the CLI's peak RSS; `lessons verify`, `verify --deep` and `reindex` as child
-// processes (wall time and peak RSS of each); search and context latency in process; and a
+// processes (wall time and peak RSS of each), and `verify` again after the reindex (its rows
+// then carry no writer's secret-scan mark, so it scans them all); search and context latency in process; and a
 // `lessons mcp` server's call latency (record, search, context) as an agent sees it, with its
 // resident set afterwards, beside a bare `node` waiting. Medians of --runs.
 // Results go to stress/results/bench-<time>.json.
@@ -198,6 +199,9 @@ interface SizeResult {
   deepRssMb: number | undefined;
   reindexMs: number;
   reindexRssMb: number | undefined;
+  /** verify right after reindex: no row carries its writer's secret-scan mark any more. */
+  verifyReindexedMs: number;
+  verifyReindexedStatus: number | null;
   searchP50: number;
   searchP95: number;
   contextP50: number;
@@ -290,7 +294,8 @@ try {
     const verify = timed([LESSONS_CLI, '--dir', dir, '--quiet', 'verify']);
     const deep = timed([LESSONS_CLI, '--dir', dir, '--quiet', 'verify', '--deep']);
     const reindex = timed([LESSONS_CLI, '--dir', dir, '--quiet', 'reindex']);
-    for (const [name, run] of Object.entries({ verify, deep, reindex }))
+    const reindexed = timed([LESSONS_CLI, '--dir', dir, '--quiet', 'verify']);
+    for (const [name, run] of Object.entries({ verify, deep, reindex, reindexed }))
       if (run.status !== 0) console.error(`  ${size}: ${name} exited ${run.status}`);
     let started: number;
 
@@ -348,6 +353,8 @@ try {
       deepRssMb: deep.peakRssMb,
       reindexMs: reindex.ms,
       reindexRssMb: reindex.peakRssMb,
+      verifyReindexedMs: reindexed.ms,
+      verifyReindexedStatus: reindexed.status,
       searchP50: percentile(search, 50),
       searchP95: percentile(search, 95),
       contextP50: percentile(context, 50),
@@ -415,6 +422,7 @@ table(
     'verify s (RSS MB)',
     'verify --deep s (RSS MB)',
     'reindex s (RSS MB)',
+    'verify after reindex s',
     'search p50/p95 ms',
     'context p50/p95 ms',
   ],
@@ -423,6 +431,7 @@ table(
     `${f(r.verifyMs / 1000, 2)} (${f(r.verifyRssMb, 0)})${exit(r.verifyStatus)}`,
     `${f(r.deepMs / 1000, 2)} (${f(r.deepRssMb, 0)})${exit(r.deepStatus)}`,
     `${f(r.reindexMs / 1000, 2)} (${f(r.reindexRssMb, 0)})${exit(r.reindexStatus)}`,
+    `${f(r.verifyReindexedMs / 1000, 2)}${exit(r.verifyReindexedStatus)}`,
     `${f(r.searchP50, 2)} / ${f(r.searchP95, 2)}`,
     `${f(r.contextP50, 2)} / ${f(r.contextP95, 2)}`,
   ]),

@@ -7,8 +7,9 @@ import BetterSqlite3 from 'better-sqlite3';
 import { IndexNotAFileError, SqliteCorruptError, StoreError } from '../errors/index.js';
 import type { LifecycleEvent } from '../record/event.js';
 import type { FoldedState } from '../record/fold.js';
+import { rowTexts } from '../record/secrets.js';
 import type { LessonRecord, RenderedRecord } from '../record/types.js';
-import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
+import { MIGRATIONS, REFILL_BELOW_VERSION, SCHEMA_VERSION } from './schema.js';
 
 let addon: string | null | undefined;
 
@@ -154,20 +155,22 @@ export function rowFromRecord(
   txid: string,
   commit: string,
 ): NewRow {
+  // The texts as the secret scan of a writer read them (a row's mark vouches for exactly these).
+  const texts = rowTexts(record);
   return {
     id: record.id,
     kind: record.kind,
     path,
-    title: record.title,
-    domain: record.domain,
-    tags: JSON.stringify(record.tags),
+    title: texts.title,
+    domain: texts.domain,
+    tags: texts.tags,
     created: record.created,
     severity: record.kind === 'failure' ? record.severity : null,
     source: record.kind === 'heuristic' ? record.source : null,
     confidence: record.kind === 'heuristic' ? record.confidence : null,
-    source_id: record.kind === 'heuristic' ? (record.sourceId ?? null) : null,
-    body: record.body,
-    imported_from: record.importedFrom === undefined ? null : JSON.stringify(record.importedFrom),
+    source_id: texts.source_id,
+    body: texts.body,
+    imported_from: texts.imported_from,
     blob_oid: blobOid,
     commit_oid: commit,
     txid,
@@ -303,7 +306,7 @@ export class Database {
         const database = new Database(file, db);
         database.migrate();
         // An index older than the events has none of them: it is filled again from HEAD.
-        return { database, created: created || database.migratedFrom < SCHEMA_VERSION };
+        return { database, created: created || database.migratedFrom < REFILL_BELOW_VERSION };
       } catch (error) {
         db.close();
         throw error;
@@ -530,6 +533,21 @@ export class Database {
       )
       .run({ ...row, rowid: existing.rowid });
     return existing.rowid;
+  }
+
+  /**
+   * Mark rows whose texts passed the secret scan with the scan's fingerprint (record_scans);
+   * `undefined` leaves a row unmarked. Inside the caller's transaction.
+   */
+  markScanned(rows: readonly (readonly [rowid: number, scanned: string | undefined])[]): void {
+    let mark: BetterSqlite3.Statement | undefined;
+    for (const [rowid, scanned] of rows) {
+      if (scanned === undefined) continue;
+      mark ??= this.db.prepare(
+        'INSERT OR REPLACE INTO record_scans (rowid_ref, rules) VALUES (?, ?)',
+      );
+      mark.run(rowid, scanned);
+    }
   }
 
   /** Insert one event row and return its rowid (checked > 0). */

@@ -131,6 +131,40 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    // The secret scan's marks (docs/secrets.md): a writer that scanned a row's texts, as verify
+    // reads them, with the rules `rules` names, and found no secret its record did not allow,
+    // marks the row; verify then does not scan it again (verify --deep always does). A change of
+    // any of those texts takes the mark away, so a mark never outlives what was scanned. Nothing
+    // to fill: rows from before have no mark and are scanned as before.
+    version: 4,
+    up(db) {
+      db.exec(`
+        CREATE TABLE record_scans (
+          rowid_ref INTEGER PRIMARY KEY,
+          rules     TEXT NOT NULL
+        );
+        CREATE TRIGGER record_scans_update
+          AFTER UPDATE OF kind, title, domain, tags, body, source_id, imported_from ON records
+          WHEN old.kind IS NOT new.kind OR old.title IS NOT new.title
+            OR old.domain IS NOT new.domain OR old.tags IS NOT new.tags
+            OR old.body IS NOT new.body OR old.source_id IS NOT new.source_id
+            OR old.imported_from IS NOT new.imported_from
+        BEGIN
+          DELETE FROM record_scans WHERE rowid_ref = old.rowid;
+        END;
+        CREATE TRIGGER record_scans_delete AFTER DELETE ON records BEGIN
+          DELETE FROM record_scans WHERE rowid_ref = old.rowid;
+        END;
+      `);
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+/** Below this version an index holds no events: a writer migrating it fills it again from HEAD. */
+export const REFILL_BELOW_VERSION = 3;
+
+/** The oldest schema readers can answer from (later versions only add what writers keep). */
+export const READABLE_FROM_VERSION = 3;

@@ -11,7 +11,7 @@ import { IndexFormatError, UnsupportedIndexError } from '../errors/index.js';
 const SIGNATURE = 'DIRC';
 const HEADER = 12;
 const HASH = 20;
-const STAT_BLOCK = 40; // ctime, mtime (s + ns each), dev, ino, mode, uid, gid, size
+export const STAT_BLOCK = 40; // ctime, mtime (s + ns each), dev, ino, mode, uid, gid, size
 const FLAG_EXTENDED = 0x4000;
 const NAME_MASK = 0x0fff;
 
@@ -39,21 +39,25 @@ export function entryFromStat(
  * size, as git truncates them), for a regular file of mode 100644; zeros without a stat.
  */
 export function statBlock(stat: BigIntStats | undefined): Buffer {
-  const block = Buffer.alloc(STAT_BLOCK);
+  return writeStatBlock(stat, Buffer.alloc(STAT_BLOCK), 0);
+}
+
+/** statBlock, written into `block` at `at` (many of them in one buffer). Returns `block`. */
+export function writeStatBlock(stat: BigIntStats | undefined, block: Buffer, at: number): Buffer {
   const mode = 0o100644;
   if (stat !== undefined) {
     const u32 = (v: bigint): number => Number(BigInt.asUintN(32, v));
-    block.writeUInt32BE(u32(stat.ctimeNs / 1_000_000_000n), 0);
-    block.writeUInt32BE(u32(stat.ctimeNs % 1_000_000_000n), 4);
-    block.writeUInt32BE(u32(stat.mtimeNs / 1_000_000_000n), 8);
-    block.writeUInt32BE(u32(stat.mtimeNs % 1_000_000_000n), 12);
-    block.writeUInt32BE(u32(stat.dev), 16);
-    block.writeUInt32BE(u32(stat.ino), 20);
-    block.writeUInt32BE(u32(stat.uid), 28);
-    block.writeUInt32BE(u32(stat.gid), 32);
-    block.writeUInt32BE(u32(stat.size), 36);
+    block.writeUInt32BE(u32(stat.ctimeNs / 1_000_000_000n), at);
+    block.writeUInt32BE(u32(stat.ctimeNs % 1_000_000_000n), at + 4);
+    block.writeUInt32BE(u32(stat.mtimeNs / 1_000_000_000n), at + 8);
+    block.writeUInt32BE(u32(stat.mtimeNs % 1_000_000_000n), at + 12);
+    block.writeUInt32BE(u32(stat.dev), at + 16);
+    block.writeUInt32BE(u32(stat.ino), at + 20);
+    block.writeUInt32BE(u32(stat.uid), at + 28);
+    block.writeUInt32BE(u32(stat.gid), at + 32);
+    block.writeUInt32BE(u32(stat.size), at + 36);
   }
-  block.writeUInt32BE(mode, 24);
+  block.writeUInt32BE(mode, at + 24);
   return block;
 }
 
@@ -368,14 +372,15 @@ export function validCacheTrees(buf: Buffer): Map<string, string> {
 }
 
 /**
- * The plain index equivalent to `buf`: a split index merged with its shared index (entries of
- * the split part win by path), its other extensions kept. A plain index comes back as is.
+ * The shared index a split index links to (checked against its name), located, and the paths of
+ * the split part's own entries, which win over the shared ones. Bitmaps are not merged here.
  */
-export function unsplitIndex(buf: Buffer, loadShared: (id: string) => Buffer): Buffer {
-  const loc = locate(buf);
-  const extensions = extensionsOf(buf, loc.entriesEnd);
-  const link = extensions.find((e) => e.signature === 'link');
-  if (link === undefined) return buf;
+function linkedShared(
+  buf: Buffer,
+  loc: Located,
+  link: Extension,
+  loadShared: (id: string) => Buffer,
+): { shared: Buffer; sharedLoc: Located; own: Set<string> } {
   if (!linkIsPlain(link.data)) throw new UnsupportedIndexError('a split index with bitmaps');
   const id = link.data.toString('hex', 0, HASH);
   const shared = loadShared(id);
@@ -385,6 +390,19 @@ export function unsplitIndex(buf: Buffer, loadShared: (id: string) => Buffer): B
   const own = new Set<string>();
   for (let i = 0; i < loc.count; i++)
     own.add(buf.toString('utf8', loc.pathStarts[i], loc.pathEnds[i]));
+  return { shared, sharedLoc, own };
+}
+
+/**
+ * The plain index equivalent to `buf`: a split index merged with its shared index (entries of
+ * the split part win by path), its other extensions kept. A plain index comes back as is.
+ */
+export function unsplitIndex(buf: Buffer, loadShared: (id: string) => Buffer): Buffer {
+  const loc = locate(buf);
+  const extensions = extensionsOf(buf, loc.entriesEnd);
+  const link = extensions.find((e) => e.signature === 'link');
+  if (link === undefined) return buf;
+  const { shared, sharedLoc, own } = linkedShared(buf, loc, link, loadShared);
   const merged: { key: Buffer; raw: Buffer }[] = [];
   for (let i = 0; i < sharedLoc.count; i++) {
     const key = shared.subarray(sharedLoc.pathStarts[i], sharedLoc.pathEnds[i]);
@@ -407,6 +425,44 @@ export function unsplitIndex(buf: Buffer, loadShared: (id: string) => Buffer): B
     ...merged.map((m) => m.raw),
     ...extensions.filter((e) => e.signature !== 'link').map((e) => e.raw),
   ]);
+}
+
+/** What verify compares of an entry: its blob, and its stat data as a latin1 string. */
+export interface IndexStat {
+  readonly oid: string;
+  readonly stat: string;
+}
+
+/**
+ * The stage-0 entries of `buf` by path, as `readIndexEntries(unsplitIndex(buf, ...))` would
+ * give them, but only what verify compares: read in place, with no merged copy of a split
+ * index, no sort and no Buffer per entry. Throws UnsupportedIndexError where unsplitIndex or
+ * the plain reader does (the caller then reads the index the general way).
+ */
+export function indexStats(
+  buf: Buffer,
+  loadShared: (id: string) => Buffer,
+): Map<string, IndexStat> {
+  const loc = locate(buf);
+  const link = extensionsOf(buf, loc.entriesEnd).find((e) => e.signature === 'link');
+  const out = new Map<string, IndexStat>();
+  const add = (from: Buffer, at: Located, i: number): void => {
+    const start = at.starts[i]!;
+    if (((from.readUInt16BE(start + 60) >> 12) & 3) !== 0) return;
+    out.set(from.toString('utf8', at.pathStarts[i], at.pathEnds[i]), {
+      oid: from.toString('hex', start + 40, start + 60),
+      stat: from.toString('latin1', start, start + STAT_BLOCK),
+    });
+  };
+  if (link !== undefined) {
+    // Entries of the split part win by path, whatever their stage.
+    const { shared, sharedLoc, own } = linkedShared(buf, loc, link, loadShared);
+    for (let i = 0; i < sharedLoc.count; i++)
+      if (!own.has(shared.toString('utf8', sharedLoc.pathStarts[i], sharedLoc.pathEnds[i])))
+        add(shared, sharedLoc, i);
+  }
+  for (let i = 0; i < loc.count; i++) add(buf, loc, i);
+  return out;
 }
 
 /**

@@ -18,7 +18,9 @@ import {
   spliceIndex,
   splitIndex,
   unsplitIndex,
+  indexStats,
   type IndexEntry,
+  type IndexStat,
 } from './index-file.js';
 import { acquireWaiting, GitLockFile } from './lockfile.js';
 import { ObjectStore } from './objects.js';
@@ -392,6 +394,26 @@ export class GitRepository {
     } catch {
       return undefined;
     }
+  }
+
+  /**
+   * What verify compares of each stage-0 entry of the current index (blob and stat data), by
+   * path; undefined when unreadable. Read in place (indexStats), or the general way for a
+   * layout that reader leaves alone.
+   */
+  indexStats(): Map<string, IndexStat> | undefined {
+    const buf = this.readIndex();
+    if (buf === undefined) return new Map();
+    try {
+      return indexStats(buf, (id) => this.readShared(id));
+    } catch (error) {
+      if (!(error instanceof UnsupportedIndexError)) return undefined;
+    }
+    const entries = this.indexEntries();
+    if (entries === undefined) return undefined;
+    const out = new Map<string, IndexStat>();
+    for (const [p, e] of entries) out.set(p, { oid: e.oid, stat: e.stat.toString('latin1') });
+    return out;
   }
 
   /**

@@ -10,46 +10,81 @@ import type { GitRepository } from '../git/repository.js';
 import type { LifecycleEvent } from '../record/event.js';
 import { eventFields } from '../record/lifecycle.js';
 import type { SecretFinding } from '../errors/index.js';
-import { ruleName, scanGroups } from '../record/secrets.js';
+import {
+  ruleName,
+  rowFields,
+  scanFingerprint,
+  scanGroups,
+  type RowTexts,
+} from '../record/secrets.js';
+import { trace } from '../util/faults.js';
 import { finding, type Finding } from './findings.js';
-
-/** The columns of a row that hold text a person wrote. */
-export type RowTexts = Pick<
-  NewRow,
-  'kind' | 'title' | 'domain' | 'tags' | 'body' | 'source_id' | 'imported_from'
->;
 
 /** A record's row as the scan reads it: its texts, and what says where they came from. */
 export type ScannedRow = RowTexts & Pick<NewRow, 'id' | 'path' | 'blob_oid' | 'commit_oid'>;
 
-/** The text fields of a row, by the names a person gives them. */
-export function rowFields(row: RowTexts): { field: string; text: string }[] {
-  const fields = [
-    { field: row.kind === 'heuristic' ? 'rule' : 'title', text: row.title },
-    { field: 'domain', text: row.domain },
-    { field: 'tags', text: (JSON.parse(row.tags) as string[]).join(',') },
-    { field: 'body', text: row.body },
-  ];
-  if (row.source_id !== null) fields.push({ field: 'sourceId', text: row.source_id });
-  if (row.imported_from !== null) fields.push({ field: 'importedFrom', text: row.imported_from });
-  return fields;
-}
-
 /** Rows read per page of texts: each page is a statement of its own, holding no lock after. */
 const TEXT_PAGE = 2000;
 
-/** Every record's texts, a page at a time: a store's bodies are never held at once. */
-export function* textPages(db: Database['db']): Generator<ScannedRow> {
+/** Does index.db keep the writers' scan marks (schema 4 on)? */
+function keepsMarks(db: Database['db']): boolean {
+  return (
+    db
+      .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'record_scans'")
+      .get() !== undefined
+  );
+}
+
+/**
+ * The scan's fingerprint when index.db keeps marks (schema 4): rows marked with it passed this
+ * very scan when their writer stored them, and need none again. Undefined for verify --deep,
+ * which scans everything, and for an index without marks.
+ */
+export async function trustedMarks(db: Database['db'], deep: boolean): Promise<string | undefined> {
+  if (deep) return undefined;
+  return keepsMarks(db) ? scanFingerprint() : undefined;
+}
+
+/**
+ * The share of records no writer marked as scanned, by any rules (0..1; 1 for an index without
+ * marks): what is left to scan, unless the rules changed since.
+ */
+export function unmarkedShare(db: Database['db']): number {
+  if (!keepsMarks(db)) return 1;
+  const { total, unmarked } = db
+    .prepare(
+      `SELECT count(*) AS total,
+              sum(NOT EXISTS (SELECT 1 FROM record_scans WHERE rowid_ref = r.rowid)) AS unmarked
+         FROM records r`,
+    )
+    .get() as { total: number; unmarked: number | null };
+  return total === 0 ? 0 : (unmarked ?? 0) / total;
+}
+
+/**
+ * Every record's texts, a page at a time (a store's bodies are never held at once), but those
+ * of rows marked with `marks`.
+ */
+export function* textPages(db: Database['db'], marks?: string): Generator<ScannedRow> {
   const page = db.prepare(
     `SELECT rowid, id, path, kind, title, domain, tags, body, source_id, imported_from, blob_oid, commit_oid
-       FROM records WHERE rowid > ? ORDER BY rowid LIMIT ${TEXT_PAGE}`,
+       FROM records r WHERE rowid > @after${
+         marks === undefined
+           ? ''
+           : ' AND NOT EXISTS (SELECT 1 FROM record_scans WHERE rowid_ref = r.rowid AND rules = @marks)'
+       } ORDER BY rowid LIMIT ${TEXT_PAGE}`,
   );
+  let count = 0;
   for (let after = 0; ;) {
-    const rows = page.all(after) as (ScannedRow & { rowid: number })[];
+    const rows = page.all(marks === undefined ? { after } : { after, marks }) as (ScannedRow & {
+      rowid: number;
+    })[];
+    count += rows.length;
     yield* rows;
-    if (rows.length < TEXT_PAGE) return;
+    if (rows.length < TEXT_PAGE) break;
     after = rows.at(-1)!.rowid;
   }
+  trace(`scan-texts ${count}`);
 }
 
 /** Rules a person allowed for record `id` in `commit` (its Lessons-Allow-Secret trailers). */

@@ -11,7 +11,7 @@ import { foldedRow, rowFromRecord, type EventRow, type RecordRow } from '../db/d
 import { IndexNotAFileError, SqliteCorruptError, UsageError } from '../errors/index.js';
 import { readCommit } from '../git/commit.js';
 import { hashObject } from '../git/hash.js';
-import { statBlock, type IndexEntry } from '../git/index-file.js';
+import type { IndexStat } from '../git/index-file.js';
 import { GitRepository } from '../git/repository.js';
 import { isTreeMode, parseTree } from '../git/tree.js';
 import { isEventPath, parseEvent, type LifecycleEvent } from '../record/event.js';
@@ -37,12 +37,16 @@ import {
   judgeMatches,
   scanHistory,
   textPages,
+  trustedMarks,
   type HistoryMatch,
   type ScannedRow,
 } from './secrets-in-history.js';
 import { startHistoryScan, type HistoryScan } from './scan-thread.js';
 import { linkFinding, shapeFindings } from './shape.js';
-import { recordPath, RECORD_ROOTS, isRecordPath } from '../record/paths.js';
+import { recordPath, isRecordPath } from '../record/paths.js';
+import { unpackWalk, walkRecordFolders, type WorkFile } from './walk.js';
+
+export type { WorkFile } from './walk.js';
 
 export interface VerifyOptions {
   /** integrity_check instead of quick_check, every reachable object re-hashed, every file hashed. */
@@ -66,22 +70,6 @@ export interface VerifyReport {
   /** Where the index checked came from; 'built' and 'memory' mean index.db was missing. */
   readonly index: IndexOrigin;
   readonly findings: readonly Finding[];
-}
-
-/**
- * A working file in a record folder, as the walk saw it: what git's stat cache compares, not
- * the whole stat (a million of those would not fit in a heap).
- */
-export interface WorkFile {
-  readonly path: string;
-  readonly kind: 'file' | 'link' | 'other';
-  /** Modification time, in nanoseconds since the epoch. */
-  readonly mtimeNs: bigint;
-  /**
-   * The stat data git keeps in its index for the file (statBlock), as a latin1 string (a
-   * small Buffer each would cost several times its size); empty for a non-file.
-   */
-  readonly stat: string;
 }
 
 /** What verify keeps of a record's row; its texts are read again when they are needed. */
@@ -130,10 +118,11 @@ export async function verifyStore(dir: string, options: SurveyOptions): Promise<
     if (!(error instanceof IndexNotAFileError || error instanceof SqliteCorruptError)) throw error;
     index = undefined; // reported as a finding by the survey
   }
-  // The secret scan and index.db's check on a second core (scan-thread.ts), for the first look.
+  // The walk of the record folders and the secret scan on a second core (scan-thread.ts), for
+  // the first look.
   const scan =
     index?.origin === 'file' && index.database !== undefined
-      ? startHistoryScan({ dbFile: layout.dbFile, deep: options.deep === true })
+      ? startHistoryScan({ dbFile: layout.dbFile, deep: options.deep === true, dir: layout.dir })
       : undefined;
   try {
     let survey = await surveyStore(layout, options, index, scan);
@@ -163,44 +152,6 @@ export async function verifyStore(dir: string, options: SurveyOptions): Promise<
     scan?.stop();
     index?.close();
   }
-}
-
-function workFile(p: string, stat: fs.BigIntStats): WorkFile {
-  const kind = stat.isFile() ? 'file' : stat.isSymbolicLink() ? 'link' : 'other';
-  return {
-    path: p,
-    kind,
-    mtimeNs: stat.mtimeNs,
-    stat: kind === 'file' ? statBlock(stat).toString('latin1') : '',
-  };
-}
-
-function walkRecordFolders(layout: StoreLayout): Map<string, WorkFile> {
-  const files = new Map<string, WorkFile>();
-  const walk = (relative: string): void => {
-    let names: string[];
-    try {
-      names = fs.readdirSync(path.join(layout.dir, relative));
-    } catch {
-      return;
-    }
-    for (const name of names) {
-      const p = `${relative}/${name}`;
-      // verify takes no lock: a writer may rename its temp file into place (or a rollback
-      // remove a file) between the listing and this look. What vanished is not there.
-      const stat = fs.lstatSync(path.join(layout.dir, p), { bigint: true, throwIfNoEntry: false });
-      if (stat === undefined) continue;
-      if (stat.isDirectory()) walk(p);
-      else files.set(p, workFile(p, stat));
-    }
-  };
-  for (const root of RECORD_ROOTS) {
-    // A record root that is a link is reported as one, never walked into.
-    const stat = fs.lstatSync(path.join(layout.dir, root), { bigint: true, throwIfNoEntry: false });
-    if (stat?.isSymbolicLink()) files.set(root, workFile(root, stat));
-    else walk(root);
-  }
-  return files;
 }
 
 /** Paths of journal entries whose writers may still be at work, and the pending entries. */
@@ -245,8 +196,11 @@ interface RowSource {
   readonly events: Map<string, EventRow>;
   /** A record's whole row (verify --deep and the fold checks compare every column). */
   readonly full: (path: string) => RecordRow | undefined;
-  /** Every record's texts, a page at a time: a store's bodies are never held at once. */
-  readonly texts: () => Iterable<ScannedRow>;
+  /**
+   * The texts of every record the secret scan must look at (those its writer did not mark as
+   * scanned, or all of them for --deep), a page at a time: a store's bodies are never held at once.
+   */
+  readonly texts: () => Promise<Iterable<ScannedRow>>;
   /** Closes the index if this look opened it. */
   readonly close: () => void;
 }
@@ -258,7 +212,6 @@ async function readRows(
   layout: StoreLayout,
   deep: boolean,
   given: ReadableIndex | undefined,
-  scan: HistoryScan | undefined,
 ): Promise<{ source: RowSource | undefined; problem: Finding | undefined }> {
   let index: ReadableIndex | undefined = given;
   const close = (): void => {
@@ -274,16 +227,14 @@ async function readRows(
           rows: new Map(),
           events: new Map(),
           full: () => undefined,
-          texts: () => [],
+          texts: async () => [],
           close: () => undefined,
         },
         problem: undefined,
       };
     }
     const { db } = database;
-    const pragma = (): unknown =>
-      db.pragma(deep ? 'integrity_check' : 'quick_check', { simple: true });
-    const check = scan === undefined ? pragma() : await scan.check.catch(pragma);
+    const check = db.pragma(deep ? 'integrity_check' : 'quick_check', { simple: true });
     if (check !== 'ok') throw new SqliteCorruptError(layout.dbFile, new Error(String(check)));
     const rows = new Map<string, RowRef>();
     // As arrays: better-sqlite3 builds them at half the cost of objects (100k rows: 0.45 s → 0.36 s).
@@ -301,7 +252,7 @@ async function readRows(
         rows,
         events,
         full: (p) => byPath.get(p) as RecordRow | undefined,
-        texts: () => textPages(db),
+        texts: async () => textPages(db, await trustedMarks(db, deep)),
         close,
       },
       problem: undefined,
@@ -330,7 +281,7 @@ function fileMatches(
   layout: StoreLayout,
   file: WorkFile,
   oid: string,
-  indexed: IndexEntry | undefined,
+  indexed: IndexStat | undefined,
   trustStatBefore: bigint | undefined,
 ): boolean {
   // git's own test: the stat data recorded in the index still holds, and the file was not
@@ -339,7 +290,7 @@ function fileMatches(
     trustStatBefore !== undefined &&
     indexed?.oid === oid &&
     file.mtimeNs < trustStatBefore &&
-    file.stat === indexed.stat.toString('latin1')
+    file.stat === indexed.stat
   )
     return true;
   return hashObject('blob', readSmallFile(path.join(layout.dir, file.path))) === oid;
@@ -465,17 +416,16 @@ export async function surveyStore(
   const repo = new GitRepository(layout.dir);
   const findings: Finding[] = [];
 
-  // .git/index first: read while the scan thread checks index.db. Its mtime is taken before
-  // it is read (git's racy-clean test must not trust a stat newer than the entries). An index
+  // .git/index first. Its mtime is taken before it is read (git's racy-clean test must not trust a stat newer than the entries). An index
   // a writer replaces while verify runs differs from HEAD only for that writer's records: a
   // finding the second look does not confirm.
   const indexMtime = deep
     ? undefined
     : fs.statSync(repo.indexPath, { bigint: true, throwIfNoEntry: false })?.mtimeNs;
-  const index = repo.indexEntries();
+  const index = repo.indexStats();
   // Rows, then HEAD: a row is committed only after main moved, so HEAD read afterwards
   // holds every record whose row we saw.
-  const { source, problem } = await readRows(layout, deep, sqliteIndex, scan);
+  const { source, problem } = await readRows(layout, deep, sqliteIndex);
   try {
     const rows = source?.rows;
     const events = source?.events;
@@ -500,7 +450,13 @@ export async function surveyStore(
     }
     findings.push(...journal.pending, ...shapeFindings(layout), ...conflictFindings(layout));
     const inFlight = journal.inFlight;
-    const files = walkRecordFolders(layout);
+    // The scan thread walked the folders while this thread read the rest (walk.ts), unless it
+    // left the walk to this thread.
+    const walked = await scan?.walk.then(
+      (packed) => (packed === null ? undefined : unpackWalk(packed)),
+      () => undefined,
+    );
+    const files = walked ?? walkRecordFolders(layout.dir);
     let indexStale = index === undefined || (!fs.existsSync(repo.indexPath) && tree.size > 0);
 
     // The events of each record, from their rows (what the index folded).
@@ -573,8 +529,8 @@ export async function surveyStore(
       );
     options.onProgress?.(tree.size, tree.size, 'checking records');
     if (source !== undefined) {
-      const inline = (): Promise<HistoryMatch[]> =>
-        scanHistory(source.texts(), source.events.values(), (p, b) => tree.get(p) === b);
+      const inline = async (): Promise<HistoryMatch[]> =>
+        scanHistory(await source.texts(), source.events.values(), (p, b) => tree.get(p) === b);
       const matched = scan === undefined ? await inline() : await scan.matches.catch(inline);
       findings.push(...(await judgeMatches(repo, matched, tree)));
     }

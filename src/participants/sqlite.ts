@@ -37,6 +37,8 @@ export class SqliteParticipant implements Participant {
       txn.rowids.set(rendered.record.id, rowids[i]!);
       records.set(rendered.record.id, rendered.record as LessonRecord);
     });
+    // Before any fold below: a fold that changes a row's texts takes its mark away again.
+    db.markScanned(plain.map((rendered, i) => [rowids[i]!, rendered.scanned]));
     for (const rendered of txn.records) {
       const item = rendered.record;
       if (item.kind !== 'event') continue;

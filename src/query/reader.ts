@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Database, type RecordRow } from '../db/database.js';
-import { SCHEMA_VERSION } from '../db/schema.js';
+import { READABLE_FROM_VERSION, SCHEMA_VERSION } from '../db/schema.js';
 import ms from 'ms';
 import { InvalidInputError, StoreError, UsageError } from '../errors/index.js';
 import {
@@ -216,7 +216,7 @@ export class Reader {
       );
     const index = await openIndexForReading(layout, { readOnlyFallback: true });
     const database = index.database;
-    if (database !== undefined && database.schemaVersion() < SCHEMA_VERSION) {
+    if (database !== undefined && database.schemaVersion() < READABLE_FROM_VERSION) {
       const version = database.schemaVersion();
       index.close();
       throw new StoreError(

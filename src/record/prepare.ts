@@ -4,7 +4,7 @@
 
 import { InvalidInputError } from '../errors/index.js';
 import { prepareRecord } from './markdown.js';
-import { refuseSecrets } from './secrets.js';
+import { refuseSecrets, rowTexts } from './secrets.js';
 import type { LessonRecord, RecordInput, RenderedRecord } from './types.js';
 import { validateRecord } from './validate.js';
 import type { OnProgress } from '../util/progress.js';
@@ -36,7 +36,9 @@ export async function prepareInputs(
       throw error instanceof InvalidInputError && many ? error.within(`records[${i}]`) : error;
     }
   });
-  const allowed = await refuseSecrets(inputs, many);
+  // Each row's texts, as verify will read them, are scanned too: clean ones are marked so
+  // (record_scans) and verify does not scan them again.
+  const { overridden: allowed, marks } = await refuseSecrets(inputs, many, records.map(rowTexts));
   return {
     records,
     render: (record, i) => {
@@ -46,6 +48,7 @@ export async function prepareInputs(
       return {
         ...prepareRecord(record),
         ...(allowed[i]!.length === 0 ? {} : { allowedSecrets: allowed[i]! }),
+        ...(marks[i] === undefined ? {} : { scanned: marks[i] }),
         ...(pinned ? { pinnedDate: true } : {}),
       };
     },

@@ -5,7 +5,7 @@
 
 import type { SecretLintRuleCreator, SecretLintSourceCode } from '@secretlint/types';
 
-interface PatternRule {
+export interface PatternRule {
   readonly id: string;
   readonly messageId: string;
   readonly what: string;
@@ -54,31 +54,41 @@ function decodesToJsonWithAlg(segment: string): boolean {
   }
 }
 
-export const LESSONS_SECRET_RULES: readonly SecretLintRuleCreator[] = [
-  patternRule({
+/**
+ * Raise when a rule's `accept` check changes: the scan's fingerprint (secrets.ts) holds the
+ * ids and patterns by themselves, but not what the checks do.
+ */
+export const LESSONS_RULES_REVISION = 1;
+
+/** Our rules, as specs: the fingerprint of the scan is made from them. */
+export const LESSONS_SECRET_PATTERNS: readonly PatternRule[] = [
+  {
     id: 'lessons/secret-rule-jwt',
     messageId: 'JWT',
     what: 'JSON Web Token',
     // header.payload.signature, each base64url; the header is JSON naming its algorithm.
     pattern: /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}/g,
     accept: (match) => decodesToJsonWithAlg(match.slice(0, match.indexOf('.'))),
-  }),
-  patternRule({
+  },
+  {
     id: 'lessons/secret-rule-google-api-key',
     messageId: 'GOOGLE_API_KEY',
     what: 'Google API key',
     pattern: /\bAIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])/g,
-  }),
-  patternRule({
+  },
+  {
     id: 'lessons/secret-rule-stripe',
     messageId: 'STRIPE_KEY',
     what: 'Stripe secret key',
     pattern: /\b(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{24,}\b/g,
-  }),
-  patternRule({
+  },
+  {
     id: 'lessons/secret-rule-gitlab',
     messageId: 'GITLAB_TOKEN',
     what: 'GitLab personal access token',
     pattern: /\bglpat-[0-9A-Za-z_-]{20,}(?![0-9A-Za-z_-])/g,
-  }),
+  },
 ];
+
+export const LESSONS_SECRET_RULES: readonly SecretLintRuleCreator[] =
+  LESSONS_SECRET_PATTERNS.map(patternRule);

@@ -101,6 +101,8 @@ export interface RenderedRecord {
   readonly allowedSecrets?: readonly string[];
   /** The caller gave the date (an import): the id keeps it, even if earlier than the store's newest. */
   readonly pinnedDate?: boolean;
+  /** The secret scan's fingerprint, when the row's texts passed it clean (record_scans). */
+  readonly scanned?: string;
 }
 
 /** What a successful record reports. */

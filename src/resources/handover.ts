@@ -60,6 +60,7 @@ interface StoredRecord {
   readonly blobOid: string;
   readonly sha256: string;
   readonly allowedSecrets?: readonly string[];
+  readonly scanned?: string;
 }
 
 interface StoredHandover {
@@ -107,6 +108,7 @@ export class HandoverBoard {
           blobOid: r.blobOid,
           sha256: r.sha256,
           ...(r.allowedSecrets === undefined ? {} : { allowedSecrets: r.allowedSecrets }),
+          ...(r.scanned === undefined ? {} : { scanned: r.scanned }),
         })),
       })),
     };
@@ -318,6 +320,7 @@ function hydrate(stored: StoredHandover): HandoverUnit[] | undefined {
         blobOid: r.blobOid,
         sha256: r.sha256,
         ...(r.allowedSecrets === undefined ? {} : { allowedSecrets: r.allowedSecrets }),
+        ...(typeof r.scanned === 'string' ? { scanned: r.scanned } : {}),
       });
     }
     units.push({ records, ...(unit.subject === undefined ? {} : { subject: unit.subject }) });

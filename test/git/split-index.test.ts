@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { entryCount, entryFromStat, sharedIndexId } from '../../src/git/index-file.js';
+import { entryCount, entryFromStat, indexStats, sharedIndexId } from '../../src/git/index-file.js';
 import { GitRepository, type SplitOptions } from '../../src/git/repository.js';
 import { git, tempDir } from '../helpers/store.js';
 
@@ -110,5 +110,55 @@ describe('split git index', () => {
     expect(sharedIndexId(index)).toBeUndefined();
     expect(entryCount(index)).toBe(4);
     expect(git(dir, 'status', '--porcelain', '--untracked-files=all')).toBe('');
+  });
+});
+
+describe("verify's reading of the index (indexStats)", () => {
+  /** What indexStats must equal: the general reader's stage-0 entries, as verify compares them. */
+  function general(repo: GitRepository): Map<string, { oid: string; stat: string }> | undefined {
+    const entries = repo.indexEntries();
+    if (entries === undefined) return undefined;
+    return new Map(
+      [...entries].map(([p, e]) => [p, { oid: e.oid, stat: e.stat.toString('latin1') }]),
+    );
+  }
+
+  it('reads plain, split and conflicted indexes as the general reader does', async () => {
+    // Plain, by native git.
+    const dir = nativeRepo(12);
+    const repo = new GitRepository(dir);
+    expect(indexStats(repo.readIndex()!, () => Buffer.alloc(0))).toEqual(general(repo));
+    expect(repo.indexStats()!.size).toBe(12);
+    // Split by lessons, entries added and replaced since the split.
+    const ours = new GitRepository(nativeRepo(12));
+    for (let i = 0; i < 4; i++) await addFile(ours, `events/e${i}.md`, SMALL);
+    await addFile(ours, 'seed/f3.md', SMALL);
+    expect(sharedIndexId(ours.readIndex()!)).toBeDefined();
+    expect(ours.indexStats()).toEqual(general(ours));
+    expect(ours.indexStats()!.size).toBe(16);
+    // Split by native git, which keeps bitmaps of what it replaced: neither reader merges
+    // those, and both give up alike (verify then reports the index stale).
+    git(dir, 'update-index', '--split-index');
+    fs.writeFileSync(path.join(dir, 'seed', 'f1.md'), 'changed\n');
+    git(dir, 'add', 'seed/f1.md');
+    expect(sharedIndexId(repo.readIndex()!)).toBeDefined();
+    expect(repo.indexStats()).toEqual(general(repo));
+    // A merge conflict: the path's stages 1-3 are not entries verify compares.
+    const conflicted = nativeRepo(3);
+    git(conflicted, 'checkout', '-q', '-b', 'other');
+    fs.writeFileSync(path.join(conflicted, 'seed', 'f0.md'), 'theirs\n');
+    git(conflicted, 'commit', '-q', '-am', 'theirs');
+    git(conflicted, 'checkout', '-q', 'main');
+    fs.writeFileSync(path.join(conflicted, 'seed', 'f0.md'), 'ours\n');
+    git(conflicted, 'commit', '-q', '-am', 'ours');
+    try {
+      git(conflicted, 'merge', '-q', 'other');
+    } catch {
+      // the conflict is the point
+    }
+    const stats = new GitRepository(conflicted).indexStats()!;
+    expect(stats.has('seed/f0.md')).toBe(false);
+    expect(stats.size).toBe(2);
+    expect(stats).toEqual(general(new GitRepository(conflicted)));
   });
 });

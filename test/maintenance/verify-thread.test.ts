@@ -84,7 +84,7 @@ describe('verify with the scan thread', () => {
       const threaded = await verify(dir, THREAD, ...flags);
       const inline = await verify(dir, INLINE, ...flags);
       expect(threaded.threaded).toBe(true);
-      expect(threaded.stderr).toContain('lessons-trace scan-thread check');
+      expect(threaded.stderr).toContain('lessons-trace scan-thread walk');
       expect(threaded.code).toBe(0);
       expect(threaded.json).toMatchObject({ ok: true, records: 120, findings: [] });
       expect(inline.json).toEqual(threaded.json);

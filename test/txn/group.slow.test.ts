@@ -6,7 +6,9 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { scanFingerprint } from '../../src/record/secrets.js';
 import { TXN_STEPS } from '../../src/util/faults.js';
 import { auditStore } from '../../stress/lib/audit.js';
 import { libraryOf, runLongLived } from '../../stress/lib/group.js';
@@ -111,6 +113,16 @@ describe('group commit of CLI writers', () => {
     const txids = new Map<string, number>();
     for (const c of history(dir)) txids.set(c.txid, (txids.get(c.txid) ?? 0) + 1);
     expect(Math.max(...txids.values())).toBeGreaterThan(1);
+    // Each member's secret scan crossed over with its records: every row is marked scanned.
+    const db = new BetterSqlite3(path.join(dir, 'index.db'), { readonly: true });
+    const unmarked = db
+      .prepare(
+        'SELECT count(*) FROM records r LEFT JOIN record_scans s ON s.rowid_ref = r.rowid WHERE s.rules IS NOT ?',
+      )
+      .pluck()
+      .get(await scanFingerprint());
+    db.close();
+    expect(unmarked).toBe(0);
     expect(consistencyProblems(dir)).toEqual([]);
     nativelyClean(dir);
     expect(groupFiles(dir)).toEqual([]);
