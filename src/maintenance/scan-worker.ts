@@ -33,8 +33,8 @@ async function run({ dbFile, deep, dir }: ScanRequest): Promise<void> {
         [walk.kinds, walk.mtimes, walk.stats].map((a) => a.buffer as ArrayBuffer),
       );
     } else post({ kind: 'walk', walk: null });
-    const events = db.prepare('SELECT * FROM events').iterate() as Iterable<EventRow>;
     const marks = await trustedMarks(db, deep);
+    const events = db.prepare('SELECT * FROM events').iterate() as Iterable<EventRow>;
     post({ kind: 'matches', matches: await scanHistory(textPages(db, marks), events) });
   } catch (error) {
     post({ kind: 'failed', message: error instanceof Error ? error.message : String(error) });

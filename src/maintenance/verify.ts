@@ -416,9 +416,9 @@ export async function surveyStore(
   const repo = new GitRepository(layout.dir);
   const findings: Finding[] = [];
 
-  // .git/index first. Its mtime is taken before it is read (git's racy-clean test must not trust a stat newer than the entries). An index
-  // a writer replaces while verify runs differs from HEAD only for that writer's records: a
-  // finding the second look does not confirm.
+  // .git/index first. Its mtime is taken before it is read (git's racy-clean test must not
+  // trust a stat newer than the entries). An index a writer replaces while verify runs differs
+  // from HEAD only for that writer's records: a finding the second look does not confirm.
   const indexMtime = deep
     ? undefined
     : fs.statSync(repo.indexPath, { bigint: true, throwIfNoEntry: false })?.mtimeNs;

@@ -277,7 +277,8 @@ export interface Refusal {
  * Refuse the inputs if any holds a secret that no rule in its `allowSecrets` overrides
  * (SECRET_DETECTED, exit 2), naming every one. `many` names fields `records[i].<field>`.
  * `rows` (the texts of each input's row, as verify reads them) are scanned in the same passes,
- * before the inputs, so that they change nothing the inputs are refused for.
+ * after the inputs: a match can run on into the text after it, never back, so nothing in a row
+ * can hide a secret of an input.
  */
 export async function refuseSecrets(
   inputs: readonly RecordInput[],
@@ -289,10 +290,10 @@ export async function refuseSecrets(
     await checkAllowed(input.allowSecrets ?? [], prefix(i));
   const { fingerprint } = await loadScanner();
   const { found: all, touched } = await scanTouching([
-    ...rows.map(rowFields),
     ...inputs.map(fieldsOf),
+    ...rows.map(rowFields),
   ]);
-  const found = all.slice(rows.length);
+  const found = all.slice(0, inputs.length);
   const refused: SecretFinding[] = [];
   const overridden = found.map((findings, i) => {
     const allowed = new Set((inputs[i]!.allowSecrets ?? []).map(ruleName));
@@ -301,5 +302,8 @@ export async function refuseSecrets(
     return [...new Set(findings.filter((f) => allowed.has(f.rule)).map((f) => f.rule))];
   });
   if (refused.length > 0) throw new SecretDetectedError(refused);
-  return { overridden, marks: rows.map((_, i) => (touched[i] ? undefined : fingerprint)) };
+  return {
+    overridden,
+    marks: rows.map((_, i) => (touched[inputs.length + i] ? undefined : fingerprint)),
+  };
 }
