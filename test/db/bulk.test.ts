@@ -159,4 +159,26 @@ describe('insertMany', () => {
     });
     database.close();
   });
+
+  it('refuses a row SQLite did not insert, naming it, rather than report a rowid', () => {
+    const database = Database.openInMemory();
+    const [first, second] = rowsOf(fc.sample(row, 2), 0);
+    database.begin();
+    const rowid = database.insert(first!);
+    // A trigger that drops the row: the statement succeeds and changes nothing.
+    database.db.exec(
+      'CREATE TRIGGER records_drop BEFORE INSERT ON records BEGIN SELECT RAISE(IGNORE); END;',
+    );
+    expect(() => database.insert(second!)).toThrow(
+      expect.objectContaining({
+        code: 'SQLITE_ROWID',
+        message: expect.stringContaining(second!.id),
+      }),
+    );
+    database.commit();
+    expect(database.db.prepare('SELECT rowid, id FROM records').all()).toEqual([
+      { rowid, id: first!.id },
+    ]);
+    database.close();
+  });
 });
