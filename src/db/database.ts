@@ -207,7 +207,8 @@ function wrapOpen<T>(file: string, fn: () => T): T {
   }
 }
 
-const INSERT_COLUMNS = [
+/** A record row's columns but its rowid, in the table's order. */
+export const INSERT_COLUMNS = [
   'id',
   'kind',
   'path',

@@ -4,7 +4,9 @@
 // with a read-only connection of its own, scans the rows no writer marked as scanned (all of
 // them for --deep), while the main thread reads the git index, checks index.db, reads its rows
 // and HEAD, and compares; the main thread then keeps the matches that HEAD still holds and no
-// trailer allows (judgeMatches).
+// trailer allows (judgeMatches). For --deep the thread then runs index.db's integrity_check
+// and, once the main thread has read HEAD and sent it, reads and hashes every object HEAD
+// reaches (deep-objects.ts): the two costs of --deep that need neither the rows nor the files.
 //
 // The thread reads without a lock, like everything verify reads, and starts before the main
 // thread reads HEAD: a record committed meanwhile may be missing from the walk, a finding the
@@ -17,6 +19,8 @@
 
 import fs from 'node:fs';
 import { trace } from '../util/faults.js';
+import type { OnProgress } from '../util/progress.js';
+import type { Finding } from './findings.js';
 import type { HistoryMatch } from './secrets-in-history.js';
 import type { PackedWalk } from './walk.js';
 
@@ -34,7 +38,17 @@ export type ScanReply =
   /** null: the main thread walks (the thread has much to scan). */
   | { readonly kind: 'walk'; readonly walk: PackedWalk | null }
   | { readonly kind: 'matches'; readonly matches: HistoryMatch[] }
+  /** --deep: integrity_check's first line on the thread's connection ('ok' when sound). */
+  | { readonly kind: 'integrity'; readonly verdict: string }
+  /** --deep: how far the check of HEAD's objects is, now and then, and its findings. */
+  | { readonly kind: 'progress'; readonly done: number; readonly total: number }
+  | { readonly kind: 'objects'; readonly findings: Finding[] }
   | { readonly kind: 'failed'; readonly message: string };
+
+/** What the main thread sends for --deep, once it has read HEAD: the objects to check. */
+export interface ObjectsRequest {
+  readonly head: string;
+}
 
 /** The thread's answers; each rejects when the thread failed before giving it. */
 export interface HistoryScan {
@@ -42,6 +56,10 @@ export interface HistoryScan {
   readonly walk: Promise<PackedWalk | null>;
   /** Every event and record whose texts match a rule, HEAD not yet consulted. */
   readonly matches: Promise<HistoryMatch[]>;
+  /** --deep: index.db's integrity_check, 'ok' or its first problem. */
+  readonly integrity: Promise<string>;
+  /** --deep: check every object reachable from `head` on the thread; its findings. */
+  objects(head: string, onProgress?: OnProgress): Promise<Finding[]>;
   /** Ends the thread, whatever it is doing. */
   stop(): void;
 }
@@ -82,33 +100,53 @@ export function startHistoryScan(request: ScanRequest): HistoryScan | undefined 
   // Loaded here, not at the top: every command's bundle holds this module, few start a thread.
   const { Worker } = process.getBuiltinModule('node:worker_threads');
   const worker = new Worker(file, { workerData: request });
-  let settleMatches!: { resolve: (m: HistoryMatch[]) => void; reject: (e: Error) => void };
-  let settleWalk!: { resolve: (w: PackedWalk | null) => void; reject: (e: Error) => void };
-  const walk = new Promise<PackedWalk | null>(
-    (resolve, reject) => (settleWalk = { resolve, reject }),
-  );
-  const matches = new Promise<HistoryMatch[]>(
-    (resolve, reject) => (settleMatches = { resolve, reject }),
-  );
-  // Unawaited when the caller stops early: not an unhandled rejection.
-  walk.catch(() => undefined);
-  matches.catch(() => undefined);
+  const walk = answer<PackedWalk | null>();
+  const matches = answer<HistoryMatch[]>();
+  const integrity = answer<string>();
+  const objects = answer<Finding[]>();
+  let onObjectsProgress: OnProgress | undefined;
   const fail = (error: Error): void => {
-    settleWalk.reject(error);
-    settleMatches.reject(error);
+    for (const pending of [walk, matches, integrity, objects]) pending.reject(error);
   };
   trace('scan-thread started');
   worker.on('message', (reply: ScanReply) => {
-    trace(`scan-thread ${reply.kind}`);
-    if (reply.kind === 'walk') settleWalk.resolve(reply.walk);
-    else if (reply.kind === 'matches') settleMatches.resolve(reply.matches);
+    if (reply.kind !== 'progress') trace(`scan-thread ${reply.kind}`);
+    if (reply.kind === 'walk') walk.resolve(reply.walk);
+    else if (reply.kind === 'matches') matches.resolve(reply.matches);
+    else if (reply.kind === 'integrity') integrity.resolve(reply.verdict);
+    else if (reply.kind === 'progress')
+      onObjectsProgress?.(reply.done, reply.total, 'hashing git objects');
+    else if (reply.kind === 'objects') objects.resolve(reply.findings);
     else fail(new Error(`the scan thread failed: ${reply.message}`));
   });
   worker.on('error', fail);
   worker.on('exit', (code) => fail(new Error(`the scan thread exited with code ${code}`)));
   return {
-    walk,
-    matches,
+    walk: walk.promise,
+    matches: matches.promise,
+    integrity: integrity.promise,
+    objects: (head, onProgress) => {
+      onObjectsProgress = onProgress;
+      worker.postMessage({ head } satisfies ObjectsRequest);
+      return objects.promise;
+    },
     stop: () => void worker.terminate(),
   };
+}
+
+/** An answer the thread will give once, or never when it fails first. */
+function answer<T>(): {
+  readonly promise: Promise<T>;
+  resolve: (value: T) => void;
+  reject: (error: Error) => void;
+} {
+  let resolve!: (value: T) => void;
+  let reject!: (error: Error) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // Unawaited when the caller stops early or does not ask: not an unhandled rejection.
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
 }

@@ -1,12 +1,15 @@
 // The scan thread's body (see scan-thread.ts): with a read-only connection of its own, walk the
 // store's record folders (or leave them to the main thread) and answer, then scan the texts of
 // every event and of every record no writer marked as scanned for secrets, and answer with the
-// matches. Each answer is posted once.
+// matches; for --deep, then answer with index.db's integrity_check and, once the main thread
+// sends HEAD, with the check of every object it reaches. Each answer is posted once.
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { Database, type EventRow } from '../db/database.js';
+import { GitRepository } from '../git/repository.js';
+import { deepObjects } from './deep-objects.js';
 import { scanHistory, textPages, trustedMarks, unmarkedShare } from './secrets-in-history.js';
-import type { ScanReply, ScanRequest } from './scan-thread.js';
+import type { ObjectsRequest, ScanReply, ScanRequest } from './scan-thread.js';
 import { packedWalk } from './walk.js';
 
 function post(reply: ScanReply, transfer: ArrayBuffer[] = []): void {
@@ -20,7 +23,24 @@ function post(reply: ScanReply, transfer: ArrayBuffer[] = []): void {
  */
 const WALK_WHEN_UNSCANNED_AT_MOST = 0.25;
 
+/** Progress of the objects' check, posted at most every 100 ms (and at the end). */
+function progressPoster(): (done: number, total: number) => void {
+  let last = 0;
+  return (done, total) => {
+    const now = performance.now();
+    if (done < total && now - last < 100) return;
+    last = now;
+    post({ kind: 'progress', done, total });
+  };
+}
+
 async function run({ dbFile, deep, dir }: ScanRequest): Promise<void> {
+  // Listening from the start: HEAD may be sent while the scan runs.
+  const head = deep
+    ? new Promise<string>((resolve) =>
+        parentPort!.once('message', (request: ObjectsRequest) => resolve(request.head)),
+      )
+    : undefined;
   let database: Database | undefined;
   try {
     database = Database.openForRead(dbFile);
@@ -36,6 +56,13 @@ async function run({ dbFile, deep, dir }: ScanRequest): Promise<void> {
     const marks = await trustedMarks(db, deep);
     const events = db.prepare('SELECT * FROM events').iterate() as Iterable<EventRow>;
     post({ kind: 'matches', matches: await scanHistory(textPages(db, marks), events) });
+    if (head !== undefined) {
+      post({ kind: 'integrity', verdict: String(db.pragma('integrity_check', { simple: true })) });
+      database.close();
+      database = undefined;
+      const findings = await deepObjects(new GitRepository(dir), await head, progressPoster());
+      post({ kind: 'objects', findings });
+    }
   } catch (error) {
     post({ kind: 'failed', message: error instanceof Error ? error.message : String(error) });
   } finally {

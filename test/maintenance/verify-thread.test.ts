@@ -129,6 +129,73 @@ describe('verify with the scan thread', () => {
     expect(consistencyProblems(dir)).toEqual([]);
   });
 
+  it('--deep: checks index.db whole and hashes git objects on the thread, as inline', async () => {
+    const dir = await seeded(60);
+    const one = await lessons([
+      '--dir',
+      dir,
+      '--json',
+      'record-failure',
+      '--title',
+      'loose one',
+      '--domain',
+      'ops',
+    ]);
+    expect(one.code).toBe(0);
+    const recordPath = (one.json as { path: string }).path;
+    expect((await verify(dir, THREAD, '--deep')).json, 'clean before the damage').toMatchObject({
+      ok: true,
+      findings: [],
+    });
+
+    // git: the record's blob, a loose object, damaged (the file in the folder is intact).
+    const blob = git(dir, 'rev-parse', `HEAD:${recordPath}`).trim();
+    const loose = path.join(dir, '.git', 'objects', blob.slice(0, 2), blob.slice(2));
+    fs.chmodSync(loose, 0o644);
+    const bytes = fs.readFileSync(loose);
+    bytes[bytes.length - 3] = bytes[bytes.length - 3]! ^ 0xff;
+    fs.writeFileSync(loose, bytes);
+    // index.db: two indexes of one text column each trade their pages. Every page is sound,
+    // so quick_check passes; only integrity_check compares an index with its table.
+    const file = path.join(dir, 'index.db');
+    const db = new BetterSqlite3(file);
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    const root = (name: string): number =>
+      (
+        db.prepare('SELECT rootpage FROM sqlite_master WHERE name = ?').get(name) as {
+          rootpage: number;
+        }
+      ).rootpage;
+    const [created, txid] = [root('records_created'), root('records_txid')];
+    db.unsafeMode(true); // lets writable_schema through
+    db.pragma('writable_schema = ON');
+    const swap = db.prepare('UPDATE sqlite_master SET rootpage = ? WHERE name = ?');
+    swap.run(txid, 'records_created');
+    swap.run(created, 'records_txid');
+    db.close();
+    const check = new BetterSqlite3(file, { readonly: true });
+    expect(check.pragma('quick_check', { simple: true })).toBe('ok');
+    expect(check.pragma('integrity_check', { simple: true })).not.toBe('ok');
+    check.close();
+
+    const threaded = await verify(dir, THREAD, '--deep');
+    const inline = await verify(dir, INLINE, '--deep');
+    expect(threaded.threaded).toBe(true);
+    // Only what both looks saw is reported: these two came from the thread in the first.
+    expect(threaded.stderr).toContain('lessons-trace scan-thread integrity');
+    expect(threaded.stderr).toContain('lessons-trace scan-thread objects');
+    expect(threaded.code).toBe(1);
+    const codes = (threaded.json as { findings: { code: string }[] }).findings.map((f) => f.code);
+    expect(codes).toContain('SQLITE_CORRUPT');
+    expect(codes).toContain('GIT_OBJECT_CORRUPT');
+    expect(inline.threaded).toBe(false);
+    expect(inline.json).toEqual(threaded.json);
+    // Without --deep neither is looked for, on the thread or not.
+    const quick = await verify(dir, THREAD);
+    expect(quick.json).toMatchObject({ ok: true, findings: [] });
+    expect(git(dir, 'status', '--porcelain')).toBe('');
+  });
+
   it('is not started below the size bar: a small store is scanned inline', async () => {
     const dir = await seeded(10);
     const result = await verify(dir, { LESSONS_TRACE: '1' });
