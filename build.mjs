@@ -114,6 +114,13 @@ await esbuild.build({
   outfile: 'dist/cli/scan-worker.cjs',
   sourcemap: 'linked',
 });
+// The read thread of rebuilds of index.db (src/db/read-thread.ts), beside the bundles that start it.
+await esbuild.build({
+  ...commonJs,
+  entryPoints: ['src/db/read-worker.ts'],
+  outfile: 'dist/cli/read-worker.cjs',
+  sourcemap: 'linked',
+});
 await esbuild.build({
   ...commonJs,
   entryPoints: ['cli/record-path.ts'],

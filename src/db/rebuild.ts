@@ -2,9 +2,7 @@
 // Each row's commit is the most recent commit on main that added or changed its file, found
 // from the commits' Lessons-Id trailers, and by a tree diff for commits that lack them.
 
-import path from 'node:path';
 import type { Database, NewEventRow, NewRow } from './database.js';
-import { hashObject } from '../git/hash.js';
 import { eventRow, foldedRow, rowFromRecord } from './database.js';
 import type { LifecycleEvent } from '../record/event.js';
 import { foldRecord } from '../record/fold.js';
@@ -14,7 +12,7 @@ import { readCommit, trailerValues } from '../git/commit.js';
 import type { GitRepository } from '../git/repository.js';
 import { diffTrees, listTree } from '../git/tree.js';
 import type { OnProgress } from '../util/progress.js';
-import { readSmallFile } from '../util/durable.js';
+import { readOnThread, readWorkingItem, type FileAnswer } from './read-thread.js';
 import { isRecordPath, RECORD_ROOTS } from '../record/paths.js';
 
 export interface RecordFile {
@@ -85,20 +83,6 @@ export interface RowsFromTreeOptions {
   readonly onProgress?: OnProgress | undefined;
 }
 
-/**
- * The committed bytes of a record: its working file when that hashes to the blob (reading a
- * file is much cheaper than finding the object in a pack), else the object itself.
- */
-async function committedBytes(repo: GitRepository, relative: string, oid: string): Promise<Buffer> {
-  try {
-    const bytes = readSmallFile(path.join(repo.workdir, relative));
-    if (hashObject('blob', bytes) === oid) return bytes;
-  } catch {
-    // missing or unreadable: fall back to git
-  }
-  return repo.objects.readTyped(oid, 'blob');
-}
-
 /** What an index holds: record rows (each folded over its events) and event rows. */
 export interface IndexRows {
   readonly rows: NewRow[];
@@ -152,17 +136,43 @@ export async function rowsFromTree(
   options: RowsFromTreeOptions = {},
 ): Promise<IndexRows & { unparseable: Unparseable[] }> {
   const files = await recordFiles(repo, tree);
+  const entries = [...files];
+  // The second half on a thread (read-thread.ts), when there are enough, the first half here.
+  const half = Math.ceil(entries.length / 2);
+  const onThread = readOnThread(
+    { workdir: repo.workdir, files: entries.slice(half) },
+    entries.length,
+  );
+  const answers: FileAnswer[] = [];
+  const progress = (): void => {
+    if (answers.length % 128 === 0 || answers.length === entries.length)
+      options.onProgress?.(answers.length, entries.length, 'reading records');
+  };
+  for (const [path, oid] of onThread === undefined ? entries : entries.slice(0, half)) {
+    answers.push(readWorkingItem(repo.workdir, path, oid));
+    progress();
+  }
+  if (onThread !== undefined) {
+    const rest = await onThread.catch(() => undefined);
+    for (let i = half; i < entries.length; i++) {
+      const [path, oid] = entries[i]!;
+      answers.push(rest?.[i - half] ?? readWorkingItem(repo.workdir, path, oid));
+      progress();
+    }
+  }
   const parsed = new Map<string, StoredItem>();
   const unparseable: Unparseable[] = [];
-  for (const [path, oid] of files) {
-    try {
-      parsed.set(path, parseItem(path, await committedBytes(repo, path, oid)));
-    } catch (error) {
-      unparseable.push({ path, reason: (error as Error).message });
+  for (const [i, [path, oid]] of entries.entries()) {
+    let answer = answers[i]!;
+    if ('fromGit' in answer) {
+      try {
+        answer = { item: parseItem(path, await repo.objects.readTyped(oid, 'blob')) };
+      } catch (error) {
+        answer = { reason: (error as Error).message };
+      }
     }
-    const done = parsed.size + unparseable.length;
-    if (done % 128 === 0 || done === files.size)
-      options.onProgress?.(done, files.size, 'reading records');
+    if ('item' in answer) parsed.set(path, answer.item);
+    else unparseable.push({ path, reason: answer.reason });
   }
   const commits = new Map<string, string>();
   const unknown = new Map<string, string>();

@@ -19,6 +19,7 @@
 
 import fs from 'node:fs';
 import { trace } from '../util/faults.js';
+import { barFromEnv, workerFile } from '../util/worker-file.js';
 import type { OnProgress } from '../util/progress.js';
 import type { Finding } from './findings.js';
 import type { HistoryMatch } from './secrets-in-history.js';
@@ -67,24 +68,6 @@ export interface HistoryScan {
 /** Bytes of index.db and its WAL from which the thread is worth starting. */
 const THREAD_FROM_BYTES = 8 << 20;
 
-function threadFrom(): number {
-  const forced = process.env.LESSONS_TEST_SCAN_THREAD_FROM;
-  return forced === undefined || forced === '' ? THREAD_FROM_BYTES : Number(forced);
-}
-
-/** The thread's file beside this module, built or bundled; undefined when there is none. */
-function workerFile(): URL | undefined {
-  const here = import.meta.url;
-  const name = here.endsWith('.cjs')
-    ? 'scan-worker.cjs'
-    : here.endsWith('.js')
-      ? 'scan-worker.js'
-      : undefined;
-  if (name === undefined) return undefined;
-  const file = new URL(`./${name}`, here);
-  return fs.existsSync(file) ? file : undefined;
-}
-
 function sizeOf(file: string): number {
   return fs.statSync(file, { throwIfNoEntry: false })?.size ?? 0;
 }
@@ -94,8 +77,9 @@ function sizeOf(file: string): number {
  * there is no thread to run (the caller then does the same work inline).
  */
 export function startHistoryScan(request: ScanRequest): HistoryScan | undefined {
-  if (sizeOf(request.dbFile) + sizeOf(`${request.dbFile}-wal`) < threadFrom()) return undefined;
-  const file = workerFile();
+  const bar = barFromEnv('LESSONS_TEST_SCAN_THREAD_FROM', THREAD_FROM_BYTES);
+  if (sizeOf(request.dbFile) + sizeOf(`${request.dbFile}-wal`) < bar) return undefined;
+  const file = workerFile(import.meta.url, 'scan-worker');
   if (file === undefined) return undefined;
   // Loaded here, not at the top: every command's bundle holds this module, few start a thread.
   const { Worker } = process.getBuiltinModule('node:worker_threads');
