@@ -211,9 +211,9 @@ interface RowSource {
    * scanned, or all of them for --deep), a page at a time: a store's bodies are never held at once.
    */
   readonly texts: () => Promise<Iterable<ScannedRow>>;
-  /** Closes the index if this look opened it. */
   /** index.db's integrity_check: 'ok' or its first problem. */
   readonly integrity: () => string;
+  /** Closes the index if this look opened it. */
   readonly close: () => void;
 }
 
@@ -272,8 +272,10 @@ async function readRows(
     // once a row (about half the cost), and in rollback-journal mode a writer waits for them
     // a few milliseconds at most.
     let lookups = 0;
+    let reading = false;
     const endLookups = (): void => {
-      if (db.inTransaction) db.exec('COMMIT');
+      if (reading) db.exec('COMMIT');
+      reading = false;
       lookups = 0;
     };
     return {
@@ -281,9 +283,12 @@ async function readRows(
         rows,
         events,
         full: (p) => {
-          if (lookups++ === 0) db.exec('BEGIN');
+          if (lookups === 0 && !db.inTransaction) {
+            db.exec('BEGIN');
+            reading = true;
+          }
           const values = byPath.get(p) as unknown[] | undefined;
-          if (lookups === 1000) endLookups();
+          if (++lookups === 1000) endLookups();
           return values === undefined
             ? undefined
             : (Object.fromEntries(
