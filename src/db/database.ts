@@ -454,54 +454,81 @@ export class Database {
 
   /**
    * Insert rows in order and return their rowids (each checked > 0), as `insert` would one by
-   * one, inside the caller's transaction. From BULK_FROM rows on, the AFTER INSERT triggers of
-   * `records` that have a set-wise equivalent (BULK_FILLS) are suspended for the inserts and
-   * their work done once for all the new rows: FTS5 tokenizes them in one statement instead of
-   * one trigger program a row. Should `records` carry an insert trigger without such an
-   * equivalent (a newer schema), every row goes through the triggers as usual. The triggers
-   * are dropped and recreated within the same transaction, so a rollback restores them and no
-   * other connection ever sees them missing.
+   * one, inside the caller's transaction. From BULK_FROM rows on, the insert triggers with a
+   * set-wise equivalent are suspended for the inserts and their work done once for all the new
+   * rows (suspendInsertTriggers).
    */
   insertMany(rows: readonly NewRow[], onRow?: (done: number) => void): number[] {
     if (!this.db.inTransaction) throw new Error('insertMany needs an open transaction');
-    const triggers =
-      rows.length < BULK_FROM
-        ? undefined
-        : (
-            this.db
-              .prepare(
-                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'records'",
-              )
-              .all() as { name: string; sql: string }[]
-          ).filter((t) => /\bINSERT\s+ON\b/i.test(t.sql));
-    const bulk = triggers !== undefined && triggers.every((t) => t.name in BULK_FILLS);
-    if (bulk) for (const { name } of triggers) this.db.exec(`DROP TRIGGER ${name}`);
+    const suspended = rows.length < BULK_FROM ? undefined : this.suspendInsertTriggers();
     const rowids = rows.map((row, i) => {
       const rowid = this.insert(row);
       onRow?.(i + 1);
       return rowid;
     });
-    if (bulk) {
-      for (const { name, sql } of triggers) {
-        this.db.prepare(BULK_FILLS[name]!).run(rowids[0]);
-        this.db.exec(sql);
-      }
-    }
+    if (suspended !== undefined && rowids.length > 0)
+      this.resumeInsertTriggers(suspended, rowids[0]!);
     return rowids;
   }
 
   /**
-   * Fill a database that nobody else has open and that holds no records yet (a new index being
-   * built beside index.db, or one in memory), in one transaction. Its secondary indexes are
-   * dropped and created again after the rows (SQLite then builds each by one sort instead of a
-   * million scattered inserts), the journal is kept in memory and nothing is fsynced: a crash
-   * leaves a temp file that is never installed, and the caller fsyncs the finished file.
+   * Drop the AFTER INSERT triggers of `records` for a run of inserts, when each has a set-wise
+   * equivalent (BULK_FILLS): FTS5 then tokenizes the new rows in one statement instead of one
+   * trigger program a row. Returns the dropped triggers, or undefined (nothing dropped) should
+   * `records` carry an insert trigger without an equivalent (a newer schema): every row then
+   * goes through the triggers as usual. They are dropped and made again within the caller's
+   * transaction, so a rollback restores them and no other connection ever sees them missing.
    */
-  fillEmpty(
-    rows: readonly NewRow[],
-    events: readonly NewEventRow[] = [],
-    onRow?: (done: number) => void,
-  ): void {
+  private suspendInsertTriggers(): { name: string; sql: string }[] | undefined {
+    const triggers = this.triggersOfRecords(/\bINSERT\s+ON\b/i);
+    if (!triggers.every((t) => t.name in BULK_FILLS)) return undefined;
+    for (const { name } of triggers) this.db.exec(`DROP TRIGGER ${name}`);
+    return triggers;
+  }
+
+  /** Do the suspended triggers' work for every row from `fromRowid` on, and make them again. */
+  resumeInsertTriggers(triggers: { name: string; sql: string }[], fromRowid: number): void {
+    for (const { name, sql } of triggers) {
+      this.db.prepare(BULK_FILLS[name]!).run(fromRowid);
+      this.db.exec(sql);
+    }
+  }
+
+  private triggersOfRecords(event: RegExp): { name: string; sql: string }[] {
+    return (
+      this.db
+        .prepare(
+          "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'records'",
+        )
+        .all() as { name: string; sql: string }[]
+    ).filter((t) => event.test(t.sql));
+  }
+
+  /**
+   * Fill a database that nobody else has open and that holds no records yet (a new index being
+   * built beside index.db, or one in memory), in one transaction.
+   */
+  fillEmpty(rows: readonly NewRow[], events: readonly NewEventRow[] = []): void {
+    const fill = this.beginFill();
+    try {
+      for (const row of rows) fill.insert(row);
+      fill.finish(events);
+    } catch (error) {
+      fill.abort();
+      throw error;
+    }
+  }
+
+  /**
+   * Start filling a database that nobody else has open and that holds no records yet, in one
+   * transaction, with rows that may come in any order: `finish` leaves them in id order, so
+   * the same rows always give the same file. The secondary indexes are dropped and made again
+   * after the rows (SQLite then builds each by one sort instead of scattered inserts), the FTS5
+   * and tag tables are filled in bulk at the end, the journal is kept in memory and nothing is
+   * fsynced: a crash leaves a temp file that is never installed, and the caller fsyncs the
+   * finished file.
+   */
+  beginFill(): Fill {
     this.db.pragma('journal_mode = MEMORY');
     this.db.pragma('synchronous = OFF');
     this.db.pragma(`cache_size = -${FILL_CACHE_KIB}`);
@@ -513,14 +540,30 @@ export class Database {
         )
         .all() as { name: string; sql: string }[];
       for (const { name } of indexes) this.db.exec(`DROP INDEX ${name}`);
-      this.insertMany(rows, onRow);
-      for (const event of events) this.insertEvent(event);
-      for (const { sql } of indexes) this.db.exec(sql);
-      this.commit();
+      const triggers = this.suspendInsertTriggers();
+      if (triggers === undefined) throw new Error('an insert trigger of records has no bulk fill');
+      return new Fill(this, indexes, triggers);
     } catch (error) {
       this.rollback();
       throw error;
     }
+  }
+
+  /**
+   * Put the rows of a fill in id order, renumbered from 1 (Fill.finish, when they came in
+   * another order). The insert triggers are suspended and the tables they fill still empty,
+   * so the delete triggers are suspended too for the move.
+   */
+  reorderFilledRows(): void {
+    const deletes = this.triggersOfRecords(/\bDELETE\s+ON\b/i);
+    for (const { name } of deletes) this.db.exec(`DROP TRIGGER ${name}`);
+    const columns = INSERT_COLUMNS.join(', ');
+    this.db.exec(`CREATE TEMP TABLE fill_unordered AS SELECT ${columns} FROM records;
+      DELETE FROM records;
+      UPDATE sqlite_sequence SET seq = 0 WHERE name = 'records';
+      INSERT INTO records (${columns}) SELECT ${columns} FROM fill_unordered ORDER BY id;
+      DROP TABLE fill_unordered;`);
+    for (const { sql } of deletes) this.db.exec(sql);
   }
 
   /**
@@ -640,5 +683,46 @@ export class Database {
 
   close(): void {
     if (this.db.open) this.db.close();
+  }
+}
+
+/**
+ * A fill of an empty database in progress (Database.beginFill): rows go in as they come;
+ * `finish` inserts the events, fills the FTS5 and tag tables, makes the indexes and commits;
+ * `abort` rolls it all back.
+ */
+export class Fill {
+  private lastId = '';
+  private ordered = true;
+
+  constructor(
+    private readonly database: Database,
+    private readonly indexes: readonly { name: string; sql: string }[],
+    private readonly triggers: { name: string; sql: string }[],
+  ) {}
+
+  /** Insert a row (its rowid is only final after finish). */
+  insert(row: NewRow): void {
+    this.database.insert(row);
+    if (row.id <= this.lastId) this.ordered = false;
+    this.lastId = row.id;
+  }
+
+  /** Change the commit of rows already inserted (id -> commit). */
+  setCommits(commits: ReadonlyMap<string, string>): void {
+    const update = this.database.db.prepare('UPDATE records SET commit_oid = ? WHERE id = ?');
+    for (const [id, commit] of commits) update.run(commit, id);
+  }
+
+  finish(events: readonly NewEventRow[]): void {
+    if (!this.ordered) this.database.reorderFilledRows();
+    this.database.resumeInsertTriggers(this.triggers, 0);
+    for (const event of events) this.database.insertEvent(event);
+    for (const { sql } of this.indexes) this.database.db.exec(sql);
+    this.database.commit();
+  }
+
+  abort(): void {
+    this.database.rollback();
   }
 }

@@ -7,13 +7,14 @@ import { eventRow, foldedRow, rowFromRecord } from './database.js';
 import type { LifecycleEvent } from '../record/event.js';
 import { foldRecord } from '../record/fold.js';
 import { parseItem } from '../record/stored.js';
-import type { LessonRecord, StoredItem } from '../record/types.js';
+import type { LessonRecord } from '../record/types.js';
 import { readCommit, trailerValues } from '../git/commit.js';
 import type { GitRepository } from '../git/repository.js';
 import { diffTrees, listTree } from '../git/tree.js';
 import type { OnProgress } from '../util/progress.js';
-import { readOnThread, readWorkingItem, type FileAnswer } from './read-thread.js';
+import { readFiles } from './read-thread.js';
 import { isRecordPath, RECORD_ROOTS } from '../record/paths.js';
+import { isEventPath } from '../record/event.js';
 
 export interface RecordFile {
   readonly path: string;
@@ -78,8 +79,11 @@ export async function attributeCommits(
 }
 
 export interface RowsFromTreeOptions {
-  /** Commits already known for paths whose blob is unchanged (from the old rows). */
-  readonly known?: ReadonlyMap<string, { readonly blob: string; readonly commit: string }>;
+  /**
+   * Commits already known for paths whose blob is unchanged (from the old rows). Called once
+   * the files are being read, so the reading goes on meanwhile.
+   */
+  readonly known?: () => ReadonlyMap<string, { readonly blob: string; readonly commit: string }>;
   readonly onProgress?: OnProgress | undefined;
 }
 
@@ -89,19 +93,22 @@ export interface IndexRows {
   readonly events: NewEventRow[];
 }
 
-/** Record rows folded over `events` (any order); events whose target has no row are orphans. */
-export function foldRows(rows: readonly NewRow[], events: readonly LifecycleEvent[]): NewRow[] {
+/**
+ * A record row folded over its own events among `events` (any order); events whose target has
+ * no row are orphans.
+ */
+function folder(events: readonly LifecycleEvent[]): (row: NewRow) => NewRow {
   const byTarget = new Map<string, LifecycleEvent[]>();
   for (const event of events) {
     const list = byTarget.get(event.target);
     if (list === undefined) byTarget.set(event.target, [event]);
     else list.push(event);
   }
-  return rows.map((row) => {
+  return (row) => {
     const own = byTarget.get(row.id);
     if (own === undefined) return row;
     return foldedRow(row, foldRecord(recordOfRow(row), own));
-  });
+  };
 }
 
 /** The record a freshly built row (not yet folded) was made from. */
@@ -125,9 +132,113 @@ function recordOfRow(row: NewRow): LessonRecord {
       };
 }
 
+/** What streamTree found besides the record rows it handed on. */
+interface TreeRest {
+  readonly records: number;
+  /** Event rows, in id order. */
+  readonly events: NewEventRow[];
+  readonly unparseable: Unparseable[];
+  /**
+   * The commits of rows handed on before history was searched for them (id -> commit), where
+   * they are not HEAD.
+   */
+  readonly lateCommits: Map<string, string>;
+}
+
+/** The file name's leading ULID, by which the tool names records and events. */
+const nameOrder = (path: string): string => path.slice(path.lastIndexOf('/') + 1);
+
 /**
- * Rows for every record and event in `tree`, records folded over their events; files that do
- * not parse are reported, not fatal.
+ * Every record and event in `tree`, the record rows folded over their events and handed to
+ * `onRows` a chunk at a time as the files are read (read-thread.ts), the rest returned at the
+ * end; files that do not parse are reported, not fatal. Events are read first, since a row
+ * needs them folded in; records follow in the order of their file names, which begin with
+ * their ids, so the rows usually come in id order. A row whose commit is not known is handed
+ * on with HEAD's and its own found from history at the end (`lateCommits`).
+ */
+async function streamTree(
+  repo: GitRepository,
+  head: string,
+  tree: string,
+  options: RowsFromTreeOptions,
+  onRows: (rows: NewRow[]) => void,
+): Promise<TreeRest> {
+  const files = await recordFiles(repo, tree);
+  const byName = (a: [string, string], b: [string, string]): number => {
+    const x = nameOrder(a[0]);
+    const y = nameOrder(b[0]);
+    return x < y ? -1 : x > y ? 1 : a[0] < b[0] ? -1 : 1;
+  };
+  const eventFiles = [...files].filter(([path]) => isEventPath(path)).sort(byName);
+  const recordList = [...files].filter(([path]) => !isEventPath(path)).sort(byName);
+  const order = [...eventFiles, ...recordList];
+  const reading = readFiles(repo.workdir, order);
+  const known = options.known?.() ?? new Map<string, { blob: string; commit: string }>();
+
+  const unknown = new Map<string, string>();
+  const commitOf = (path: string, id: string, blob: string): string => {
+    const old = known.get(path);
+    if (old !== undefined && old.blob === blob) return old.commit;
+    unknown.set(path, id);
+    return head;
+  };
+  const unparseable: Unparseable[] = [];
+  const parsedEvents: { event: LifecycleEvent; path: string }[] = [];
+  let fold: ((row: NewRow) => NewRow) | undefined;
+  let records = 0;
+  let done = 0;
+  for await (const answers of reading) {
+    const rows: NewRow[] = [];
+    for (const found of answers) {
+      const [path, blob] = order[done++]!;
+      let answer = found;
+      if ('fromGit' in answer) {
+        try {
+          answer = { item: parseItem(path, await repo.objects.readTyped(blob, 'blob')) };
+        } catch (error) {
+          answer = { reason: (error as Error).message };
+        }
+      }
+      if (!('item' in answer)) unparseable.push({ path, reason: answer.reason });
+      else if (answer.item.kind === 'event') parsedEvents.push({ event: answer.item, path });
+      else {
+        fold ??= folder(parsedEvents.map((e) => e.event));
+        const { item } = answer;
+        rows.push(fold(rowFromRecord(item, path, blob, 'reindex', commitOf(path, item.id, blob))));
+      }
+    }
+    records += rows.length;
+    if (rows.length > 0) onRows(rows);
+    options.onProgress?.(done, order.length, 'reading records');
+  }
+  const events = parsedEvents.map(({ event, path }) => ({
+    event,
+    path,
+    commit: commitOf(path, event.id, files.get(path)!),
+  }));
+  // Only those that differ from the HEAD they were handed on with.
+  const lateCommits = new Map<string, string>();
+  if (unknown.size > 0)
+    for (const [path, commit] of await attributeCommits(repo, head, unknown))
+      if (commit !== head) lateCommits.set(unknown.get(path)!, commit);
+  return {
+    records,
+    events: events
+      .map(({ event, path, commit }) =>
+        eventRow(event, path, files.get(path)!, 'reindex', lateCommits.get(event.id) ?? commit),
+      )
+      .sort(byId),
+    unparseable,
+    lateCommits,
+  };
+}
+
+const byId = (a: { id: string }, b: { id: string }): number =>
+  a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+
+/**
+ * Rows for every record and event in `tree`, records folded over their events and in id
+ * order; files that do not parse are reported, not fatal.
  */
 export async function rowsFromTree(
   repo: GitRepository,
@@ -135,69 +246,39 @@ export async function rowsFromTree(
   tree: string,
   options: RowsFromTreeOptions = {},
 ): Promise<IndexRows & { unparseable: Unparseable[] }> {
-  const files = await recordFiles(repo, tree);
-  const entries = [...files];
-  // The second half on a thread (read-thread.ts), when there are enough, the first half here.
-  const half = Math.ceil(entries.length / 2);
-  const onThread = readOnThread(
-    { workdir: repo.workdir, files: entries.slice(half) },
-    entries.length,
-  );
-  const answers: FileAnswer[] = [];
-  const progress = (): void => {
-    if (answers.length % 128 === 0 || answers.length === entries.length)
-      options.onProgress?.(answers.length, entries.length, 'reading records');
-  };
-  for (const [path, oid] of onThread === undefined ? entries : entries.slice(0, half)) {
-    answers.push(readWorkingItem(repo.workdir, path, oid));
-    progress();
-  }
-  if (onThread !== undefined) {
-    const rest = await onThread.catch(() => undefined);
-    for (let i = half; i < entries.length; i++) {
-      const [path, oid] = entries[i]!;
-      answers.push(rest?.[i - half] ?? readWorkingItem(repo.workdir, path, oid));
-      progress();
-    }
-  }
-  const parsed = new Map<string, StoredItem>();
-  const unparseable: Unparseable[] = [];
-  for (const [i, [path, oid]] of entries.entries()) {
-    let answer = answers[i]!;
-    if ('fromGit' in answer) {
-      try {
-        answer = { item: parseItem(path, await repo.objects.readTyped(oid, 'blob')) };
-      } catch (error) {
-        answer = { reason: (error as Error).message };
-      }
-    }
-    if ('item' in answer) parsed.set(path, answer.item);
-    else unparseable.push({ path, reason: answer.reason });
-  }
-  const commits = new Map<string, string>();
-  const unknown = new Map<string, string>();
-  for (const [path, record] of parsed) {
-    const known = options.known?.get(path);
-    if (known !== undefined && known.blob === files.get(path)) commits.set(path, known.commit);
-    else unknown.set(path, record.id);
-  }
-  if (unknown.size > 0)
-    for (const [path, commit] of await attributeCommits(repo, head, unknown))
-      commits.set(path, commit);
   const rows: NewRow[] = [];
-  const events: NewEventRow[] = [];
-  const parsedEvents: LifecycleEvent[] = [];
-  for (const [path, item] of parsed) {
-    if (item.kind === 'event') {
-      parsedEvents.push(item);
-      events.push(eventRow(item, path, files.get(path)!, 'reindex', commits.get(path)!));
-    } else rows.push(rowFromRecord(item, path, files.get(path)!, 'reindex', commits.get(path)!));
+  const rest = await streamTree(repo, head, tree, options, (chunk) => rows.push(...chunk));
+  const withCommits = rows.map((row) => {
+    const commit = rest.lateCommits.get(row.id);
+    return commit === undefined ? row : { ...row, commit_oid: commit };
+  });
+  return { rows: withCommits.sort(byId), events: rest.events, unparseable: rest.unparseable };
+}
+
+/**
+ * Fill `database`, which holds no records yet and nobody else has open, with every record and
+ * event in `tree` (Database.beginFill): the rows are inserted while the files are still being
+ * read, and none of them is held longer than its chunk.
+ */
+export async function fillFromTree(
+  database: Database,
+  repo: GitRepository,
+  head: string,
+  tree: string,
+  options: RowsFromTreeOptions = {},
+): Promise<{ rows: number; events: number; unparseable: Unparseable[] }> {
+  const fill = database.beginFill();
+  try {
+    const rest = await streamTree(repo, head, tree, options, (rows) => {
+      for (const row of rows) fill.insert(row);
+    });
+    fill.setCommits(rest.lateCommits);
+    fill.finish(rest.events);
+    return { rows: rest.records, events: rest.events.length, unparseable: rest.unparseable };
+  } catch (error) {
+    fill.abort();
+    throw error;
   }
-  const byId = (a: { id: string }, b: { id: string }): number =>
-    a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
-  rows.sort(byId);
-  events.sort(byId);
-  return { rows: foldRows(rows, parsedEvents), events, unparseable };
 }
 
 /** Insert every row and event row (the caller holds a transaction). */

@@ -15,7 +15,7 @@ import { Quarantine } from '../resources/quarantine.js';
 import type { Writer } from '../txn/writer.js';
 import { requireStore } from './verify.js';
 import { writeIndexFile } from '../resources/index-db.js';
-import { rowsFromTree, type Unparseable } from '../db/rebuild.js';
+import { fillFromTree, type Unparseable } from '../db/rebuild.js';
 
 export interface ReindexResult {
   readonly rows: number;
@@ -94,27 +94,27 @@ export async function reindexDatabase(
   onProgress?: OnProgress,
 ): Promise<ReindexResult> {
   const head = repo.head();
-  const known = knownCommits(layout.dbFile);
-  const { rows, events, unparseable } =
-    head === undefined
-      ? { rows: [], events: [], unparseable: [] }
-      : await rowsFromTree(repo, head, (await readCommit(repo.objects, head)).tree, {
-          known,
-          onProgress,
-        });
-
   const temp = tempPathFor(layout.dbFile);
   try {
-    writeIndexFile(temp, { rows, events });
+    const built = await writeIndexFile(temp, (database) =>
+      head === undefined
+        ? Promise.resolve({ rows: 0, events: 0, unparseable: [] })
+        : readCommit(repo.objects, head).then(({ tree }) =>
+            fillFromTree(database, repo, head, tree, {
+              known: () => knownCommits(layout.dbFile),
+              onProgress,
+            }),
+          ),
+    );
     // The old WAL must never be replayed onto the new file: move it away first. A reader that
     // opens in between sees the old file without its last frames, a consistent older state.
     for (const suffix of SIDE_FILES) fs.rmSync(`${layout.dbFile}${suffix}`, { force: true });
     fs.renameSync(temp, layout.dbFile);
     fsyncDir(path.dirname(layout.dbFile));
+    return { ...built, head: head ?? null };
   } finally {
     for (const suffix of ['', ...SIDE_FILES]) fs.rmSync(`${temp}${suffix}`, { force: true });
   }
-  return { rows: rows.length, events: events.length, unparseable, head: head ?? null };
 }
 
 /**

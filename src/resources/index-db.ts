@@ -16,7 +16,7 @@ import { GitRepository } from '../git/repository.js';
 import type { StoreLayout } from './layout.js';
 import { errnoCode, fsyncDir, rmQuiet, tempPathFor } from '../util/durable.js';
 import type { OnProgress } from '../util/progress.js';
-import { rowsFromTree, type IndexRows, type Unparseable } from '../db/rebuild.js';
+import { fillFromTree } from '../db/rebuild.js';
 
 /** Where the index a reader got came from. */
 export type IndexOrigin =
@@ -49,26 +49,34 @@ export function storeWritable(dir: string): boolean {
   }
 }
 
-/** Rows of every record at HEAD (empty without a commit), and the HEAD they came from. */
-async function rowsAtHead(
+/**
+ * Fill `database` (new, empty) with every record and event at `head` (fillFromTree). Returns
+ * false, and leaves it empty, when the store has no commit yet.
+ */
+async function fillAtHead(
+  database: Database,
   repo: GitRepository,
+  head: string | undefined,
   onProgress?: OnProgress,
-): Promise<{ head: string | undefined; content: IndexRows; unparseable: Unparseable[] }> {
-  const head = repo.readableHead();
-  if (head === undefined) return { head, content: { rows: [], events: [] }, unparseable: [] };
-  const tree = (await readCommit(repo.objects, head)).tree;
-  const { rows, events, unparseable } = await rowsFromTree(repo, head, tree, { onProgress });
-  return { head, content: { rows, events }, unparseable };
+): Promise<boolean> {
+  if (head === undefined) return false;
+  const { tree } = await readCommit(repo.objects, head);
+  await fillFromTree(database, repo, head, tree, { onProgress });
+  return true;
 }
 
 /**
- * Write a complete index at `file` (a new path): rows inserted, WAL folded in, the file in
- * rollback-journal mode so it is one self-contained file, fsynced.
+ * Write a complete index at `file` (a new path), filled by `build`: then the WAL folded in,
+ * the file in rollback-journal mode so it is one self-contained file, fsynced.
  */
-export function writeIndexFile(file: string, content: IndexRows): void {
+export async function writeIndexFile<T>(
+  file: string,
+  build: (database: Database) => Promise<T>,
+): Promise<T> {
   const { database } = Database.openForWrite(file);
+  let built: T;
   try {
-    database.fillEmpty(content.rows, content.events);
+    built = await build(database);
     database.db.pragma('wal_checkpoint(TRUNCATE)');
     database.db.pragma('journal_mode = DELETE');
   } finally {
@@ -80,6 +88,7 @@ export function writeIndexFile(file: string, content: IndexRows): void {
   } finally {
     fs.closeSync(fd);
   }
+  return built;
 }
 
 function removeWithSideFiles(file: string): void {
@@ -109,11 +118,11 @@ function installIfAbsent(temp: string, target: string): boolean {
  */
 export async function ensureIndexDb(layout: StoreLayout, repo: GitRepository): Promise<boolean> {
   if (fs.existsSync(layout.dbFile)) return false;
-  const { head, content } = await rowsAtHead(repo);
+  const head = repo.readableHead();
   if (head === undefined) return false;
   const temp = tempPathFor(layout.dbFile);
   try {
-    writeIndexFile(temp, content);
+    await writeIndexFile(temp, (database) => fillAtHead(database, repo, head));
     if (!installIfAbsent(temp, layout.dbFile)) {
       // No hard links here (some network file systems): under the lock a rename is as safe.
       fs.renameSync(temp, layout.dbFile);
@@ -125,9 +134,20 @@ export async function ensureIndexDb(layout: StoreLayout, repo: GitRepository): P
   return true;
 }
 
-function inMemory(content: IndexRows): Database {
+/** An index of HEAD in memory, private to this process; undefined without a commit. */
+async function inMemory(
+  repo: GitRepository,
+  head: string | undefined,
+  onProgress?: OnProgress,
+): Promise<Database | undefined> {
+  if (head === undefined) return undefined;
   const database = Database.openInMemory();
-  database.fillEmpty(content.rows, content.events);
+  try {
+    await fillAtHead(database, repo, head, onProgress);
+  } catch (error) {
+    database.close();
+    throw error;
+  }
   return database;
 }
 
@@ -188,18 +208,17 @@ export async function openIndexForReading(
     } catch (error) {
       if (!(options.readOnlyFallback === true && error instanceof SqliteCorruptError)) throw error;
     }
-    const { head, content } = await rowsAtHead(repo, options.onProgress);
-    return plain(head === undefined ? undefined : inMemory(content), 'memory');
+    return plain(await inMemory(repo, repo.readableHead(), options.onProgress), 'memory');
   }
 
-  const { head, content } = await rowsAtHead(repo, options.onProgress);
+  const head = repo.readableHead();
   if (head === undefined) return plain(undefined, 'file');
-  if (readOnly) return plain(inMemory(content), 'memory');
+  if (readOnly) return plain(await inMemory(repo, head, options.onProgress), 'memory');
 
   const temp = tempPathFor(layout.dbFile);
   let installed = false;
   try {
-    writeIndexFile(temp, content);
+    await writeIndexFile(temp, (database) => fillAtHead(database, repo, head, options.onProgress));
     // Only an index of the HEAD that is current may become index.db: a writer that committed
     // meanwhile had built (or found) one of its own under the lock, so link() then finds it.
     if (repo.readableHead() === head) installed = installIfAbsent(temp, layout.dbFile);
@@ -210,5 +229,5 @@ export async function openIndexForReading(
   }
   if (installed || Database.indexExists(layout.dbFile))
     return plain(Database.openForRead(layout.dbFile), 'built');
-  return plain(inMemory(content), 'memory');
+  return plain(await inMemory(repo, head, options.onProgress), 'memory');
 }
