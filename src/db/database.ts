@@ -207,6 +207,20 @@ function wrapOpen<T>(file: string, fn: () => T): T {
   }
 }
 
+/**
+ * The columns of a record row that the secret scan reads: changing any of them takes the row's
+ * mark away (the record_scans_update trigger of db/schema.ts).
+ */
+const SCANNED_COLUMNS = [
+  'kind',
+  'title',
+  'domain',
+  'tags',
+  'body',
+  'source_id',
+  'imported_from',
+] as const;
+
 /** A record row's columns but its rowid, in the table's order. */
 export const INSERT_COLUMNS = [
   'id',
@@ -596,6 +610,50 @@ export class Database {
         'INSERT OR REPLACE INTO record_scans (rowid_ref, rules) VALUES (?, ?)',
       );
       mark.run(rowid, scanned);
+    }
+  }
+
+  /**
+   * Keep the secret-scan marks that the index at `oldFile` holds (schema 4) for every row here
+   * whose scanned texts (the columns whose change takes a mark away, db/schema.ts) are exactly
+   * those of the marked row there with the same id: reindex then leaves verify no more to scan
+   * than before. A mark still names the rules it was made with. Returns how many were kept; 0
+   * when the old index is missing, has no marks or cannot be read.
+   */
+  adoptScanMarks(oldFile: string): number {
+    if (!fs.existsSync(oldFile)) return 0;
+    try {
+      this.db.prepare('ATTACH ? AS old').run(oldFile);
+    } catch {
+      return 0;
+    }
+    try {
+      const marked = this.db
+        .prepare("SELECT 1 FROM old.sqlite_master WHERE type = 'table' AND name = 'record_scans'")
+        .get();
+      if (marked === undefined) return 0;
+      const same = SCANNED_COLUMNS.map((c) => `o.${c} IS n.${c}`).join(' AND ');
+      this.begin();
+      try {
+        const { changes } = this.db
+          .prepare(
+            `INSERT INTO main.record_scans (rowid_ref, rules)
+               SELECT n.rowid, s.rules FROM main.records n
+                 JOIN old.records o ON o.id = n.id
+                 JOIN old.record_scans s ON s.rowid_ref = o.rowid
+                WHERE ${same}`,
+          )
+          .run();
+        this.commit();
+        return changes;
+      } catch {
+        this.rollback();
+        return 0;
+      }
+    } catch {
+      return 0;
+    } finally {
+      this.db.exec('DETACH old');
     }
   }
 

@@ -99,12 +99,14 @@ export async function reindexDatabase(
     const built = await writeIndexFile(temp, (database) =>
       head === undefined
         ? Promise.resolve({ rows: 0, events: 0, unparseable: [] })
-        : readCommit(repo.objects, head).then(({ tree }) =>
-            fillFromTree(database, repo, head, tree, {
+        : readCommit(repo.objects, head).then(async ({ tree }) => {
+            const filled = await fillFromTree(database, repo, head, tree, {
               known: () => knownCommits(layout.dbFile),
               onProgress,
-            }),
-          ),
+            });
+            database.adoptScanMarks(layout.dbFile);
+            return filled;
+          }),
     );
     // The old WAL must never be replayed onto the new file: move it away first. A reader that
     // opens in between sees the old file without its last frames, a consistent older state.

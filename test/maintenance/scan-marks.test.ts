@@ -162,6 +162,52 @@ describe('the secret scan marks', () => {
     db.close();
   });
 
+  it('are kept by reindex for rows whose texts it rebuilt unchanged, and only for them', async () => {
+    const dir = tempStore();
+    const rules = await scanFingerprint();
+    const store = await openStore({ dir });
+    const made = await store.recordMany(
+      ['one', 'two', 'three', 'four'].map((title) => ({
+        kind: 'failure' as const,
+        title,
+        domain: 'ops',
+        summary: `${title} went wrong`,
+      })),
+    );
+    await store.close();
+    // A person commits a secret into one record with native git, behind the index's back (its
+    // row keeps the old texts and their mark), and a second record's mark is from other rules.
+    const file = path.join(dir, made[1]!.path);
+    fs.writeFileSync(
+      file,
+      fs.readFileSync(file, 'utf8').replace('two went wrong', `two went wrong: ${CONNECTION}`),
+    );
+    git(dir, 'commit', '-q', '-am', 'by hand');
+    sql(dir, "UPDATE record_scans SET rules = 'older rules' WHERE rowid_ref = 3");
+    expect((await verify(dir)).scanned).toBe(1);
+
+    const reindexed = await lessons(['--dir', dir, 'reindex']);
+    expect(reindexed.code).toBe(0);
+    expect(marks(dir)).toEqual([
+      ['one', rules],
+      ['two', null],
+      ['three', 'older rules'],
+      ['four', rules],
+    ]);
+    // verify scans the two rows without a current mark, and finds the committed secret.
+    const after = await verify(dir);
+    expect(after.scanned).toBe(2);
+    expect(after.code).toBe(1);
+    expect(after.json).toMatchObject({
+      ok: false,
+      findings: [expect.objectContaining({ path: made[1]!.path })],
+    });
+    // Another reindex keeps what the first kept.
+    expect((await lessons(['--dir', dir, 'reindex'])).code).toBe(0);
+    expect(marks(dir).map(([, r]) => r)).toEqual([rules, null, 'older rules', rules]);
+    expect(git(dir, 'status', '--porcelain')).toBe('');
+  });
+
   it('are not given to a row a match touched, even one that began in the row before', async () => {
     const rules = await scanFingerprint();
     const input = { kind: 'failure' as const, title: 'input', domain: 'ops' };
