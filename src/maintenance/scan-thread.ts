@@ -32,6 +32,29 @@ export interface ScanRequest {
   readonly deep: boolean;
   /** The store, whose record folders the thread walks (walk.ts). */
   readonly dir: string;
+  /**
+   * --deep: who runs integrity_check, the thread or the main thread (INTEGRITY_*), taken by
+   * whichever comes to it first (an Int32Array over it, with Atomics).
+   */
+  readonly integrityBy: SharedArrayBuffer;
+}
+
+/** integrityBy: nobody has taken integrity_check yet, the thread has, the main thread has. */
+export const INTEGRITY_FREE = 0;
+export const INTEGRITY_THREAD = 1;
+export const INTEGRITY_MAIN = 2;
+
+/**
+ * Take integrity_check for `by`, if nobody has: whether `by` now runs it. Tests choose who
+ * does with LESSONS_TEST_INTEGRITY_BY ('thread' or 'main'): the other side then never takes it.
+ */
+export function takeIntegrity(integrityBy: SharedArrayBuffer, by: number): boolean {
+  const forced = process.env['LESSONS_TEST_INTEGRITY_BY'];
+  if (forced === 'thread' && by !== INTEGRITY_THREAD) return false;
+  if (forced === 'main' && by !== INTEGRITY_MAIN) return false;
+  return (
+    Atomics.compareExchange(new Int32Array(integrityBy), 0, INTEGRITY_FREE, by) === INTEGRITY_FREE
+  );
 }
 
 /** Each answer the thread posts, once: the walk, then the matches (or why not). */
@@ -57,8 +80,13 @@ export interface HistoryScan {
   readonly walk: Promise<PackedWalk | null>;
   /** Every event and record whose texts match a rule, HEAD not yet consulted. */
   readonly matches: Promise<HistoryMatch[]>;
-  /** --deep: index.db's integrity_check, 'ok' or its first problem. */
+  /**
+   * --deep: index.db's integrity_check, 'ok' or its first problem; the thread runs it last,
+   * unless the main thread took it first (takeIntegrity), when this never settles.
+   */
   readonly integrity: Promise<string>;
+  /** --deep: take integrity_check for the main thread, if the thread has not begun it. */
+  takeIntegrity(): boolean;
   /** --deep: check every object reachable from `head` on the thread; its findings. */
   objects(head: string, onProgress?: OnProgress): Promise<Finding[]>;
   /** Ends the thread, whatever it is doing. */
@@ -76,7 +104,8 @@ function sizeOf(file: string): number {
  * Start the scan of `dbFile` on a thread, or undefined when it is too small to be worth one or
  * there is no thread to run (the caller then does the same work inline).
  */
-export function startHistoryScan(request: ScanRequest): HistoryScan | undefined {
+export function startHistoryScan(asked: Omit<ScanRequest, 'integrityBy'>): HistoryScan | undefined {
+  const request: ScanRequest = { ...asked, integrityBy: new SharedArrayBuffer(4) };
   const bar = barFromEnv('LESSONS_TEST_SCAN_THREAD_FROM', THREAD_FROM_BYTES);
   if (sizeOf(request.dbFile) + sizeOf(`${request.dbFile}-wal`) < bar) return undefined;
   const file = workerFile(import.meta.url, 'scan-worker');
@@ -109,6 +138,7 @@ export function startHistoryScan(request: ScanRequest): HistoryScan | undefined 
     walk: walk.promise,
     matches: matches.promise,
     integrity: integrity.promise,
+    takeIntegrity: () => takeIntegrity(request.integrityBy, INTEGRITY_MAIN),
     objects: (head, onProgress) => {
       onObjectsProgress = onProgress;
       worker.postMessage({ head } satisfies ObjectsRequest);

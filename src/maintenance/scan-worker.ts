@@ -1,15 +1,22 @@
 // The scan thread's body (see scan-thread.ts): with a read-only connection of its own, walk the
 // store's record folders (or leave them to the main thread) and answer, then scan the texts of
 // every event and of every record no writer marked as scanned for secrets, and answer with the
-// matches; for --deep, then answer with index.db's integrity_check and, once the main thread
-// sends HEAD, with the check of every object it reaches. Each answer is posted once.
+// matches; for --deep, then answer with the check of every object HEAD reaches, once the main
+// thread has sent HEAD, and with index.db's integrity_check, unless the main thread took it.
+// Each answer is posted once.
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { Database, type EventRow } from '../db/database.js';
 import { GitRepository } from '../git/repository.js';
 import { deepObjects } from './deep-objects.js';
 import { scanHistory, textPages, trustedMarks, unmarkedShare } from './secrets-in-history.js';
-import type { ObjectsRequest, ScanReply, ScanRequest } from './scan-thread.js';
+import {
+  INTEGRITY_THREAD,
+  takeIntegrity,
+  type ObjectsRequest,
+  type ScanReply,
+  type ScanRequest,
+} from './scan-thread.js';
 import { packedWalk } from './walk.js';
 
 function post(reply: ScanReply, transfer: ArrayBuffer[] = []): void {
@@ -34,7 +41,7 @@ function progressPoster(): (done: number, total: number) => void {
   };
 }
 
-async function run({ dbFile, deep, dir }: ScanRequest): Promise<void> {
+async function run({ dbFile, deep, dir, integrityBy }: ScanRequest): Promise<void> {
   // Listening from the start: HEAD may be sent while the scan runs.
   const head = deep
     ? new Promise<string>((resolve) =>
@@ -57,11 +64,13 @@ async function run({ dbFile, deep, dir }: ScanRequest): Promise<void> {
     const events = db.prepare('SELECT * FROM events').iterate() as Iterable<EventRow>;
     post({ kind: 'matches', matches: await scanHistory(textPages(db, marks), events) });
     if (head !== undefined) {
-      post({ kind: 'integrity', verdict: String(db.pragma('integrity_check', { simple: true })) });
-      database.close();
-      database = undefined;
       const findings = await deepObjects(new GitRepository(dir), await head, progressPoster());
       post({ kind: 'objects', findings });
+      if (takeIntegrity(integrityBy, INTEGRITY_THREAD))
+        post({
+          kind: 'integrity',
+          verdict: String(db.pragma('integrity_check', { simple: true })),
+        });
     }
   } catch (error) {
     post({ kind: 'failed', message: error instanceof Error ? error.message : String(error) });

@@ -12,6 +12,7 @@ import {
   INSERT_COLUMNS,
   rowFromRecord,
   type EventRow,
+  type NewRow,
   type RecordRow,
 } from '../db/database.js';
 import { IndexNotAFileError, SqliteCorruptError, UsageError } from '../errors/index.js';
@@ -30,6 +31,7 @@ import { Journal } from '../resources/journal.js';
 import { Conflicts } from '../resources/conflicts.js';
 import { finding, findingKey, type Finding } from './findings.js';
 import { readSmallFile } from '../util/durable.js';
+import { trace } from '../util/faults.js';
 import {
   openIndexForReading,
   storeWritable,
@@ -205,6 +207,12 @@ interface RowSource {
    * share a read transaction a thousand at a time, which `endLookups` ends.
    */
   readonly full: (path: string) => RecordRow | undefined;
+  /**
+   * Does the row of `path` hold `expected` in every column but its commit and txid (which
+   * expected takes from the row)? Asked of SQLite, so the row is not read out: a third of the
+   * cost of `full`. A lookup like `full`.
+   */
+  readonly agrees: (path: string, expected: NewRow) => boolean;
   readonly endLookups: () => void;
   /**
    * The texts of every record the secret scan must look at (those its writer did not mark as
@@ -218,6 +226,11 @@ interface RowSource {
 }
 
 const FULL_COLUMNS = ['rowid', ...INSERT_COLUMNS] as const satisfies readonly (keyof RecordRow)[];
+
+/** The columns RowSource.agrees compares: all but the path it looks up, the commit and the txid. */
+const AGREED_COLUMNS = INSERT_COLUMNS.filter(
+  (c) => c !== 'path' && c !== 'commit_oid' && c !== 'txid',
+);
 
 /**
  * The rows, once index.db passed `check`: quick_check, or integrity_check (--deep without a
@@ -243,6 +256,7 @@ async function readRows(
           rows: new Map(),
           events: new Map(),
           full: () => undefined,
+          agrees: () => false,
           endLookups: () => undefined,
           texts: async () => [],
           integrity: () => 'ok',
@@ -271,6 +285,11 @@ async function readRows(
     // A thousand lookups in one read transaction: SQLite looks at the WAL once for them, not
     // once a row (about half the cost), and in rollback-journal mode a writer waits for them
     // a few milliseconds at most.
+    const agreeing = db
+      .prepare(
+        `SELECT 1 FROM records WHERE path = ? AND ${AGREED_COLUMNS.map((c) => `${c} IS ?`).join(' AND ')}`,
+      )
+      .pluck();
     let lookups = 0;
     let reading = false;
     const endLookups = (): void => {
@@ -278,23 +297,35 @@ async function readRows(
       reading = false;
       lookups = 0;
     };
+    const lookup = <T>(look: () => T): T => {
+      if (lookups === 0 && !db.inTransaction) {
+        db.exec('BEGIN');
+        reading = true;
+      }
+      const found = look();
+      if (++lookups === 1000) endLookups();
+      return found;
+    };
     return {
       source: {
         rows,
         events,
         full: (p) => {
-          if (lookups === 0 && !db.inTransaction) {
-            db.exec('BEGIN');
-            reading = true;
-          }
-          const values = byPath.get(p) as unknown[] | undefined;
-          if (++lookups === 1000) endLookups();
+          const values = lookup(() => byPath.get(p) as unknown[] | undefined);
           return values === undefined
             ? undefined
             : (Object.fromEntries(
                 FULL_COLUMNS.map((c, i) => [c, values[i]]),
               ) as unknown as RecordRow);
         },
+        agrees: (p, expected) =>
+          lookup(
+            () =>
+              agreeing.get(
+                p,
+                AGREED_COLUMNS.map((c) => expected[c]),
+              ) !== undefined,
+          ),
         texts: async () => textPages(db, await trustedMarks(db, deep)),
         endLookups,
         integrity: () => String(db.pragma('integrity_check', { simple: true })),
@@ -517,15 +548,18 @@ export async function surveyStore(
         const record = parseRecord(
           matched === 'stat' ? readSmallFile(path.join(layout.dir, p)) : matched,
         );
-        const own = targeted.get(record.id);
-        const whole = source?.full(p);
-        const mismatched =
-          whole === undefined ? undefined : rowDisagreement(whole, record, own ?? []);
+        const own = targeted.get(record.id) ?? [];
+        const expected = expectedRow(record, p, row.blob_oid, '', '', own);
+        let mismatched: string | undefined;
+        if (source !== undefined && !source.agrees(p, expected)) {
+          const whole = source.full(p);
+          mismatched = whole === undefined ? undefined : rowDisagreement(whole, record, own);
+        }
         if (mismatched !== undefined)
           findings.push(
             finding(
-              own === undefined ? 'FIELD_MISMATCH' : 'FOLD_MISMATCH',
-              `the row of ${p} disagrees with ${own === undefined ? 'the file' : 'the fold of the file and its events'} on ${mismatched}`,
+              own.length === 0 ? 'FIELD_MISMATCH' : 'FOLD_MISMATCH',
+              `the row of ${p} disagrees with ${own.length === 0 ? 'the file' : 'the fold of the file and its events'} on ${mismatched}`,
               { path: p, id: row.id },
             ),
           );
@@ -547,6 +581,12 @@ export async function surveyStore(
       );
     source?.endLookups();
     options.onProgress?.(tree.size, tree.size, 'checking records');
+    // Done with the records before the thread came to integrity_check: it is run here.
+    let integrityHere: string | undefined;
+    if (threadChecks && source !== undefined && scan?.takeIntegrity() === true) {
+      trace('integrity-check on the main thread');
+      integrityHere = source.integrity();
+    }
     if (source !== undefined) {
       const inline = async (): Promise<HistoryMatch[]> =>
         scanHistory(await source.texts(), source.events.values(), (p, b) => tree.get(p) === b);
@@ -554,10 +594,11 @@ export async function surveyStore(
       findings.push(...(await judgeMatches(repo, matched, tree)));
     }
     if (threadChecks && scan !== undefined && source !== undefined) {
-      // The thread's integrity_check (this thread's, should the thread have failed). A look
+      // The thread's integrity_check (this thread's, should it have come first or the thread
+      // have failed). A look
       // that finds index.db unsound is always followed by a second, inline, which reads no
       // rows from it: what the rows said here is not reported.
-      const verdict = await scan.integrity.catch(() => source.integrity());
+      const verdict = integrityHere ?? (await scan.integrity.catch(() => source.integrity()));
       if (verdict !== 'ok')
         findings.push(corruptFinding(new SqliteCorruptError(layout.dbFile, new Error(verdict))));
     }
@@ -697,9 +738,21 @@ export function rowDisagreement(
   record: LessonRecord,
   events: readonly LifecycleEvent[] = [],
 ): string | undefined {
-  const plain = rowFromRecord(record, row.path, row.blob_oid, row.txid, row.commit_oid);
-  const expected = events.length === 0 ? plain : foldedRow(plain, foldRecord(record, events));
+  const expected = expectedRow(record, row.path, row.blob_oid, row.txid, row.commit_oid, events);
   for (const [column, value] of Object.entries(expected))
     if (row[column as keyof RecordRow] !== value) return column;
   return undefined;
+}
+
+/** The row `record` folded over `events` makes, with the given path, blob, txid and commit. */
+function expectedRow(
+  record: LessonRecord,
+  path: string,
+  blob: string,
+  txid: string,
+  commit: string,
+  events: readonly LifecycleEvent[],
+): NewRow {
+  const plain = rowFromRecord(record, path, blob, txid, commit);
+  return events.length === 0 ? plain : foldedRow(plain, foldRecord(record, events));
 }

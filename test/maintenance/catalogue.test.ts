@@ -234,6 +234,19 @@ const CASES: Case[] = [
     },
   },
   {
+    name: 'a row edited in index.db, its file and blob as committed',
+    code: 'FIELD_MISMATCH',
+    deep: true,
+    corrupt: ({ dir, heuristic }) => {
+      const db = new BetterSqlite3(path.join(dir, 'index.db'));
+      db.prepare('UPDATE records SET confidence = 0.25 WHERE path = ?').run(heuristic);
+      db.close();
+      return none();
+    },
+    after: ({ dir, heuristic }) =>
+      expect(rows(dir).find((r) => r.path === heuristic)?.confidence).not.toBe(0.25),
+  },
+  {
     name: 'a deleted .git/index',
     code: 'GIT_INDEX_STALE',
     corrupt: ({ dir }) => {

@@ -178,12 +178,23 @@ describe('verify with the scan thread', () => {
     expect(check.pragma('integrity_check', { simple: true })).not.toBe('ok');
     check.close();
 
-    const threaded = await verify(dir, THREAD, '--deep');
+    // integrity_check goes to whichever thread comes to it first; each way in turn here.
+    const threaded = await verify(
+      dir,
+      { ...THREAD, LESSONS_TEST_INTEGRITY_BY: 'thread' },
+      '--deep',
+    );
+    const byMain = await verify(dir, { ...THREAD, LESSONS_TEST_INTEGRITY_BY: 'main' }, '--deep');
     const inline = await verify(dir, INLINE, '--deep');
     expect(threaded.threaded).toBe(true);
     // Only what both looks saw is reported: these two came from the thread in the first.
     expect(threaded.stderr).toContain('lessons-trace scan-thread integrity');
+    expect(threaded.stderr).not.toContain('integrity-check on the main thread');
     expect(threaded.stderr).toContain('lessons-trace scan-thread objects');
+    expect(byMain.threaded).toBe(true);
+    expect(byMain.stderr).toContain('lessons-trace integrity-check on the main thread');
+    expect(byMain.stderr).not.toContain('lessons-trace scan-thread integrity');
+    expect(byMain.json).toEqual(threaded.json);
     expect(threaded.code).toBe(1);
     const codes = (threaded.json as { findings: { code: string }[] }).findings.map((f) => f.code);
     expect(codes).toContain('SQLITE_CORRUPT');
