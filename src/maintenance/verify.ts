@@ -500,7 +500,8 @@ export async function surveyStore(
       (packed) => (packed === null ? undefined : unpackWalk(packed)),
       () => undefined,
     );
-    const files = walked ?? walkRecordFolders(layout.dir);
+    // --deep reads every file HEAD holds: those need no lstat (nothing trusts their stat data).
+    const files = walked ?? walkRecordFolders(layout.dir, deep ? (p) => tree.has(p) : undefined);
     let indexStale = index === undefined || (!fs.existsSync(repo.indexPath) && tree.size > 0);
 
     // The events of each record, from their rows (what the index folded).

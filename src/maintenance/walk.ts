@@ -41,17 +41,35 @@ function kindOf(stat: fs.BigIntStats): WorkFile['kind'] {
   return stat.isFile() ? 'file' : stat.isSymbolicLink() ? 'link' : 'other';
 }
 
-/** Each entry of the record folders of the store at `dir`, with its lstat, in walk order. */
-function walk(dir: string, visit: (relative: string, stat: fs.BigIntStats) => void): void {
+/**
+ * Each entry of the record folders of the store at `dir`, with its lstat, in walk order. An
+ * entry that `unstated` names and that its folder lists as a regular file is visited without
+ * one (undefined): its kind is the folder's word.
+ */
+function walk(
+  dir: string,
+  visit: (relative: string, stat: fs.BigIntStats | undefined) => void,
+  unstated?: (relative: string) => boolean,
+): void {
   const into = (relative: string): void => {
     let names: string[];
+    let plain: Set<string> | undefined;
     try {
-      names = fs.readdirSync(path.join(dir, relative));
+      if (unstated === undefined) names = fs.readdirSync(path.join(dir, relative));
+      else {
+        const entries = fs.readdirSync(path.join(dir, relative), { withFileTypes: true });
+        names = entries.map((entry) => entry.name);
+        plain = new Set(entries.filter((entry) => entry.isFile()).map((entry) => entry.name));
+      }
     } catch {
       return;
     }
     for (const name of names) {
       const p = `${relative}/${name}`;
+      if (plain?.has(name) === true && unstated!(p)) {
+        visit(p, undefined);
+        continue;
+      }
       // verify takes no lock: a writer may rename its temp file into place (or a rollback
       // remove a file) between the listing and this look. What vanished is not there.
       const stat = fs.lstatSync(path.join(dir, p), { bigint: true, throwIfNoEntry: false });
@@ -68,19 +86,33 @@ function walk(dir: string, visit: (relative: string, stat: fs.BigIntStats) => vo
   }
 }
 
-/** The record folders of the store at `dir`, by path. */
-export function walkRecordFolders(dir: string): Map<string, WorkFile> {
+/**
+ * The record folders of the store at `dir`, by path. Files that `unstated` names (verify
+ * --deep: those HEAD holds, every one of which it reads and hashes) are taken as their folder
+ * lists them, without an lstat each: their mtime is then 0 and their stat data empty, which
+ * nothing trusts.
+ */
+export function walkRecordFolders(
+  dir: string,
+  unstated?: (relative: string) => boolean,
+): Map<string, WorkFile> {
   const files = new Map<string, WorkFile>();
-  walk(dir, (p, stat) => {
-    const kind = kindOf(stat);
-    files.set(p, {
-      path: p,
-      kind,
-      mtimeNs: stat.mtimeNs,
-      stat:
-        kind === 'file' ? writeStatBlock(stat, Buffer.alloc(STAT_BLOCK), 0).toString('latin1') : '',
-    });
-  });
+  walk(
+    dir,
+    (p, stat) => {
+      const kind = stat === undefined ? 'file' : kindOf(stat);
+      files.set(p, {
+        path: p,
+        kind,
+        mtimeNs: stat?.mtimeNs ?? 0n,
+        stat:
+          stat !== undefined && kind === 'file'
+            ? writeStatBlock(stat, Buffer.alloc(STAT_BLOCK), 0).toString('latin1')
+            : '',
+      });
+    },
+    unstated,
+  );
   return files;
 }
 
@@ -90,7 +122,9 @@ export function packedWalk(dir: string): PackedWalk {
   const kinds: number[] = [];
   const mtimes: bigint[] = [];
   let stats = Buffer.alloc(STAT_BLOCK * 4096);
-  walk(dir, (p, stat) => {
+  // No entry goes without its lstat here (no `unstated`).
+  walk(dir, (p, given) => {
+    const stat = given!;
     const kind = kindOf(stat);
     const at = paths.length * STAT_BLOCK;
     if (at + STAT_BLOCK > stats.length) {

@@ -47,5 +47,23 @@ describe('the walk of the record folders', () => {
     expect([...inPlace.keys()].some((p) => p.startsWith('events/'))).toBe(false);
     expect(inPlace.get(`${path.relative(dir, month)}/pipe.md`)?.kind).toBe('other');
     expect(inPlace.get(`${path.relative(dir, month)}/odd\nname.md`)?.kind).toBe('file');
+
+    // verify --deep's walk: the files it names (every path here, as if HEAD held them all)
+    // are taken as their folder lists them, without an lstat: the same entries and kinds,
+    // mtime 0 and no stat data for the regular files only. A link, a fifo or a folder in place
+    // of a named file is still looked at.
+    const unstated = walkRecordFolders(dir, () => true);
+    expect([...unstated.keys()]).toEqual([...inPlace.keys()]);
+    for (const [p, seen] of inPlace) {
+      const light = unstated.get(p)!;
+      expect(light.kind, p).toBe(seen.kind);
+      expect(light.mtimeNs, p).toBe(seen.kind === 'file' ? 0n : seen.mtimeNs);
+      expect(light.stat, p).toBe(seen.kind === 'file' ? '' : seen.stat);
+    }
+    // Files it does not name keep their lstat: cleanup ages untracked and temp files by it.
+    const temp = `${path.relative(dir, month)}/r.md.tmp-1-ab`;
+    const some = walkRecordFolders(dir, (p) => p !== temp);
+    expect(some.get(temp)).toEqual(inPlace.get(temp));
+    expect(some.get(temp)!.mtimeNs).toBeGreaterThan(0n);
   });
 });
