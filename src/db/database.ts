@@ -502,10 +502,13 @@ export class Database {
 
   /** Do the suspended triggers' work for every row from `fromRowid` on, and make them again. */
   resumeInsertTriggers(triggers: { name: string; sql: string }[], fromRowid: number): void {
-    for (const { name, sql } of triggers) {
-      this.db.prepare(BULK_FILLS[name]!).run(fromRowid);
-      this.db.exec(sql);
-    }
+    this.fillForTriggers(triggers, fromRowid);
+    for (const { sql } of triggers) this.db.exec(sql);
+  }
+
+  /** The suspended triggers' work for every row from `fromRowid` on. */
+  fillForTriggers(triggers: readonly { name: string }[], fromRowid: number): void {
+    for (const { name } of triggers) this.db.prepare(BULK_FILLS[name]!).run(fromRowid);
   }
 
   private triggersOfRecords(event: RegExp): { name: string; sql: string }[] {
@@ -565,10 +568,14 @@ export class Database {
 
   /**
    * Put the rows of a fill in id order, renumbered from 1 (Fill.finish, when they came in
-   * another order). The insert triggers are suspended and the tables they fill still empty,
-   * so the delete triggers are suspended too for the move.
+   * another order). The insert triggers are suspended; what their bulk fills made so far is
+   * emptied (finish makes it again for the new rowids), and the delete triggers are suspended
+   * too for the move.
    */
   reorderFilledRows(): void {
+    this.db.exec(
+      "INSERT INTO records_fts (records_fts) VALUES ('delete-all'); DELETE FROM record_tags;",
+    );
     const deletes = this.triggersOfRecords(/\bDELETE\s+ON\b/i);
     for (const { name } of deletes) this.db.exec(`DROP TRIGGER ${name}`);
     const columns = INSERT_COLUMNS.join(', ');
@@ -752,6 +759,9 @@ export class Database {
 export class Fill {
   private lastId = '';
   private ordered = true;
+  /** The last rowid inserted, and the last whose FTS5 and tag rows are made (catchUp). */
+  private inserted = 0;
+  private caughtUp = 0;
 
   constructor(
     private readonly database: Database,
@@ -761,9 +771,21 @@ export class Fill {
 
   /** Insert a row (its rowid is only final after finish). */
   insert(row: NewRow): void {
-    this.database.insert(row);
+    this.inserted = this.database.insert(row);
     if (row.id <= this.lastId) this.ordered = false;
     this.lastId = row.id;
+  }
+
+  /**
+   * Make the FTS5 and tag rows of the rows inserted since the last call, as the suspended
+   * triggers would have: a caller that has other work to overlap (the files still being read
+   * on another thread) calls it between batches, and finish has less left to do. Rows that
+   * came out of id order are left to finish, which renumbers them.
+   */
+  catchUp(): void {
+    if (!this.ordered || this.inserted === this.caughtUp) return;
+    this.database.fillForTriggers(this.triggers, this.caughtUp + 1);
+    this.caughtUp = this.inserted;
   }
 
   /** Change the commit of rows already inserted (id -> commit). */
@@ -773,8 +795,11 @@ export class Fill {
   }
 
   finish(events: readonly NewEventRow[]): void {
-    if (!this.ordered) this.database.reorderFilledRows();
-    this.database.resumeInsertTriggers(this.triggers, 0);
+    if (!this.ordered) {
+      this.database.reorderFilledRows();
+      this.caughtUp = 0;
+    }
+    this.database.resumeInsertTriggers(this.triggers, this.caughtUp + 1);
     for (const event of events) this.database.insertEvent(event);
     for (const { sql } of this.indexes) this.database.db.exec(sql);
     this.database.commit();

@@ -271,6 +271,7 @@ export async function fillFromTree(
   try {
     const rest = await streamTree(repo, head, tree, options, (rows) => {
       for (const row of rows) fill.insert(row);
+      fill.catchUp();
     });
     fill.setCommits(rest.lateCommits);
     fill.finish(rest.events);
