@@ -107,6 +107,40 @@ describe('the pack reader', () => {
     await expectAllRead(dir);
   });
 
+  it('finds objects across many packs the same way once it has put their ids in one map', async () => {
+    // A pack a commit (as recordMany leaves a store: a pack a batch), then enough reads that
+    // the set builds its directory of every pack's ids (DIRECTORY_AFTER lookups).
+    const dir = tempDir();
+    git(dir, 'init', '-q', '-b', 'main');
+    for (let c = 0; c < 8; c++) {
+      for (let f = 0; f < 12; f++)
+        fs.writeFileSync(path.join(dir, `c${c}-f${f}.md`), `commit ${c} file ${f}\n`);
+      git(dir, 'add', '-A');
+      git(dir, 'commit', '-q', '-m', `commit ${c}`);
+      git(dir, 'repack', '-q', '-d');
+      // The first commits' objects twice (a person's repack that kept the old packs).
+      if (c === 3) git(dir, 'repack', '-q', '-a');
+    }
+    const packs = fs.readdirSync(path.join(dir, '.git', 'objects', 'pack'));
+    expect(packs.filter((f) => f.endsWith('.idx')).length).toBeGreaterThanOrEqual(8);
+    const objects = allObjects(dir);
+    const store = new ObjectStore(path.join(dir, '.git'));
+    for (let round = 0; round < Math.ceil(5000 / objects.length); round++)
+      for (const { oid, type, content } of objects) {
+        const read = await store.read(oid, true);
+        expect(read.type).toBe(type);
+        expect(read.content.equals(content)).toBe(true);
+      }
+    await expect(store.read('0'.repeat(40))).rejects.toMatchObject({ code: 'GIT_OBJECT_MISSING' });
+    // A pack written after the directory was built: the miss lists the packs again.
+    fs.writeFileSync(path.join(dir, 'late.md'), 'late\n');
+    git(dir, 'add', '-A');
+    git(dir, 'commit', '-q', '-m', 'late');
+    git(dir, 'repack', '-q', '-d');
+    const late = git(dir, 'rev-parse', 'HEAD:late.md').trim();
+    expect((await store.read(late, true)).content.toString()).toBe('late\n');
+  });
+
   it('reports a missing object as missing and a damaged entry as corrupt', async () => {
     const dir = historyRepo();
     git(dir, 'gc', '-q', '--prune=now');
