@@ -640,7 +640,8 @@ export class Database {
         .get();
       if (marked === undefined) return 0;
       const same = SCANNED_COLUMNS.map((c) => `o.${c} IS n.${c}`).join(' AND ');
-      this.begin();
+      // Deferred: only the new index is written, the old one is only read.
+      this.db.exec('BEGIN');
       try {
         const { changes } = this.db
           .prepare(

@@ -56,7 +56,7 @@ function withFd<T>(file: string, fn: (fd: number) => T): T {
 class Pack {
   readonly name: string;
   private readonly base: string;
-  private readonly count: number;
+  readonly count: number;
   private readonly fanout: Buffer;
   private readonly bases = new Map<number, PackedObject>();
   private basesBytes = 0;
@@ -282,13 +282,17 @@ export function applyDelta(base: Buffer, delta: Buffer, oid = '(delta)'): Buffer
 }
 
 /**
- * Lookups after which a set of DIRECTORY_FROM_PACKS packs or more puts all their ids in one map
- * (PackSet.locate). Each pack's own search is a few comparisons, but an object is looked for
- * in pack after pack until one holds it: a store that `recordMany` filled in batches has a
- * pack a batch, and verify --deep of a million records (hundreds of packs) spent minutes
- * there. The map costs about 100 bytes an object, only for a reader that keeps looking.
+ * Lookups in one listing of DIRECTORY_FROM_PACKS packs or more after which all their ids go
+ * into one map (PackSet.locate): at least DIRECTORY_AFTER, and one for every
+ * DIRECTORY_PER_OBJECTS objects the packs hold. Each pack's own search is a few comparisons,
+ * but an object is looked for in pack after pack until one holds it: a store that
+ * `recordMany` filled in batches has a pack a batch, and verify --deep of a million records
+ * (hundreds of packs) spent minutes there. The map costs about 100 bytes an object, so only
+ * a reader that looks up a good share of them gets it; a writer that adds a pack starts the
+ * count again.
  */
 const DIRECTORY_AFTER = 4096;
+const DIRECTORY_PER_OBJECTS = 32;
 const DIRECTORY_FROM_PACKS = 4;
 /** Where a directory entry's offset ends and its pack's number begins. */
 const PACK_NUMBER = 2 ** 40;
@@ -300,7 +304,10 @@ const PACK_NUMBER = 2 ** 40;
 export class PackSet {
   private readonly packDir: string;
   private packs: Pack[] | undefined;
+  /** Lookups in the packs as listed now (`countedFor`), and how many earn the directory. */
   private lookups = 0;
+  private countedFor: Pack[] | undefined;
+  private directoryBar = DIRECTORY_AFTER;
   /** Every id of `directoryOf`'s packs: pack number * PACK_NUMBER + offset. */
   private directory: Map<string, number> | undefined;
   private directoryOf: Pack[] | undefined;
@@ -331,10 +338,16 @@ export class PackSet {
    */
   private locate(key: Buffer): { pack: Pack; offset: number } | undefined {
     const packs = this.list();
+    if (this.countedFor !== packs) {
+      this.countedFor = packs;
+      this.lookups = 0;
+      const objects = packs.reduce((sum, pack) => sum + pack.count, 0);
+      this.directoryBar = Math.max(DIRECTORY_AFTER, objects / DIRECTORY_PER_OBJECTS);
+    }
     if (
       this.directoryOf !== packs &&
       packs.length >= DIRECTORY_FROM_PACKS &&
-      ++this.lookups > DIRECTORY_AFTER
+      ++this.lookups > this.directoryBar
     ) {
       const directory = new Map<string, number>();
       // The last first, so that where packs share an object the newest one's entry stays.
