@@ -13,8 +13,8 @@
 // floor (as many fsyncs of small files and folders, on the same disk, as that record made) and
 // one native `git add <file> && git commit` of a file in the same store; CLI cold start against
 // `node -e 0` and the CLI's peak RSS; `lessons verify`, `verify --deep` and `reindex` as child
-// processes (wall time and peak RSS of each), and `verify` again after the reindex (its rows
-// then carry no writer's secret-scan mark, so it scans them all); search and context latency in process; and a
+// processes (wall time and peak RSS of each), and `verify` again after the reindex (which keeps
+// the writers' secret-scan marks of rows it rebuilt unchanged); search and context latency in process; and a
 // `lessons mcp` server's call latency (record, search, context) as an agent sees it, with its
 // resident set afterwards, beside a bare `node` waiting. Medians of --runs.
 // Results go to stress/results/bench-<time>.json.
@@ -199,7 +199,7 @@ interface SizeResult {
   deepRssMb: number | undefined;
   reindexMs: number;
   reindexRssMb: number | undefined;
-  /** verify right after reindex: no row carries its writer's secret-scan mark any more. */
+  /** verify right after reindex (which kept the rows' secret-scan marks). */
   verifyReindexedMs: number;
   verifyReindexedStatus: number | null;
   searchP50: number;

@@ -7,7 +7,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { IndexNotAFileError, SqliteCorruptError, StoreError } from '../errors/index.js';
 import type { LifecycleEvent } from '../record/event.js';
 import type { FoldedState } from '../record/fold.js';
-import { rowTexts } from '../record/secrets.js';
+import { rowTexts, type RowTexts } from '../record/secrets.js';
 import type { LessonRecord, RenderedRecord } from '../record/types.js';
 import { MIGRATIONS, REFILL_BELOW_VERSION, SCHEMA_VERSION } from './schema.js';
 
@@ -219,7 +219,7 @@ const SCANNED_COLUMNS = [
   'body',
   'source_id',
   'imported_from',
-] as const;
+] as const satisfies readonly (keyof RowTexts)[];
 
 /** A record row's columns but its rowid, in the table's order. */
 export const INSERT_COLUMNS = [
@@ -345,6 +345,26 @@ export class Database {
     return true;
   }
 
+  /** An index in memory holding a copy of the complete index file `file`, at its schema. */
+  static copyIntoMemory(file: string): Database {
+    return Database.ofKnownSchema(
+      ':memory:',
+      new BetterSqlite3(fs.readFileSync(file), sqliteOptions()),
+    );
+  }
+
+  /** `db` as a Database, once its schema is one this lessons knows (closed if not). */
+  private static ofKnownSchema(file: string, db: BetterSqlite3.Database): Database {
+    const database = new Database(file, db);
+    try {
+      database.checkSchemaVersion();
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+    return database;
+  }
+
   /** A new, empty index in memory (for a read-only store whose index.db is missing). */
   static openInMemory(): Database {
     const database = new Database(':memory:', new BetterSqlite3(':memory:', sqliteOptions()));
@@ -377,14 +397,7 @@ export class Database {
     return wrapOpen(file, () => {
       const db = new BetterSqlite3(file, sqliteOptions({ readonly: true, fileMustExist: true }));
       db.pragma('busy_timeout = 5000');
-      const database = new Database(file, db);
-      try {
-        database.checkSchemaVersion();
-      } catch (error) {
-        db.close();
-        throw error;
-      }
-      return database;
+      return Database.ofKnownSchema(file, db);
     });
   }
 
@@ -642,23 +655,19 @@ export class Database {
       const same = SCANNED_COLUMNS.map((c) => `o.${c} IS n.${c}`).join(' AND ');
       // Deferred: only the new index is written, the old one is only read.
       this.db.exec('BEGIN');
-      try {
-        const { changes } = this.db
-          .prepare(
-            `INSERT INTO main.record_scans (rowid_ref, rules)
-               SELECT n.rowid, s.rules FROM main.records n
-                 JOIN old.records o ON o.id = n.id
-                 JOIN old.record_scans s ON s.rowid_ref = o.rowid
-                WHERE ${same}`,
-          )
-          .run();
-        this.commit();
-        return changes;
-      } catch {
-        this.rollback();
-        return 0;
-      }
+      const { changes } = this.db
+        .prepare(
+          `INSERT INTO main.record_scans (rowid_ref, rules)
+             SELECT n.rowid, s.rules FROM main.records n
+               JOIN old.records o ON o.id = n.id
+               JOIN old.record_scans s ON s.rowid_ref = o.rowid
+              WHERE ${same}`,
+        )
+        .run();
+      this.commit();
+      return changes;
     } catch {
+      this.rollback();
       return 0;
     } finally {
       this.db.exec('DETACH old');

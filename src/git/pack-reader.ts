@@ -108,7 +108,8 @@ class Pack {
 
   /** Every object id in the pack (20 bytes as a latin1 string) with its offset. */
   entries(visit: (key: string, offset: number) => void): void {
-    const index = (this.index ??= fs.readFileSync(`${this.base}.idx`));
+    // Read for the loop, not kept: the directory holds what it gives.
+    const index = this.index ?? fs.readFileSync(`${this.base}.idx`);
     const read = (at: number, length: number): Buffer => index.subarray(at, at + length);
     const ids = FANOUT + 1024;
     for (let i = 0; i < this.count; i++)
@@ -303,14 +304,12 @@ const PACK_NUMBER = 2 ** 40;
  */
 export class PackSet {
   private readonly packDir: string;
+  /** The packs as listed last; the lookups in them, how many earn the directory, and it. */
   private packs: Pack[] | undefined;
-  /** Lookups in the packs as listed now (`countedFor`), and how many earn the directory. */
   private lookups = 0;
-  private countedFor: Pack[] | undefined;
   private directoryBar = DIRECTORY_AFTER;
-  /** Every id of `directoryOf`'s packs: pack number * PACK_NUMBER + offset. */
+  /** Every id of the listed packs: pack number * PACK_NUMBER + offset. */
   private directory: Map<string, number> | undefined;
-  private directoryOf: Pack[] | undefined;
 
   constructor(objectsDir: string) {
     this.packDir = path.join(objectsDir, 'pack');
@@ -327,7 +326,7 @@ export class PackSet {
       const found = this.locate(key);
       if (found !== undefined) return found.pack.read(found.offset, oid, byId);
       if (fresh) throw new ObjectNotFoundError(oid);
-      this.packs = undefined;
+      this.forget();
     }
   }
 
@@ -338,15 +337,10 @@ export class PackSet {
    */
   private locate(key: Buffer): { pack: Pack; offset: number } | undefined {
     const packs = this.list();
-    if (this.countedFor !== packs) {
-      this.countedFor = packs;
-      this.lookups = 0;
-      const objects = packs.reduce((sum, pack) => sum + pack.count, 0);
-      this.directoryBar = Math.max(DIRECTORY_AFTER, objects / DIRECTORY_PER_OBJECTS);
-    }
     if (
-      this.directoryOf !== packs &&
+      this.directory === undefined &&
       packs.length >= DIRECTORY_FROM_PACKS &&
+      packs.length * PACK_NUMBER <= Number.MAX_SAFE_INTEGER &&
       ++this.lookups > this.directoryBar
     ) {
       const directory = new Map<string, number>();
@@ -354,10 +348,9 @@ export class PackSet {
       for (let number = packs.length - 1; number >= 0; number--)
         packs[number]!.entries((id, offset) => directory.set(id, number * PACK_NUMBER + offset));
       this.directory = directory;
-      this.directoryOf = packs;
     }
-    if (this.directoryOf === packs) {
-      const at = this.directory!.get(key.toString('latin1'));
+    if (this.directory !== undefined) {
+      const at = this.directory.get(key.toString('latin1'));
       if (at === undefined) return undefined;
       return { pack: packs[Math.floor(at / PACK_NUMBER)]!, offset: at % PACK_NUMBER };
     }
@@ -406,11 +399,16 @@ export class PackSet {
       }
     }
     this.packs = packs;
+    this.lookups = 0;
+    this.directory = undefined;
+    const objects = packs.reduce((sum, pack) => sum + pack.count, 0);
+    this.directoryBar = Math.max(DIRECTORY_AFTER, objects / DIRECTORY_PER_OBJECTS);
     return packs;
   }
 
   /** Forget the list of packs (the next read lists them again). */
   forget(): void {
     this.packs = undefined;
+    this.directory = undefined;
   }
 }

@@ -398,22 +398,17 @@ export class GitRepository {
 
   /**
    * What verify compares of each stage-0 entry of the current index (blob and stat data), by
-   * path; undefined when unreadable. Read in place (indexStats), or the general way for a
-   * layout that reader leaves alone.
+   * path, read in place (indexStats); undefined when unreadable, or in a layout the general
+   * reader (indexEntries) gives up on too.
    */
   indexStats(): Map<string, IndexStat> | undefined {
     const buf = this.readIndex();
     if (buf === undefined) return new Map();
     try {
       return indexStats(buf, (id) => this.readShared(id));
-    } catch (error) {
-      if (!(error instanceof UnsupportedIndexError)) return undefined;
+    } catch {
+      return undefined;
     }
-    const entries = this.indexEntries();
-    if (entries === undefined) return undefined;
-    const out = new Map<string, IndexStat>();
-    for (const [p, e] of entries) out.set(p, { oid: e.oid, stat: e.stat.toString('latin1') });
-    return out;
   }
 
   /**

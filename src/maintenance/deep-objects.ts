@@ -2,7 +2,7 @@
 // needs only the repository, so the scan thread runs it (scan-thread.ts) while the main thread
 // checks the records; inline otherwise.
 
-import { readCommit } from '../git/commit.js';
+import { parseCommit } from '../git/commit.js';
 import type { GitRepository } from '../git/repository.js';
 import { isTreeMode, parseTree } from '../git/tree.js';
 import type { OnProgress } from '../util/progress.js';
@@ -47,7 +47,7 @@ export async function deepObjects(
   while (commit !== undefined) {
     const content = await check(commit, 'commit');
     if (content === undefined) break;
-    const parsed = await readCommit(repo.objects, commit);
+    const parsed = parseCommit(commit, content);
     trees.push(parsed.tree);
     // The edge of a shallow clone: its parents were never fetched, which is not damage.
     commit = shallow.has(commit) ? undefined : parsed.parents[0];

@@ -40,9 +40,9 @@ export interface ScanRequest {
 }
 
 /** integrityBy: nobody has taken integrity_check yet, the thread has, the main thread has. */
-export const INTEGRITY_FREE = 0;
+const INTEGRITY_FREE = 0;
 export const INTEGRITY_THREAD = 1;
-export const INTEGRITY_MAIN = 2;
+const INTEGRITY_MAIN = 2;
 
 /**
  * Take integrity_check for `by`, if nobody has: whether `by` now runs it. Tests choose who
@@ -69,9 +69,12 @@ export type ScanReply =
   | { readonly kind: 'objects'; readonly findings: Finding[] }
   | { readonly kind: 'failed'; readonly message: string };
 
-/** What the main thread sends for --deep, once it has read HEAD: the objects to check. */
+/**
+ * What the main thread sends for --deep, once it has read HEAD: the objects to check (none
+ * when the store has no readable HEAD).
+ */
 export interface ObjectsRequest {
-  readonly head: string;
+  readonly head: string | null;
 }
 
 /** The thread's answers; each rejects when the thread failed before giving it. */
@@ -87,8 +90,8 @@ export interface HistoryScan {
   readonly integrity: Promise<string>;
   /** --deep: take integrity_check for the main thread, if the thread has not begun it. */
   takeIntegrity(): boolean;
-  /** --deep: check every object reachable from `head` on the thread; its findings. */
-  objects(head: string, onProgress?: OnProgress): Promise<Finding[]>;
+  /** --deep: check every object reachable from `head` (if any) on the thread; its findings. */
+  objects(head: string | null, onProgress?: OnProgress): Promise<Finding[]>;
   /** Ends the thread, whatever it is doing. */
   stop(): void;
 }

@@ -44,7 +44,7 @@ function progressPoster(): (done: number, total: number) => void {
 async function run({ dbFile, deep, dir, integrityBy }: ScanRequest): Promise<void> {
   // Listening from the start: HEAD may be sent while the scan runs.
   const head = deep
-    ? new Promise<string>((resolve) =>
+    ? new Promise<string | null>((resolve) =>
         parentPort!.once('message', (request: ObjectsRequest) => resolve(request.head)),
       )
     : undefined;
@@ -53,18 +53,20 @@ async function run({ dbFile, deep, dir, integrityBy }: ScanRequest): Promise<voi
     database = Database.openForRead(dbFile);
     if (database === undefined) throw new Error(`${dbFile} is gone`);
     const { db } = database;
-    if (!deep && unmarkedShare(db) <= WALK_WHEN_UNSCANNED_AT_MOST) {
+    const marks = await trustedMarks(db, deep);
+    if (!deep && unmarkedShare(db, marks) <= WALK_WHEN_UNSCANNED_AT_MOST) {
       const walk = packedWalk(dir);
       post(
         { kind: 'walk', walk },
         [walk.kinds, walk.mtimes, walk.stats].map((a) => a.buffer as ArrayBuffer),
       );
     } else post({ kind: 'walk', walk: null });
-    const marks = await trustedMarks(db, deep);
     const events = db.prepare('SELECT * FROM events').iterate() as Iterable<EventRow>;
     post({ kind: 'matches', matches: await scanHistory(textPages(db, marks), events) });
     if (head !== undefined) {
-      const findings = await deepObjects(new GitRepository(dir), await head, progressPoster());
+      const from = await head;
+      const findings =
+        from === null ? [] : await deepObjects(new GitRepository(dir), from, progressPoster());
       post({ kind: 'objects', findings });
       if (takeIntegrity(integrityBy, INTEGRITY_THREAD))
         post({

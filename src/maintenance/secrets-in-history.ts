@@ -46,19 +46,19 @@ export async function trustedMarks(db: Database['db'], deep: boolean): Promise<s
 }
 
 /**
- * The share of records no writer marked as scanned, by any rules (0..1; 1 for an index without
- * marks): what is left to scan, unless the rules changed since.
+ * The share of records left to scan (0..1): those without a mark of `marks`, the current
+ * rules' fingerprint (trustedMarks); 1 when there is none (an index without marks). The marks
+ * of deleted rows go with them (a trigger), so a count of each table says it.
  */
-export function unmarkedShare(db: Database['db']): number {
-  if (!keepsMarks(db)) return 1;
-  const { total, unmarked } = db
-    .prepare(
-      `SELECT count(*) AS total,
-              sum(NOT EXISTS (SELECT 1 FROM record_scans WHERE rowid_ref = r.rowid)) AS unmarked
-         FROM records r`,
-    )
-    .get() as { total: number; unmarked: number | null };
-  return total === 0 ? 0 : (unmarked ?? 0) / total;
+export function unmarkedShare(db: Database['db'], marks: string | undefined): number {
+  if (marks === undefined) return 1;
+  const total = db.prepare('SELECT count(*) FROM records').pluck().get() as number;
+  if (total === 0) return 0;
+  const marked = db
+    .prepare('SELECT count(*) FROM record_scans WHERE rules = ?')
+    .pluck()
+    .get(marks) as number;
+  return Math.max(0, total - marked) / total;
 }
 
 /**

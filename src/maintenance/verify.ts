@@ -54,8 +54,6 @@ import { linkFinding, shapeFindings } from './shape.js';
 import { recordPath, isRecordPath } from '../record/paths.js';
 import { unpackWalk, walkRecordFolders, type WorkFile } from './walk.js';
 
-export type { WorkFile } from './walk.js';
-
 export interface VerifyOptions {
   /** integrity_check instead of quick_check, every reachable object re-hashed, every file hashed. */
   readonly deep?: boolean | undefined;
@@ -282,14 +280,16 @@ async function readRows(
     const byPath = db
       .prepare(`SELECT ${FULL_COLUMNS.join(', ')} FROM records WHERE path = ?`)
       .raw();
-    // A thousand lookups in one read transaction: SQLite looks at the WAL once for them, not
-    // once a row (about half the cost), and in rollback-journal mode a writer waits for them
-    // a few milliseconds at most.
     const agreeing = db
       .prepare(
         `SELECT 1 FROM records WHERE path = ? AND ${AGREED_COLUMNS.map((c) => `${c} IS ?`).join(' AND ')}`,
       )
       .pluck();
+    // In WAL mode a thousand lookups share one read transaction: SQLite looks at the WAL once
+    // for them, not once a row (about half the cost), and a reader never holds up a writer
+    // there. In rollback-journal mode (an index.db reindex just wrote) each lookup is its own:
+    // a shared lock held across the files read in between would hold up a writer's commit.
+    const batched = String(db.pragma('journal_mode', { simple: true })) === 'wal';
     let lookups = 0;
     let reading = false;
     const endLookups = (): void => {
@@ -298,7 +298,7 @@ async function readRows(
       lookups = 0;
     };
     const lookup = <T>(look: () => T): T => {
-      if (lookups === 0 && !db.inTransaction) {
+      if (batched && lookups === 0 && !db.inTransaction) {
         db.exec('BEGIN');
         reading = true;
       }
@@ -473,9 +473,9 @@ export async function surveyStore(
     if (problem !== undefined) findings.push(problem);
     const journal = journalState(layout, options.staleMs);
     const head = repo.readableHead();
-    // --deep: the thread checks HEAD's objects while this one checks the records.
-    const objects =
-      deep && head !== undefined ? scan?.objects(head, options.onProgress) : undefined;
+    // --deep: the thread checks HEAD's objects while this one checks the records (none without
+    // a HEAD: the thread goes on to integrity_check).
+    const objects = deep ? scan?.objects(head ?? null, options.onProgress) : undefined;
     let tree = new Map<string, string>();
     if (head !== undefined) {
       try {

@@ -6,7 +6,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { STAT_BLOCK, writeStatBlock } from '../git/index-file.js';
+import { STAT_BLOCK, statBlock, writeStatBlock } from '../git/index-file.js';
 import { RECORD_ROOTS } from '../record/paths.js';
 
 /**
@@ -105,10 +105,7 @@ export function walkRecordFolders(
         path: p,
         kind,
         mtimeNs: stat?.mtimeNs ?? 0n,
-        stat:
-          stat !== undefined && kind === 'file'
-            ? writeStatBlock(stat, Buffer.alloc(STAT_BLOCK), 0).toString('latin1')
-            : '',
+        stat: stat !== undefined && kind === 'file' ? statBlock(stat).toString('latin1') : '',
       });
     },
     unstated,

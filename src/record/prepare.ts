@@ -4,7 +4,7 @@
 
 import { InvalidInputError } from '../errors/index.js';
 import { prepareRecord } from './markdown.js';
-import { refuseSecrets, rowTexts } from './secrets.js';
+import { refuseSecrets, rowTexts, type RowTexts } from './secrets.js';
 import type { LessonRecord, RecordInput, RenderedRecord } from './types.js';
 import { validateRecord } from './validate.js';
 import type { OnProgress } from '../util/progress.js';
@@ -38,7 +38,8 @@ export async function prepareInputs(
   });
   // Each row's texts, as verify will read them, are scanned too: clean ones are marked so
   // (record_scans) and verify does not scan them again.
-  const { overridden: allowed, marks } = await refuseSecrets(inputs, many, records.map(rowTexts));
+  const texts = records.map(rowTexts);
+  const { overridden: allowed, marks } = await refuseSecrets(inputs, many, texts);
   return {
     records,
     render: (record, i) => {
@@ -48,9 +49,17 @@ export async function prepareInputs(
       return {
         ...prepareRecord(record),
         ...(allowed[i]!.length === 0 ? {} : { allowedSecrets: allowed[i]! }),
-        ...(marks[i] === undefined ? {} : { scanned: marks[i] }),
+        // A mark vouches for the texts scanned: not for a copy whose texts differ (a source
+        // id prefix the store resolved to the full id).
+        ...(marks[i] === undefined || !sameTexts(rowTexts(record), texts[i]!)
+          ? {}
+          : { scanned: marks[i] }),
         ...(pinned ? { pinnedDate: true } : {}),
       };
     },
   };
+}
+
+function sameTexts(a: RowTexts, b: RowTexts): boolean {
+  return (Object.keys(a) as (keyof RowTexts)[]).every((key) => a[key] === b[key]);
 }

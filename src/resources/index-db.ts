@@ -217,17 +217,23 @@ export async function openIndexForReading(
 
   const temp = tempPathFor(layout.dbFile);
   let installed = false;
+  // The complete index of `head`, kept in memory when it cannot be installed (no hard links
+  // here), so HEAD's files are not read twice.
+  let kept: Database | undefined;
   try {
     await writeIndexFile(temp, (database) => fillAtHead(database, repo, head, options.onProgress));
     // Only an index of the HEAD that is current may become index.db: a writer that committed
     // meanwhile had built (or found) one of its own under the lock, so link() then finds it.
     if (repo.readableHead() === head) installed = installIfAbsent(temp, layout.dbFile);
+    if (!installed) kept = Database.copyIntoMemory(temp);
   } catch {
     installed = false;
   } finally {
     if (!installed) removeWithSideFiles(temp);
   }
-  if (installed || Database.indexExists(layout.dbFile))
+  if (installed || Database.indexExists(layout.dbFile)) {
+    kept?.close();
     return plain(Database.openForRead(layout.dbFile), 'built');
-  return plain(await inMemory(repo, head, options.onProgress), 'memory');
+  }
+  return plain(kept ?? (await inMemory(repo, head, options.onProgress)), 'memory');
 }

@@ -1,6 +1,9 @@
 // insertMany fills the FTS5 and tag tables in bulk for a large batch: the index it leaves must
 // be the one that inserting row by row through the triggers leaves, for any rows.
 
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BULK_FROM, Database, type NewRow } from '../../src/db/database.js';
@@ -104,6 +107,32 @@ describe('insertMany', () => {
       ),
       { numRuns: 25 },
     );
+  });
+
+  it('copies a complete index file into memory as it is, and refuses one of a newer schema', () => {
+    const rows = rowsOf(fc.sample(row, BULK_FROM), 0);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lessons-copy-'));
+    const file = path.join(dir, 'index.db');
+    const { database: written } = Database.openForWrite(file);
+    written.fillEmpty(rows);
+    written.db.pragma('journal_mode = DELETE');
+    const expected = snapshot(written);
+    written.close();
+    const copy = Database.copyIntoMemory(file);
+    fs.rmSync(dir, { recursive: true });
+    try {
+      expect(snapshot(copy)).toEqual(expected);
+      expect(copy.db.pragma('integrity_check', { simple: true })).toBe('ok');
+    } finally {
+      copy.close();
+    }
+    const newer = fs.mkdtempSync(path.join(os.tmpdir(), 'lessons-copy-'));
+    const { database: ahead } = Database.openForWrite(path.join(newer, 'index.db'));
+    ahead.db.prepare("UPDATE meta SET value = '999' WHERE key = 'schema_version'").run();
+    ahead.db.pragma('journal_mode = DELETE');
+    ahead.close();
+    expect(() => Database.copyIntoMemory(path.join(newer, 'index.db'))).toThrow(/newer/);
+    fs.rmSync(newer, { recursive: true });
   });
 
   it('fills an empty index (indexes made after the rows) as inserting row by row does', () => {

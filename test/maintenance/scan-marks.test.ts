@@ -162,6 +162,36 @@ describe('the secret scan marks', () => {
     db.close();
   });
 
+  it('are not given to a row whose source id the store resolved from the prefix scanned', async () => {
+    const dir = tempStore();
+    const rules = await scanFingerprint();
+    const store = await openStore({ dir });
+    const failure = await store.recordFailure({ title: 'flaky', domain: 'ci' });
+    const prefix = failure.id.slice(0, 12);
+    await store.recordHeuristic({
+      rule: 'by prefix',
+      domain: 'ci',
+      source: 'failure',
+      sourceId: prefix,
+    });
+    await store.recordHeuristic({
+      rule: 'by full id',
+      domain: 'ci',
+      source: 'failure',
+      sourceId: failure.id,
+    });
+    await store.close();
+    // The scan read the prefix; the row holds the full id: no mark vouches for it.
+    expect(marks(dir)).toEqual([
+      ['flaky', rules],
+      ['by prefix', null],
+      ['by full id', rules],
+    ]);
+    const after = await verify(dir);
+    expect(after.code).toBe(0);
+    expect(after.scanned).toBe(1);
+  });
+
   it('are kept by reindex for rows whose texts it rebuilt unchanged, and only for them', async () => {
     const dir = tempStore();
     const rules = await scanFingerprint();

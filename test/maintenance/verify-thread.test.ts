@@ -207,6 +207,25 @@ describe('verify with the scan thread', () => {
     expect(git(dir, 'status', '--porcelain')).toBe('');
   });
 
+  it('--deep without a readable HEAD: the thread still comes to integrity_check', async () => {
+    const dir = await seeded(10);
+    const ref = path.join(dir, '.git', 'refs', 'heads', 'main');
+    fs.rmSync(ref, { force: true });
+    git(dir, 'pack-refs', '--all', '--prune');
+    fs.writeFileSync(path.join(dir, '.git', 'packed-refs'), '');
+    // The main thread sends no HEAD: the thread must answer without objects and run the check.
+    const threaded = await verify(
+      dir,
+      { ...THREAD, LESSONS_TEST_INTEGRITY_BY: 'thread' },
+      '--deep',
+    );
+    const inline = await verify(dir, INLINE, '--deep');
+    expect(threaded.threaded).toBe(true);
+    expect(threaded.stderr).toContain('lessons-trace scan-thread integrity');
+    expect(threaded.code).toBe(inline.code);
+    expect(threaded.json).toEqual(inline.json);
+  });
+
   it('is not started below the size bar: a small store is scanned inline', async () => {
     const dir = await seeded(10);
     const result = await verify(dir, { LESSONS_TRACE: '1' });
