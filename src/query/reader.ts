@@ -191,6 +191,55 @@ export function plainQuery(text: string): string {
   return words.join(' ');
 }
 
+/**
+ * How many of the best matches a filtered search ranks before it filters them, per hit asked
+ * for: hiding retired records rarely drops one, a kind or domain drops most (one domain in eight).
+ */
+export const SEARCH_WINDOW = { retired: 4, narrowed: 64 } as const;
+
+/**
+ * The SQL of a search, in one of three shapes, by what `filters` (conditions on `records r`)
+ * ask and how `rank` is to apply them:
+ *
+ * - `rank: 'window'`: the best `@window` matches are ranked from records_fts alone, then joined
+ *   to `records` and filtered, and the best `@limit` of those kept. Exact whenever it yields
+ *   `@limit` hits or the matches were fewer than `@window` (see `Reader.search`). Joining before
+ *   the sort instead looks up a row of `records` for every match: at 1M records a common word
+ *   matches 100k rows, and those lookups cost twice the ranking itself.
+ * - `rank: 'joined'`: every match joined and filtered, then ranked. Always exact.
+ *
+ * Highlight and snippet are computed for the hits alone, in the outer query, which probes
+ * records_fts by rowid for each (CROSS JOIN keeps the hits the outer loop: left to choose,
+ * SQLite scans every match a second time and looks each one up in the hits).
+ */
+export function searchSql(filters: readonly string[], rank: 'window' | 'joined'): string {
+  const score = 'bm25(records_fts, 10.0, 1.0, 4.0, 2.0)';
+  const top =
+    filters.length === 0
+      ? `SELECT rowid, ${score} AS score FROM records_fts WHERE records_fts MATCH @query
+          ORDER BY score, rowid LIMIT @limit`
+      : rank === 'window'
+        ? `SELECT best.rowid AS rowid, best.score AS score
+             FROM (SELECT rowid, ${score} AS score FROM records_fts WHERE records_fts MATCH @query
+                    ORDER BY score, rowid LIMIT @window) AS best
+             CROSS JOIN records r ON r.rowid = best.rowid
+            WHERE ${filters.join(' AND ')}
+            ORDER BY best.score, best.rowid LIMIT @limit`
+        : `SELECT records_fts.rowid AS rowid, ${score} AS score
+             FROM records_fts JOIN records r ON r.rowid = records_fts.rowid
+            WHERE records_fts MATCH @query AND ${filters.join(' AND ')}
+            ORDER BY score, records_fts.rowid LIMIT @limit`;
+  return `WITH top AS (${top})
+           SELECT r.*, top.score AS score,
+                  highlight(records_fts, 0, '**', '**') AS hl_title,
+                  snippet(records_fts, 1, '**', '**', '…', 16) AS hl_snippet
+             FROM top
+             CROSS JOIN records_fts ON records_fts.rowid = top.rowid
+             CROSS JOIN records r ON r.rowid = top.rowid
+            WHERE records_fts MATCH @query
+            ORDER BY top.score, top.rowid`;
+}
+
 /** A read-only view of one store's index. */
 export class Reader {
   readonly layout: StoreLayout;
@@ -349,34 +398,27 @@ export class Reader {
   search(text: string, options: SearchOptions = {}): SearchHit[] {
     if (this.database === undefined) return [];
     const query = options.raw === true ? text : plainQuery(text);
-    const where = ['records_fts MATCH @query'];
-    const params: Record<string, unknown> = {
-      query,
-      limit: positiveInt('limit', options.limit, 20),
-    };
-    filterKindAndDomain(options, 'r.', where, params);
-    const filtered = where.length > 1;
+    const limit = positiveInt('limit', options.limit, 20);
+    const filters: string[] = [];
+    const params: Record<string, unknown> = { query, limit };
+    filterKindAndDomain(options, 'r.', filters, params);
+    const narrowed = options.kind !== undefined || options.domain !== undefined;
+    params.window = limit * (narrowed ? SEARCH_WINDOW.narrowed : SEARCH_WINDOW.retired);
+    type Row = RecordRow & { score: number; hl_title: string; hl_snippet: string };
+    const db = this.database.db;
     try {
-      // The best `limit` hits first, then highlight and snippet for those alone: computed in the
-      // outer query, they would otherwise run for every match before the sort (at 1M records a
-      // common word matches 100k rows).
-      const rows = this.database.db
-        .prepare(
-          `WITH top AS (
-             SELECT records_fts.rowid AS rowid, bm25(records_fts, 10.0, 1.0, 4.0, 2.0) AS score
-               FROM records_fts${filtered ? ' JOIN records r ON r.rowid = records_fts.rowid' : ''}
-              WHERE ${where.join(' AND ')}
-              ORDER BY score, records_fts.rowid LIMIT @limit)
-           SELECT r.*, top.score AS score,
-                  highlight(records_fts, 0, '**', '**') AS hl_title,
-                  snippet(records_fts, 1, '**', '**', '…', 16) AS hl_snippet
-             FROM top
-             JOIN records_fts ON records_fts.rowid = top.rowid
-             JOIN records r ON r.rowid = top.rowid
-            WHERE records_fts MATCH @query
-            ORDER BY top.score, top.rowid`,
-        )
-        .all(params) as (RecordRow & { score: number; hl_title: string; hl_snippet: string })[];
+      let rows = db.prepare(searchSql(filters, 'window')).all(params) as Row[];
+      // Fewer hits than asked from the window: exact if the window held every match, otherwise
+      // the filters dropped too many of the best and every match is ranked after filtering.
+      if (filters.length > 0 && rows.length < limit) {
+        const { n } = db
+          .prepare(
+            'SELECT count(*) AS n FROM (SELECT 1 FROM records_fts WHERE records_fts MATCH @query LIMIT @window)',
+          )
+          .get(params) as { n: number };
+        if (n === params.window)
+          rows = db.prepare(searchSql(filters, 'joined')).all(params) as Row[];
+      }
       return rows.map((row) => ({
         record: toView(row),
         score: row.score,
