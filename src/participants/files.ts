@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { sha256 } from '../git/hash.js';
-import { recordTarget } from '../resources/layout.js';
+import { recordFolderTarget, recordTarget } from '../resources/layout.js';
 import type { JournalEntry } from '../resources/journal.js';
 import type { Outcome, Participant, Transaction, WriteContext } from './types.js';
 import {
@@ -90,8 +90,9 @@ export class FilesParticipant implements Participant {
       const open: number[] = [];
       try {
         for (const record of txn.records.slice(start, start + SYNC_BATCH)) {
-          // The coordinator refused existing paths under this same lock, before the journal.
-          const target = recordTarget(this.ctx.layout, record.path, verified);
+          // The coordinator refused existing paths and links under this same lock, before the
+          // journal: only the folders (one lstat each per transaction) are looked at again.
+          const target = recordFolderTarget(this.ctx.layout, record.path, verified);
           const dir = path.dirname(target);
           if (!dirs.has(dir)) mkdirDurable(dir);
           dirs.add(dir);

@@ -95,6 +95,39 @@ export function recordTarget(
   relative: string,
   verified?: Set<string>,
 ): string {
+  return checkRecordPath(layout, relative, verified, 'file').target;
+}
+
+/**
+ * recordTarget, and whether something is at that path already (a file, a folder; a link there
+ * is refused): one lstat a record answers both.
+ */
+export function recordTargetState(
+  layout: StoreLayout,
+  relative: string,
+  verified: Set<string>,
+): { target: string; exists: boolean } {
+  return checkRecordPath(layout, relative, verified, 'file');
+}
+
+/**
+ * recordTarget, with only the folders on the way checked, not the file: for a caller that has
+ * checked the file itself under the same lock, or will (the coordinator, before the journal).
+ */
+export function recordFolderTarget(
+  layout: StoreLayout,
+  relative: string,
+  verified: Set<string>,
+): string {
+  return checkRecordPath(layout, relative, verified, 'folders').target;
+}
+
+function checkRecordPath(
+  layout: StoreLayout,
+  relative: string,
+  verified: Set<string> | undefined,
+  check: 'file' | 'folders',
+): { target: string; exists: boolean } {
   const parts = relative.split('/');
   if (
     !RECORD_ROOTS.includes(parts[0] as (typeof RECORD_ROOTS)[number]) ||
@@ -116,12 +149,13 @@ export function recordTarget(
   for (const [i, part] of parts.entries()) {
     current = path.join(current, part);
     const folder = i < parts.length - 1;
+    if (!folder && check === 'folders') break;
     if (folder && verified?.has(current)) continue;
     let stat: fs.Stats;
     try {
       stat = fs.lstatSync(current);
     } catch (error) {
-      if (errnoCode(error) === 'ENOENT') break;
+      if (errnoCode(error) === 'ENOENT') return { target, exists: false };
       throw error;
     }
     if (stat.isSymbolicLink()) {
@@ -131,8 +165,9 @@ export function recordTarget(
       );
     }
     if (folder) verified?.add(current);
+    else return { target, exists: true };
   }
-  return target;
+  return { target, exists: false };
 }
 
 /**

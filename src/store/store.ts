@@ -56,7 +56,12 @@ import type {
   RecordResult,
   RenderedRecord,
 } from '../record/types.js';
-import { layoutFor, recordTarget, resolveStoreDir, type StoreLayout } from '../resources/layout.js';
+import {
+  layoutFor,
+  recordFolderTarget,
+  resolveStoreDir,
+  type StoreLayout,
+} from '../resources/layout.js';
 import type { RecoveryReport } from '../txn/recovery.js';
 import { namesSources, refuseSourcesOfEmptyStore, resolveSources } from '../txn/sources.js';
 import { Writer } from '../txn/writer.js';
@@ -173,7 +178,7 @@ export class Store {
     // (A store path that is not a folder is the writer's to report.)
     const verified = new Set<string>();
     if (isDirectory(this.layout.dir))
-      for (const record of records) recordTarget(this.layout, recordPath(record), verified);
+      for (const record of records) recordFolderTarget(this.layout, recordPath(record), verified);
     const done = (rendered: number): void => onProgress?.(rendered, rendered, 'preparing');
     // Imported lifecycles ride in the same transaction, after every record; only records are
     // reported back.

@@ -6,7 +6,6 @@
 //              -> .git/index
 //           -> SQLite COMMIT -> journal removed
 
-import fs from 'node:fs';
 import { LessonsError, TransactionError } from '../errors/index.js';
 import { FilesParticipant } from '../participants/files.js';
 import { GitIndexParticipant } from '../participants/git-index.js';
@@ -15,7 +14,7 @@ import { SqliteParticipant } from '../participants/sqlite.js';
 import type { Participant, Transaction, Unit, WriteContext } from '../participants/types.js';
 import type { RecordResult, RenderedRecord } from '../record/types.js';
 import type { JournalEntry, JournalHandover } from '../resources/journal.js';
-import { recordTarget } from '../resources/layout.js';
+import { recordTargetState } from '../resources/layout.js';
 import { checkpoint } from '../util/faults.js';
 import type { OnProgress } from '../util/progress.js';
 import { monotonicRecords } from './clock.js';
@@ -90,7 +89,7 @@ export async function runTransaction(
   // Refuse unusable paths before anything is written.
   const verified = new Set<string>();
   for (const record of all) {
-    if (fs.existsSync(recordTarget(ctx.layout, record.path, verified))) {
+    if (recordTargetState(ctx.layout, record.path, verified).exists) {
       throw new TransactionError(
         'FILE_EXISTS',
         `${record.path} already exists in the store; nothing was stored`,

@@ -9,7 +9,12 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openStore } from '../../src/index.js';
 import { Quarantine } from '../../src/resources/quarantine.js';
-import { layoutFor } from '../../src/resources/layout.js';
+import {
+  layoutFor,
+  recordFolderTarget,
+  recordTarget,
+  recordTargetState,
+} from '../../src/resources/layout.js';
 import {
   consistencyProblems,
   git,
@@ -134,6 +139,44 @@ describe('stores lessons refuses, before creating anything', () => {
     const result = await lessons(record(dir));
     expect(result.code).toBe(2);
     expect(result.json).toMatchObject({ ok: false, error: { code: 'STORE_SYMLINK' } });
+    expect(fs.readdirSync(outside)).toEqual([]);
+  });
+});
+
+describe("a record's path, checked with one lstat a record", () => {
+  it('tells a free path from a taken one and refuses a link at the file or on the way', () => {
+    const dir = tempDir();
+    const layout = layoutFor(dir);
+    const outside = tempDir('lessons-outside-');
+    fs.mkdirSync(path.join(dir, 'failures', '2026', '01'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'failures', '2026', '01', 'taken.md'), 'x');
+    fs.symlinkSync(path.join(outside, 'a.md'), path.join(dir, 'failures', '2026', '01', 'link.md'));
+    fs.symlinkSync(outside, path.join(dir, 'failures', '2027'));
+    const verified = new Set<string>();
+    const state = (rel: string) => recordTargetState(layout, rel, verified);
+    expect(state('failures/2026/01/free.md')).toEqual({
+      target: path.join(dir, 'failures', '2026', '01', 'free.md'),
+      exists: false,
+    });
+    expect(state('failures/2026/01/taken.md').exists).toBe(true);
+    expect(state('failures/2026/02/new-month.md').exists).toBe(false);
+    expect(() => state('failures/2026/01/link.md')).toThrow(
+      expect.objectContaining({ code: 'STORE_SYMLINK' }),
+    );
+    expect(() => recordTarget(layout, 'failures/2026/01/link.md')).toThrow(
+      expect.objectContaining({ code: 'STORE_SYMLINK' }),
+    );
+    for (const check of [state, (rel: string) => recordFolderTarget(layout, rel, new Set())])
+      expect(() => check('failures/2027/01/x.md')).toThrow(
+        expect.objectContaining({ code: 'STORE_SYMLINK' }),
+      );
+    // Only the folders: the file is the coordinator's to check, under the same lock.
+    expect(recordFolderTarget(layout, 'failures/2026/01/link.md', new Set())).toBe(
+      path.join(dir, 'failures', '2026', '01', 'link.md'),
+    );
+    expect(() => state('../escape.md')).toThrow(
+      expect.objectContaining({ code: 'PATH_OUTSIDE_STORE' }),
+    );
     expect(fs.readdirSync(outside)).toEqual([]);
   });
 });
