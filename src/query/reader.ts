@@ -403,23 +403,31 @@ export class Reader {
     const params: Record<string, unknown> = { query, limit };
     filterKindAndDomain(options, 'r.', filters, params);
     const narrowed = options.kind !== undefined || options.domain !== undefined;
-    params.window = limit * (narrowed ? SEARCH_WINDOW.narrowed : SEARCH_WINDOW.retired);
+    // Any window at least 1 is exact (see below); past 2^53 the product would not be a whole
+    // number SQLite takes for a LIMIT.
+    const window = Math.min(
+      limit * (narrowed ? SEARCH_WINDOW.narrowed : SEARCH_WINDOW.retired),
+      Number.MAX_SAFE_INTEGER,
+    );
+    params.window = window;
     type Row = RecordRow & { score: number; hl_title: string; hl_snippet: string };
     const db = this.database.db;
-    try {
-      let rows = db.prepare(searchSql(filters, 'window')).all(params) as Row[];
+    // One read transaction: the window, the count and the ranking again must see one snapshot,
+    // or a writer's commit between them could make a full window look like every match.
+    const ranked = db.transaction((): Row[] => {
+      const rows = db.prepare(searchSql(filters, 'window')).all(params) as Row[];
       // Fewer hits than asked from the window: exact if the window held every match, otherwise
       // the filters dropped too many of the best and every match is ranked after filtering.
-      if (filters.length > 0 && rows.length < limit) {
-        const { n } = db
-          .prepare(
-            'SELECT count(*) AS n FROM (SELECT 1 FROM records_fts WHERE records_fts MATCH @query LIMIT @window)',
-          )
-          .get(params) as { n: number };
-        if (n === params.window)
-          rows = db.prepare(searchSql(filters, 'joined')).all(params) as Row[];
-      }
-      return rows.map((row) => ({
+      if (filters.length === 0 || rows.length >= limit) return rows;
+      const { n } = db
+        .prepare(
+          'SELECT count(*) AS n FROM (SELECT 1 FROM records_fts WHERE records_fts MATCH @query LIMIT @window)',
+        )
+        .get(params) as { n: number };
+      return n < window ? rows : (db.prepare(searchSql(filters, 'joined')).all(params) as Row[]);
+    });
+    try {
+      return ranked().map((row) => ({
         record: toView(row),
         score: row.score,
         title: row.hl_title,

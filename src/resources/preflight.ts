@@ -122,7 +122,7 @@ export function symlinkProblem(layout: StoreLayout, links: readonly string[]): U
 /**
  * Throw the first reason the store cannot be used for writing, before anything is created:
  * `.git` that is not a repository, HEAD on another branch, `.lessons/` a symbolic link. (The
- * folders a record goes into are checked by the writer, before its lock too: recordTarget.)
+ * folders a record goes into are checked by the writer, before its lock too: recordFolderTarget.)
  */
 export function refuseUnusableStore(layout: StoreLayout): void {
   const problem = gitdirProblem(layout) ?? branchProblem(layout);

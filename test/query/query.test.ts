@@ -190,6 +190,18 @@ describe('search', () => {
     }
   });
 
+  it('takes any whole limit: a window past what SQLite can count is capped, not an error', async () => {
+    const expected = (await store.search('cache')).map((h) => h.record.id);
+    expect(expected.length).toBeGreaterThan(0);
+    for (const limit of [2e17, Number.MAX_SAFE_INTEGER])
+      for (const options of [{}, { domain: 'infra' }, { all: true }]) {
+        const hits = (await store.search('cache', { ...options, limit })).map((h) => h.record.id);
+        expect(hits).toEqual(
+          (await store.search('cache', { ...options, limit: 1000 })).map((h) => h.record.id),
+        );
+      }
+  });
+
   it('covers rules, explanations, tags and domains', async () => {
     expect((await store.search('amplify')).map((h) => h.record.id)).toEqual([ids.jitter]);
     expect((await store.search('billing')).map((h) => h.record.id)).toEqual([ids.billing]);
