@@ -240,6 +240,23 @@ export function searchSql(filters: readonly string[], rank: 'window' | 'joined')
             ORDER BY top.score, top.rowid`;
 }
 
+/**
+ * How `domain`'s share of the store compares with the share at which a window of the best
+ * matches (SEARCH_WINDOW.narrowed per hit asked) can be expected to hold twice the hits asked
+ * for: `none` (no record in it), `small` or `enough`. The largest rowid stands for the store's
+ * size; the domain is counted from its index, up to what would be enough.
+ */
+function domainShare(db: Database['db'], domain: string): 'none' | 'small' | 'enough' {
+  const { size } = db.prepare('SELECT max(rowid) AS size FROM records').get() as {
+    size: number | null;
+  };
+  const enough = Math.max(1, Math.ceil((size ?? 0) / (SEARCH_WINDOW.narrowed / 2)));
+  const { count } = db
+    .prepare('SELECT count(*) AS count FROM (SELECT 1 FROM records WHERE domain = ? LIMIT ?)')
+    .get(domain, enough) as { count: number };
+  return count === 0 ? 'none' : count < enough ? 'small' : 'enough';
+}
+
 /** A read-only view of one store's index. */
 export class Reader {
   readonly layout: StoreLayout;
@@ -414,7 +431,15 @@ export class Reader {
     const db = this.database.db;
     // One read transaction: the window, the count and the ranking again must see one snapshot,
     // or a writer's commit between them could make a full window look like every match.
+    const joined = (): Row[] => db.prepare(searchSql(filters, 'joined')).all(params) as Row[];
     const ranked = db.transaction((): Row[] => {
+      // A domain with a small share of the store would rarely fill a window: rank every match
+      // after filtering at once. (Only a question of speed: either way is exact.)
+      const share =
+        options.domain === undefined ? 'enough' : domainShare(db, params.domain as string);
+      // (A raw query still goes to FTS5, which says whether it is a valid query.)
+      if (share === 'none' && options.raw !== true) return [];
+      if (share !== 'enough') return joined();
       const rows = db.prepare(searchSql(filters, 'window')).all(params) as Row[];
       // Fewer hits than asked from the window: exact if the window held every match, otherwise
       // the filters dropped too many of the best and every match is ranked after filtering.
@@ -424,7 +449,7 @@ export class Reader {
           'SELECT count(*) AS n FROM (SELECT 1 FROM records_fts WHERE records_fts MATCH @query LIMIT @window)',
         )
         .get(params) as { n: number };
-      return n < window ? rows : (db.prepare(searchSql(filters, 'joined')).all(params) as Row[]);
+      return n < window ? rows : joined();
     });
     try {
       return ranked().map((row) => ({

@@ -252,17 +252,37 @@ describe('search', () => {
         // (SEARCH_WINDOW hits per hit asked). When the filters leave too few of the window, it
         // must rank every match again after filtering: a domain none of the window is in, and
         // a window of retired records.
-        const edge = await many.recordFailure({
-          title: 'Edge',
-          domain: 'edge',
-          summary: `queue backlog ${'and a long tail '.repeat(200)}`,
+        // Three weak matches in a domain of their own: a share of the store (3 in 93) large
+        // enough that the window is tried first, and none of them in it.
+        const edges = await many.recordMany(
+          [200, 300, 400].map((tail) => ({
+            kind: 'failure' as const,
+            title: 'Edge',
+            domain: 'edge',
+            summary: `queue backlog ${'and a long tail '.repeat(tail)}`,
+          })),
+        );
+        expect(SEARCH_WINDOW.narrowed).toBeLessThan(90);
+        expect(3 * (SEARCH_WINDOW.narrowed / 2)).toBeGreaterThanOrEqual(93);
+        const inEdge = await many.search('queue backlog', { domain: 'edge', limit: 1 });
+        expect(inEdge.map((h) => h.record.id)).toEqual(everyMatch('edge', 1).map((h) => h.id));
+        expect(edges.map((e) => e.id)).toContain(inEdge[0]!.record.id);
+        // One record in its domain: ranked after filtering at once, the same hits.
+        const rare = await many.recordFailure({
+          title: 'Rare',
+          domain: 'rare',
+          summary: `queue backlog ${'and a long tail '.repeat(100)}`,
         });
-        expect(SEARCH_WINDOW.narrowed).toBeLessThan(91);
         expect(
-          (await many.search('queue backlog', { domain: 'edge', limit: 1 })).map(
+          (await many.search('queue backlog', { domain: 'rare', limit: 3 })).map(
             (h) => h.record.id,
           ),
-        ).toEqual([edge.id]);
+        ).toEqual([rare.id]);
+        // No record in the domain: no hits, and a raw query is still checked by FTS5.
+        expect(await many.search('queue backlog', { domain: 'nowhere' })).toEqual([]);
+        await expect(
+          many.search('AND OR (', { domain: 'nowhere', raw: true }),
+        ).rejects.toMatchObject({ exitCode: 2 });
         const best = everyMatch(undefined, SEARCH_WINDOW.retired * 2);
         for (const hit of best.slice(0, SEARCH_WINDOW.retired * 2 - 1)) await many.retire(hit.id);
         const hits = await many.search('queue backlog', { limit: 2 });
