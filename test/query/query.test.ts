@@ -168,6 +168,8 @@ describe('search', () => {
         [['r.retired = 0'], 'window'],
         [['r.retired = 0', 'r.kind = @kind', 'r.domain = @domain'], 'window'],
         [['r.retired = 0', 'r.kind = @kind', 'r.domain = @domain'], 'joined'],
+        [['r.retired = 0', 'r.domain = @domain'], 'subset'],
+        [['r.retired = 0', 'r.kind = @kind', 'r.domain = @domain'], 'subset'],
       ] as const) {
         const plan = (
           db
