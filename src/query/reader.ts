@@ -444,9 +444,10 @@ export class Reader {
     params.window = window;
     type Row = RecordRow & { score: number; hl_title: string; hl_snippet: string };
     const db = this.database.db;
+    const rank = (shape: 'window' | 'joined' | 'subset'): Row[] =>
+      db.prepare(searchSql(filters, shape)).all(params) as Row[];
     // One read transaction: the window, the count and the ranking again must see one snapshot,
     // or a writer's commit between them could make a full window look like every match.
-    const joined = (): Row[] => db.prepare(searchSql(filters, 'joined')).all(params) as Row[];
     const ranked = db.transaction((): Row[] => {
       // A domain with a small share of the store would rarely fill a window: rank only the
       // matches among its records. (Only a question of speed: every shape is exact.)
@@ -454,8 +455,8 @@ export class Reader {
         options.domain === undefined ? 'enough' : domainShare(db, params.domain as string);
       // (A raw query still goes to FTS5, which says whether it is a valid query.)
       if (share === 'none' && options.raw !== true) return [];
-      if (share !== 'enough') return db.prepare(searchSql(filters, 'subset')).all(params) as Row[];
-      const rows = db.prepare(searchSql(filters, 'window')).all(params) as Row[];
+      if (share !== 'enough') return rank('subset');
+      const rows = rank('window');
       // Fewer hits than asked from the window: exact if the window held every match, otherwise
       // the filters dropped too many of the best and every match is ranked after filtering.
       if (filters.length === 0 || rows.length >= limit) return rows;
@@ -464,7 +465,7 @@ export class Reader {
           'SELECT count(*) AS n FROM (SELECT 1 FROM records_fts WHERE records_fts MATCH @query LIMIT @window)',
         )
         .get(params) as { n: number };
-      return n < window ? rows : joined();
+      return n < window ? rows : rank('joined');
     });
     try {
       return ranked().map((row) => ({

@@ -51,7 +51,8 @@ export async function prepareInputs(
         ...(allowed[i]!.length === 0 ? {} : { allowedSecrets: allowed[i]! }),
         // A mark vouches for the texts scanned: not for a copy whose texts differ (a source
         // id prefix the store resolved to the full id).
-        ...(marks[i] === undefined || !sameTexts(rowTexts(record), texts[i]!)
+        ...(marks[i] === undefined ||
+        (record !== records[i] && !sameTexts(rowTexts(record), texts[i]!))
           ? {}
           : { scanned: marks[i] }),
         ...(pinned ? { pinnedDate: true } : {}),

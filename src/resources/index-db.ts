@@ -225,7 +225,8 @@ export async function openIndexForReading(
     // Only an index of the HEAD that is current may become index.db: a writer that committed
     // meanwhile had built (or found) one of its own under the lock, so link() then finds it.
     if (repo.readableHead() === head) installed = installIfAbsent(temp, layout.dbFile);
-    if (!installed) kept = Database.copyIntoMemory(temp);
+    // Another process's index.db, installed meanwhile, is opened below: no copy needed then.
+    if (!installed && !Database.indexExists(layout.dbFile)) kept = Database.copyIntoMemory(temp);
   } catch {
     installed = false;
   } finally {
