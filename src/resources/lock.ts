@@ -90,6 +90,18 @@ export function inspectLock(lockDir: string): LockHolder | undefined {
  * so renames stay on one file system, but in a directory of its own, so that the lock's
  * directory changes only when the lock itself comes or goes (which is what waiters watch).
  */
+/** How many other processes wait in line for the lock at `lockDir` (their tickets). */
+export function lockWaiters(lockDir: string): number {
+  try {
+    return fs.readdirSync(sideDir(lockDir)).filter((name) => {
+      const pid = ticketPid(name);
+      return pid !== undefined && pid !== process.pid;
+    }).length;
+  } catch {
+    return 0;
+  }
+}
+
 function sideDir(lockDir: string): string {
   return `${lockDir}.d`;
 }

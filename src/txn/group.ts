@@ -1,35 +1,45 @@
-// Group commit across processes: while one writer holds the writers' lock, the writers waiting
-// behind it hand over their rendered records (resources/handover.ts), and the next holder
-// commits them with its own as one transaction (one journal entry, one commit per unit
-// chained, one move of main, one SQLite transaction). Each member keeps the single-record
-// promise: it exits 0 only once its records are stored, and otherwise nothing of them is.
+// Group commit across processes: while one writer holds the writers' lock, it listens on the
+// holder's socket (resources/handover.ts); the writers waiting behind it send it their
+// rendered records, and it commits them with its own as one transaction (one journal entry,
+// one commit per unit chained, one move of main, one SQLite transaction), then answers each
+// on its connection. Each member keeps the single-record promise: it exits 0 only once its
+// records are stored, and otherwise nothing of them is.
 //
 // A member's life (docs/transactions.md, "Group commit"):
-//   1. It tries the lock. Taken: it offers its units (h-<hid>) and waits in line as before,
-//      watching its handover too.
-//   2. It gets the lock first (nobody claimed it): it withdraws its handover and leads, its
-//      own units first, then the handovers it claims, up to a bound.
-//   3. A holder claims it: it leaves the line and waits for its answer (o-<hid>), written by
-//      the holder once everything is stored, or on a rollback, or by recovery when the holder
-//      died with a journal entry. A holder that died before its journal entry stored nothing:
-//      the next holder claims the handover again, or the member takes the lock and commits it.
-//   4. Its group rolled back: nothing of it is stored and no entry of it is left, so the member
+//   1. It tries the lock. Taken: it waits in line as before, and meanwhile connects to the
+//      holder's socket (retrying while none listens), marks itself waiting (w-<hid>) and sends
+//      its units.
+//   2. It gets the lock first, nothing sent or its offer declined: it leads, its own units
+//      first, then the offers that reach it while it holds the lock, up to a bound.
+//   3. Its holder answers: stored (ids, rowids, commits), or failed. A live holder is waited
+//      for however long it takes: it may own the records now.
+//   4. Its connection closes without an answer (the holder died): it takes the lock, whose
+//      session recovers the holder's journal entry and writes the answer (o-<hid>) of each
+//      waiting member listed in it. No answer there means the holder died before its entry:
+//      nothing of the member is stored, and it commits its units itself.
+//   5. Its group rolled back: nothing of it is stored and no entry of it is left, so the member
 //      tries once more on its own account, under fresh ids; a second failure is its exit 1.
 
-import { InternalError, LockTimeoutError, TransactionError } from '../errors/index.js';
+import { LockTimeoutError, TransactionError } from '../errors/index.js';
 import type { TransactionCode } from '../errors/codes.js';
 import type { WriteContext } from '../participants/types.js';
 import type { RecordResult } from '../record/types.js';
 import {
   GROUP_MAX_RECORDS,
   HandoverBoard,
-  HandoverWatch,
+  HandoverServer,
+  HolderWatch,
+  holderSocketPath,
+  newHandoverId,
+  offerToHolder,
   type ClaimedHandover,
   type HandoverOutcome,
+  type OfferReply,
+  type SentOffer,
 } from '../resources/handover.js';
 import type { StoreLayout } from '../resources/layout.js';
-import { inspectLock } from '../resources/lock.js';
-import { currentIdentity, liveness } from '../resources/owner.js';
+import { lockWaiters } from '../resources/lock.js';
+import { currentIdentity } from '../resources/owner.js';
 import { checkpoint, trace } from '../util/faults.js';
 import { freshIds } from './clock.js';
 import { runTransaction, type TransactionOptions, type UnitInput } from './coordinator.js';
@@ -37,11 +47,14 @@ import { runTransaction, type TransactionOptions, type UnitInput } from './coord
 export interface WaitHooks {
   readonly onBusy?: (() => void) | undefined;
   readonly signal?: AbortSignal | undefined;
+  /** How long to wait for the lock, when less than the writer's lock timeout is left. */
+  readonly timeoutMs?: number | undefined;
 }
 
 /** What group commit needs of a Writer. */
 export interface GroupWriter {
   readonly layout: StoreLayout;
+  readonly lockTimeoutMs: number;
   readonly staleMs: number;
   readonly now: () => Date;
   /** Run `fn` under the writers' lock, in an open, recovered session; `hooks` shape the wait. */
@@ -50,16 +63,23 @@ export interface GroupWriter {
 
 type CommitOptions = Omit<TransactionOptions, 'now' | 'onCommitted'>;
 
-/** Thrown into the lock's wait when a holder claimed this writer's handover. */
-const CLAIMED = new Error('handed over');
+/** Thrown into the lock's wait when the holder answered this writer's offer. */
+const ANSWERED = new Error('answered by the holder');
 
-/** How often a member whose handover is claimed looks whether its holder still lives. */
-const ANSWER_POLL_MIN_MS = 20;
-const ANSWER_POLL_MAX_MS = 400;
-/** How often a waiting member looks whether its handover was claimed, between events. */
-const CLAIM_POLL_MS = 250;
-/** How many times a member whose holder died takes the lock to settle its handover. */
+/** How often a waiter looks for a holder's socket between the events that announce one. */
+const HOLDER_POLL_MS = 250;
+/** How long a holder that saw writers in line waits for their first offers. */
+const FIRST_OFFERS_MS = 200;
+/** How many times a member whose holder died takes the lock to settle its offer. */
 const MAX_TAKEOVERS = 5;
+/**
+ * A holder keeps serving the offers that arrive while it commits, up to this many more groups
+ * after its own, or this long after its own: its own caller waits meanwhile.
+ */
+const EXTRA_GROUPS = 16;
+const SERVE_MS = 1000;
+/** How long a holder waits, between groups, for the members it answered to offer again. */
+const GATHER_WAIT_MS = 8;
 
 /**
  * Commit `units`, leading a group or as a member of one. Returns each unit's results; throws
@@ -83,6 +103,10 @@ export async function groupCommit(
   throw outcomeError(again);
 }
 
+function recordCount(units: readonly UnitInput[]): number {
+  return units.reduce((n, u) => n + u.records.length, 0);
+}
+
 /** Small commits of clock-dated records are handed over; imports and large batches wait. */
 function mayHandOver(units: readonly UnitInput[], options: CommitOptions): boolean {
   const records = units.flatMap((u) => u.records);
@@ -101,170 +125,228 @@ async function commitOnce(
   options: CommitOptions,
 ): Promise<HandoverOutcome> {
   const board = new HandoverBoard(writer.layout.groupDir);
-  const handOver = mayHandOver(units, options);
-  let hid: string | undefined;
-  let watch: HandoverWatch | undefined;
-  let watching = false;
-  const stopWatching = (): void => {
-    watching = false;
-    watch?.close();
-    watch = undefined;
+  const socket = holderSocketPath(writer.layout.groupDir);
+  const handOver = socket !== undefined && mayHandOver(units, options);
+  const hid = newHandoverId();
+  let marked = false;
+  /** The lock timeout covers the whole wait: offers not taken by then are withdrawn. */
+  const deadline = performance.now() + writer.lockTimeoutMs;
+  /** The offer sent whose reply is not yet dealt with. */
+  let inFlight: SentOffer | undefined;
+  /** An offer's connection closed without a reply: its fate is learnt under the lock. */
+  let uncertain = false;
+  let answer: HandoverOutcome | undefined;
+  /** While true, offers may be sent; the lock's arrival sets it false. */
+  let offering = false;
+
+  const deal = (reply: OfferReply): void => {
+    trace(`group-reply-${reply.kind}`);
+    if (reply.kind === 'outcome') answer = reply.outcome;
+    else if (reply.kind === 'lost') uncertain = true;
   };
+  /** Offer the units to the holder listening, if one does; 'none' when nothing was sent. */
+  const offerOnce = async (): Promise<'none' | 'declined' | 'done' | 'taken over'> => {
+    const sent = await offerToHolder(socket!, hid, currentIdentity(), units, {
+      beforeSend: () => {
+        if (!offering) return false;
+        if (!marked) board.markWaiting(hid);
+        marked = true;
+        return true;
+      },
+      onSent: (reply) => {
+        inFlight = reply;
+      },
+    });
+    if (!sent) return 'none';
+    trace('group-offered');
+    const mine = inFlight!;
+    const reply = await replyBy(mine, deadline);
+    if (inFlight !== mine) return 'taken over'; // the lock came: it dealt with the reply
+    inFlight = undefined;
+    deal(reply);
+    return reply.kind === 'declined' ? 'declined' : 'done';
+  };
+
   try {
+    if (handOver) {
+      // A holder serving now takes the units without this writer going near the lock.
+      offering = true;
+      const first = await offerOnce();
+      offering = false;
+      if (answer !== undefined) return answer;
+      if (first === 'done') trace('group-lost');
+    }
     for (let takeovers = 0; ; takeovers++) {
       const controller = new AbortController();
-      const onBusy = (): void => {
-        // Offered once; after a takeover the handover is settled under the lock instead.
-        if (!handOver || hid !== undefined) return;
-        hid = board.offer(units, currentIdentity());
-        trace('group-offered');
-        watch = new HandoverWatch(board.offeredPath(hid));
-        watching = true;
-        void watchClaim(
-          board,
-          hid,
-          () => watching,
-          watch,
-          () => controller.abort(CLAIMED),
-        );
+      let entered = false;
+      const offerUntilAnswered = async (): Promise<void> => {
+        const appears = new HolderWatch(socket!);
+        try {
+          // Past the deadline the lock's wait is timing out too: no more offers.
+          while (offering && performance.now() < deadline) {
+            const state = await offerOnce();
+            if (state === 'taken over') return;
+            if (state === 'done') {
+              offering = false;
+              if (answer !== undefined) controller.abort(ANSWERED);
+              return;
+            }
+            // No holder listens (or it just stopped): until one starts to.
+            if (state === 'none') await appears.next(HOLDER_POLL_MS);
+          }
+        } finally {
+          appears.close();
+        }
       };
-      let settled = false;
+      const onBusy = (): void => {
+        if (!handOver || uncertain) return;
+        offering = true;
+        void offerUntilAnswered();
+      };
       try {
         return await writer.locked(
           async (ctx) => {
-            stopWatching();
-            if (hid !== undefined) {
-              const state = board.settle(hid);
-              settled = true;
-              if (state === 'lost')
-                throw new InternalError(
-                  `the handover ${hid} of this writer's records vanished from ${board.dir}`,
-                );
-              if (state !== 'mine') return state;
-              hid = undefined;
+            entered = true;
+            offering = false;
+            const sent = inFlight;
+            inFlight = undefined;
+            // The holder that had the offer has let the lock go: its reply is in, or it died.
+            if (sent !== undefined) deal(await sent.reply);
+            if (answer !== undefined) return answer;
+            if (uncertain) {
+              const recovered = board.outcome(hid);
+              if (recovered !== undefined) return recovered;
+              // No answer and no entry: the holder died before it journaled the offer.
+              trace('group-settled');
             }
-            settled = true;
-            return { ok: true, results: await lead(writer, ctx, board, units, options) };
+            return { ok: true, results: await lead(writer, ctx, board, socket, units, options) };
           },
-          { onBusy, signal: controller.signal },
+          {
+            onBusy,
+            signal: controller.signal,
+            // A lost offer is settled under the lock, however long that takes to come.
+            timeoutMs: uncertain ? undefined : Math.max(0, deadline - performance.now()),
+          },
         );
       } catch (error) {
-        stopWatching();
-        if (hid === undefined || settled) throw error;
-        // Not settled under the lock: gone, or still offered, or claimed by a holder.
-        if (error !== CLAIMED && board.withdraw(hid)) {
-          hid = undefined;
-          throw error;
-        }
-        trace('group-claimed');
-        const answer = await awaitAnswer(writer, board, hid);
+        offering = false;
+        if (error === ANSWERED && answer !== undefined) return answer;
+        const sent = inFlight;
+        inFlight = undefined;
+        // Waiting for the lock failed (timed out) while a holder has the offer: withdrawn
+        // unless taken, and its reply decides.
+        if (sent !== undefined) deal(await replyBy(sent, 0));
         if (answer !== undefined) return answer;
-        // The holder died without an answer: settle it under the lock.
-        if (takeovers >= MAX_TAKEOVERS && error !== CLAIMED) throw error;
+        // Only a wait for the lock is tried again, to learn what became of a lost offer.
+        if (entered || !uncertain || takeovers >= MAX_TAKEOVERS) throw error;
+        trace('group-takeover');
       }
     }
   } finally {
-    stopWatching();
-    if (hid !== undefined) board.forget(hid);
-  }
-}
-
-/** Until the handover is claimed (then `claimed()`), or the watching stops. */
-async function watchClaim(
-  board: HandoverBoard,
-  hid: string,
-  watching: () => boolean,
-  watch: HandoverWatch,
-  claimed: () => void,
-): Promise<void> {
-  while (watching()) {
-    if (!board.isOffered(hid)) {
-      if (watching()) claimed();
-      return;
-    }
-    await watch.next(CLAIM_POLL_MS);
+    if (marked) board.forget(hid);
   }
 }
 
 /**
- * Wait for a holder's answer to a claimed handover. Undefined when there will be none: the
- * lock is free, or its holder died, with no answer written (the caller then takes the lock).
- * A live holder is waited for however long it takes: it owns the records now.
+ * The reply to `offer`; past `deadline` (performance.now()) an offer the holder has not taken
+ * is withdrawn, and the reply is then "declined" (or its outcome, if taken meanwhile).
  */
-async function awaitAnswer(
-  writer: GroupWriter,
-  board: HandoverBoard,
-  hid: string,
-): Promise<HandoverOutcome | undefined> {
-  const watch = new HandoverWatch(board.offeredPath(hid).replace(/h-([^/]+)$/, 'c-$1'));
+async function replyBy(offer: SentOffer, deadline: number): Promise<OfferReply> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), Math.max(0, deadline - performance.now()));
+  });
   try {
-    for (let poll = 1; ; poll++) {
-      const answer = board.outcome(hid);
-      if (answer !== undefined) return answer;
-      const holder = inspectLock(writer.layout.lockDir);
-      const state = holder === undefined ? 'dead' : liveness(holder.owner);
-      if (state === 'dead' || (state === 'unknown' && holder!.idleMs > writer.staleMs))
-        return board.outcome(hid);
-      await watch.next(
-        Math.min(ANSWER_POLL_MAX_MS, ANSWER_POLL_MIN_MS * 1.5 ** (poll - 1)) *
-          (0.5 + Math.random()),
-      );
-    }
+    const first = await Promise.race([offer.reply, late]);
+    if (first !== 'late') return first;
   } finally {
-    watch.close();
+    clearTimeout(timer);
   }
+  if (!offer.taken) offer.withdraw();
+  return offer.reply;
 }
 
 /**
- * Holding the lock: commit `units` and the handovers waiting, as one transaction, and answer
- * each waiter. Returns this writer's own results; throws (after answering) if nothing stored.
+ * Holding the lock: commit `units` and the offers that reach the holder's socket, as one
+ * transaction, answering each member; then, while more arrive, up to EXTRA_GROUPS groups of
+ * theirs. Returns this writer's own results; throws (after answering) if they were not stored.
  */
 async function lead(
   writer: GroupWriter,
   ctx: WriteContext,
   board: HandoverBoard,
+  socket: string | undefined,
   units: readonly UnitInput[],
   options: CommitOptions,
 ): Promise<RecordResult[][]> {
-  const own = units.reduce((n, u) => n + u.records.length, 0);
+  const own = recordCount(units);
+  board.sweep();
   await checkpoint('claim');
-  const claimed =
-    own < GROUP_MAX_RECORDS ? board.claim({ maxRecords: GROUP_MAX_RECORDS - own }) : [];
-  if (claimed.length === 0) return runTransaction(ctx, units, { ...options, now: writer.now() });
-  trace(`group-size ${1 + claimed.length}`);
-  const inputs: UnitInput[] = [
-    ...units,
-    ...claimed.flatMap((c) => c.units.map((u) => ({ ...u, handover: c.hid }))),
-  ];
+  // Served only when others wait in line: a writer alone never loads the socket's module.
+  const waiters = own < GROUP_MAX_RECORDS ? lockWaiters(writer.layout.lockDir) : 0;
+  const server = waiters > 0 ? await HandoverServer.listen(socket) : undefined;
+  if (server === undefined) return runTransaction(ctx, units, { ...options, now: writer.now() });
   try {
-    const results = await runTransaction(ctx, inputs, {
-      ...options,
-      now: writer.now(),
-      onCommitted: (all) => answerStored(board, claimed, all.slice(units.length)),
-    });
-    return results.slice(0, units.length);
-  } catch (error) {
-    answerFailed(board, claimed, error);
-    throw error;
+    // They notice the socket appear and offer: give them a moment to.
+    await server.awaitOffers(waiters, FIRST_OFFERS_MS);
+    let results: RecordResult[][] | undefined;
+    let until = Number.POSITIVE_INFINITY;
+    for (let group = 0; group <= EXTRA_GROUPS; group++) {
+      const mine = group === 0 ? units : [];
+      await server.gather();
+      const taken = server.take({ maxRecords: GROUP_MAX_RECORDS - recordCount(mine) });
+      if (taken.length === 0 && group > 0) break;
+      if (taken.length > 0) trace(`group-size ${mine.length + taken.length}`);
+      const inputs: UnitInput[] = [
+        ...mine,
+        ...taken.flatMap((c) => c.units.map((u) => ({ ...u, handover: c.hid }))),
+      ];
+      try {
+        const all = await runTransaction(ctx, inputs, {
+          ...options,
+          now: writer.now(),
+          onCommitted: (stored) => answerStored(board, taken, stored.slice(mine.length)),
+        });
+        if (group === 0) {
+          results = all.slice(0, mine.length);
+          until = performance.now() + SERVE_MS;
+        }
+      } catch (error) {
+        answerFailed(board, taken, error);
+        if (group === 0) throw error;
+        break; // this writer's own records are stored; the members' group was answered
+      }
+      if (performance.now() > until) break;
+      // The members just answered come back with their next records: give them a moment.
+      await server.awaitOffers(Math.max(1, taken.length), GATHER_WAIT_MS);
+      if (server.waiting === 0) break;
+    }
+    return results!;
+  } finally {
+    server.close();
   }
 }
 
-/** Each claimed handover's results (they follow one another in `results`), then its claim goes. */
+/** Answer a member; when the answer cannot reach its socket whole, it is left on the board. */
+function send(board: HandoverBoard, c: ClaimedHandover, outcome: HandoverOutcome): void {
+  if (c.answer(outcome)) return;
+  if (board.isWaiting(c.hid)) board.answer(c.hid, outcome);
+}
+
+/** Each member's results (its units' follow one another in `results`). */
 function answerStored(
   board: HandoverBoard,
-  claimed: readonly ClaimedHandover[],
+  taken: readonly ClaimedHandover[],
   results: RecordResult[][],
 ): void {
   let at = 0;
-  for (const c of claimed) {
-    board.answer(c.hid, { ok: true, results: results.slice(at, (at += c.units.length)) });
-    board.release(c.hid);
-  }
+  for (const c of taken)
+    send(board, c, { ok: true, results: results.slice(at, (at += c.units.length)) });
 }
 
 function answerFailed(
   board: HandoverBoard,
-  claimed: readonly ClaimedHandover[],
+  taken: readonly ClaimedHandover[],
   error: unknown,
 ): void {
   const known = error instanceof TransactionError || error instanceof LockTimeoutError;
@@ -272,16 +354,15 @@ function answerFailed(
   // Only a double fault leaves the outcome in doubt; then the waiter must not try again.
   const retry = code !== 'ROLLBACK_INCOMPLETE';
   const message = `the group commit this writer's records were part of failed: ${error instanceof Error ? error.message : String(error)}`;
-  for (const c of claimed) {
+  for (const c of taken) {
     try {
-      board.answer(c.hid, {
+      send(board, c, {
         ok: false,
         retry,
         error: { code, message, exitCode: error instanceof LockTimeoutError ? 3 : 1 },
       });
-      board.release(c.hid);
     } catch {
-      // unanswered: the waiter finds its claim without an answer and settles it under the lock
+      // unanswered: the waiter's connection closes, and it settles under the lock
     }
   }
 }

@@ -234,8 +234,8 @@ function answerWaiters(ctx: WriteContext, entry: JournalEntry, outcome: Outcome)
   const byId = new Map(entry.records.map((r) => [r.id, r]));
   const rowid = ctx.db.db.prepare('SELECT rowid AS rowid FROM records WHERE id = ?');
   for (const { hid, units } of entry.handovers) {
-    // Answered and released already (the leader died later): the waiter has its answer.
-    if (!board.isClaimed(hid)) continue;
+    // Not waiting any more: it had its answer from the leader (which died later), or it died.
+    if (!board.isWaiting(hid)) continue;
     let answer: HandoverOutcome;
     if (outcome.committed) {
       answer = {
@@ -267,7 +267,6 @@ function answerWaiters(ctx: WriteContext, entry: JournalEntry, outcome: Outcome)
       };
     }
     board.answer(hid, answer);
-    board.release(hid);
   }
 }
 

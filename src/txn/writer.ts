@@ -8,6 +8,8 @@ import { GitLockedError, LockTimeoutError, UsageError } from '../errors/index.js
 import type { WriteContext } from '../participants/types.js';
 import type { RecordResult } from '../record/types.js';
 import { DatabaseConnection } from '../resources/connection.js';
+import { holderSocketPath } from '../resources/handover.js';
+import { rmQuiet } from '../util/durable.js';
 import { prepareStoreDir, type StoreLayout } from '../resources/layout.js';
 import { DEFAULT_LOCK_TIMEOUT_MS, DEFAULT_STALE_MS, withWritersLock } from '../resources/lock.js';
 import { refuseUnusableStore } from '../resources/preflight.js';
@@ -65,6 +67,7 @@ export class Writer {
   private groupAccess(): GroupWriter {
     return {
       layout: this.layout,
+      lockTimeoutMs: this.lockTimeoutMs,
       staleMs: this.staleMs,
       now: this.now,
       locked: (fn, hooks) => this.locked((ctx) => fn(ctx), {}, hooks),
@@ -113,12 +116,15 @@ export class Writer {
       return await withWritersLock(
         this.layout.lockDir,
         {
-          timeoutMs: this.lockTimeoutMs,
+          timeoutMs: hooks.timeoutMs ?? this.lockTimeoutMs,
           staleMs: this.staleMs,
           onBusy: hooks.onBusy,
           signal: hooks.signal,
         },
         async (lock) => {
+          // A holder's socket left by one that died (or lost the lock): nobody serves now.
+          const socket = holderSocketPath(this.layout.groupDir);
+          if (socket !== undefined) rmQuiet(socket);
           options.beforeSession?.();
           const { ctx, recovery } = await openSession(this.layout, lock, this.connection, {
             now: this.now,

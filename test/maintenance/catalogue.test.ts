@@ -47,6 +47,7 @@ function snapshot(dir: string): Record<string, string> {
       const p = rel === '' ? name : `${rel}/${name}`;
       const stat = fs.lstatSync(path.join(dir, p));
       if (stat.isDirectory()) walk(p);
+      else if (stat.isSocket()) out[p] = 'socket';
       else if (!p.endsWith('index.db-shm') && !(p.endsWith('index.db-wal') && stat.size === 0))
         out[p] = createHash('sha256')
           .update(fs.readFileSync(path.join(dir, p)))

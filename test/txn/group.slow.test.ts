@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { scanFingerprint } from '../../src/record/secrets.js';
 import { TXN_STEPS } from '../../src/util/faults.js';
 import { auditStore } from '../../stress/lib/audit.js';
+import { holdAt } from '../helpers/hold.js';
 import { libraryOf, runLongLived } from '../../stress/lib/group.js';
 import {
   ROOT,
@@ -30,7 +31,8 @@ import {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function groupFiles(dir: string, kind?: 'h' | 'c' | 'o'): string[] {
+/** What group commit left in `.lessons/group/`: waiting marks (w-), outcomes (o-), the socket. */
+function groupFiles(dir: string, kind?: 'w' | 'o'): string[] {
   try {
     return fs
       .readdirSync(path.join(dir, '.lessons', 'group'))
@@ -46,13 +48,29 @@ async function lockTaken(dir: string): Promise<void> {
 }
 
 /**
- * Resolves once `count` handovers are offered (the waiters are in line, records rendered), or
- * once `until` settles (on a loaded machine a process may take seconds to start).
+ * Resolves once `count` waiters have sent their records to the holder (each marks itself
+ * waiting just before), or once `until` settles (on a loaded machine a process may take
+ * seconds to start).
  */
 async function offered(dir: string, count: number, until?: Promise<unknown>): Promise<void> {
   let over = false;
   void until?.finally(() => (over = true));
-  while (!over && groupFiles(dir, 'h').length < count) await sleep(20);
+  while (!over && groupFiles(dir, 'w').length < count) await sleep(20);
+}
+
+/** Resolves once `count` other writers wait in the writers' lock's line (or `until` settles). */
+async function inLine(dir: string, count: number, until?: Promise<unknown>): Promise<void> {
+  let over = false;
+  void until?.finally(() => (over = true));
+  const line = path.join(dir, '.lessons', 'lock.d');
+  const tickets = (): number => {
+    try {
+      return fs.readdirSync(line).filter((n) => n.startsWith('q-')).length;
+    } catch {
+      return 0;
+    }
+  };
+  while (!over && tickets() < count) await sleep(20);
 }
 
 /** Commits on main, newest first: subject, Lessons-Id trailers, Lessons-Txid, changed paths. */
@@ -204,29 +222,42 @@ describe('long-lived writers (the library, a store kept open per process)', () =
 });
 
 describe('a member killed while it waits', () => {
-  it('leaves nothing: its handover is dropped unclaimed by the next holder', async () => {
+  it('leaves nothing: the holder drops its offer unread, the next holder its mark', async () => {
     const dir = await seededByCli();
+    // The holder serves (a writer waits in line when it starts its group), takes that writer
+    // into its first group, and is slow in it; the victim offers meanwhile and is killed.
+    const hold = holdAt('claim');
     const holder = startWriter({
       dir,
       kind: 'failure',
       title: 'holder',
-      env: { LESSONS_TEST_DELAY_AT: 'locked:2500' },
+      env: { ...hold.env, LESSONS_TEST_DELAY_AT: 'locked:2500' },
     });
-    await lockTaken(dir);
+    await hold.reached();
+    const early = startWriter({ dir, kind: 'failure', title: 'early' });
+    await inLine(dir, 1, early.done);
+    hold.release();
+    await offered(dir, 1, early.done);
     const victim = startWriter({ dir, kind: 'failure', title: 'victim' });
-    await offered(dir, 1);
+    await offered(dir, 2, victim.done);
+    expect(groupFiles(dir, 'w')).toHaveLength(2);
     victim.child.kill('SIGKILL');
     const killed = await victim.done;
     expect(killed.signal).toBe('SIGKILL');
     expect((await holder.done).code).toBe(0);
+    const firstIn = await early.done;
+    expect(firstIn.code).toBe(0);
     const next = await startWriter({ dir, kind: 'failure', title: 'next' }).done;
     expect(next.code).toBe(0);
+    // The early writer was the holder's first group: one transaction of two commits.
+    const txids = history(dir).map((c) => c.txid);
+    expect(new Set(txids).size).toBeLessThan(txids.length);
 
     const state = storeState(dir);
     expect(state.rows.map((r) => r.title)).not.toContain('victim');
     expect(Object.keys(state.files).some((p) => p.includes('victim'))).toBe(false);
     expect(git(dir, 'log', '--format=%s', 'main')).not.toContain('victim');
-    expect(auditStore(dir, [killed, next]).problems).toEqual([]);
+    expect(auditStore(dir, [killed, firstIn, next]).problems).toEqual([]);
     nativelyClean(dir);
     expect(groupFiles(dir)).toEqual([]);
   });
