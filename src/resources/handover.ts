@@ -21,13 +21,14 @@
 // without reading them.
 
 import fs from 'node:fs';
+import os from 'node:os';
 import type net from 'node:net';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { sha256 } from '../git/hash.js';
 import type { RecordResult, RenderedRecord } from '../record/types.js';
-import { errnoCode, rmQuiet } from '../util/durable.js';
-import type { ProcessIdentity } from './owner.js';
+import { rmQuiet } from '../util/durable.js';
+import { liveness, type ProcessIdentity } from './owner.js';
 
 /** One caller's records and its commit subject, as handed over. */
 export interface HandoverUnit {
@@ -95,10 +96,13 @@ export class HandoverBoard {
     return path.join(this.dir, kind === 'w' ? `w-${hid}` : `o-${hid}.json`);
   }
 
-  /** The waiter `hid` is about to send its units: recovery answers it here if its holder dies. */
-  markWaiting(hid: string): void {
+  /**
+   * The waiter `hid` is about to send its units: recovery answers it here if its holder dies.
+   * Made again at each offer (a sweep elsewhere may have judged it wrongly); it names its owner.
+   */
+  markWaiting(hid: string, owner: ProcessIdentity): void {
     fs.mkdirSync(this.dir, { recursive: true });
-    fs.closeSync(fs.openSync(this.file('w', hid), 'w'));
+    fs.writeFileSync(this.file('w', hid), JSON.stringify(owner));
   }
 
   /** True while the waiter `hid` waits for its outcome. */
@@ -140,25 +144,44 @@ export class HandoverBoard {
     } catch {
       return;
     }
+    const dead = new Set<string>();
     const waiting = new Set<string>();
-    for (const name of names) if (name.startsWith('w-')) waiting.add(name.slice(2));
+    for (const name of names) {
+      if (!name.startsWith('w-')) continue;
+      const hid = name.slice(2);
+      // A mark names its owner (pid and host): one on another host is never judged dead here.
+      // (A mark cut short by its writer's death names nobody: judged by its id, as local.)
+      const owner = readOwner(path.join(this.dir, name)) ?? {
+        pid: hidPid(hid),
+        host: os.hostname(),
+      };
+      if (liveness(owner) === 'dead') {
+        dead.add(hid);
+        rmQuiet(path.join(this.dir, name));
+      } else waiting.add(hid);
+    }
     for (const name of names) {
       const match = NAME.exec(name);
-      const pid = match?.[4] ?? /^t-\d+-(\d+)-/.exec(name)?.[1];
-      if (pid === undefined) continue;
-      const unwanted = match?.[1] === 'o' && !waiting.has(match[2]!);
-      if (unwanted || pidDead(Number(pid))) rmQuiet(path.join(this.dir, name));
+      if (match?.[1] === 'o' && !waiting.has(match[2]!)) rmQuiet(path.join(this.dir, name));
+      // An answer's temp file whose waiter is gone (the answer was cut short).
+      const hid = /^t-(\d+-\d+-[0-9a-f]+)-[0-9a-f]+$/.exec(name)?.[1];
+      if (hid !== undefined && (dead.has(hid) || !waiting.has(hid)))
+        rmQuiet(path.join(this.dir, name));
     }
   }
 }
 
-function pidDead(pid: number): boolean {
-  if (pid === process.pid) return false;
+/** The handover's owner pid, from its id. */
+function hidPid(hid: string): number {
+  return Number(hid.split('-')[1]);
+}
+
+function readOwner(file: string): ProcessIdentity | undefined {
   try {
-    process.kill(pid, 0);
-    return false;
-  } catch (error) {
-    return errnoCode(error) === 'ESRCH';
+    const owner = JSON.parse(fs.readFileSync(file, 'utf8')) as ProcessIdentity;
+    return typeof owner.pid === 'number' ? owner : undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -389,7 +412,10 @@ export class HandoverServer {
     this.offers.splice(0);
     for (const socket of this.open) {
       if (!this.taken.has(socket)) reply(socket, { declined: true });
+      // What was written is flushed, but a waiter slow to close does not keep this process
+      // alive: an answer the kernel had not taken whole is on the board too.
       socket.end();
+      socket.unref();
     }
   }
 
@@ -406,39 +432,41 @@ export class HandoverServer {
       if (at >= 0) this.offers.splice(at, 1); // its waiter died: never committed
     });
     readLines(socket, (line) => {
-      let message: WireOffer | { readonly withdraw: true } | undefined;
       try {
-        message = JSON.parse(line) as WireOffer | { readonly withdraw: true };
+        this.read(socket, line);
       } catch {
-        message = undefined;
+        socket.destroy(); // not what a waiter sends: nothing of it is taken
       }
-      if (message !== undefined && 'withdraw' in message) {
-        // Its waiter gives up: declined if still here; once taken, its outcome will come.
-        const at = this.offers.findIndex((o) => o.socket === socket);
-        if (at >= 0) {
-          this.offers.splice(at, 1);
-          this.taken.add(socket);
-          reply(socket, { declined: true });
-        }
-        return;
-      }
-      const offer = message;
-      if (offer === undefined || typeof offer.hid !== 'string') {
-        socket.destroy();
-        return;
-      }
-      const units = hydrate(offer);
-      this.offers.push({
-        hid: offer.hid,
-        socket,
-        units,
-        records: units?.reduce((n, u) => n + u.records.length, 0) ?? 0,
-        bytes:
-          units?.reduce((n, u) => n + u.records.reduce((m, r) => m + r.content.length, 0), 0) ?? 0,
-      });
-      this.unread.delete(socket);
-      this.arrived?.();
     });
+  }
+
+  /** One line from a waiter: its offer, or its withdrawal. Throws on anything else. */
+  private read(socket: net.Socket, line: string): void {
+    const message = JSON.parse(line) as WireOffer | { readonly withdraw: true } | null;
+    if (typeof message !== 'object' || message === null) throw new Error('not an offer');
+    if ('withdraw' in message) {
+      // Its waiter gives up: declined if still here; once taken, its outcome will come.
+      const at = this.offers.findIndex((o) => o.socket === socket);
+      if (at >= 0) {
+        this.offers.splice(at, 1);
+        this.taken.add(socket);
+        reply(socket, { declined: true });
+      }
+      return;
+    }
+    const offer = message;
+    if (typeof offer.hid !== 'string') throw new Error('not an offer');
+    const units = hydrate(offer);
+    this.offers.push({
+      hid: offer.hid,
+      socket,
+      units,
+      records: units?.reduce((n, u) => n + u.records.length, 0) ?? 0,
+      bytes:
+        units?.reduce((n, u) => n + u.records.reduce((m, r) => m + r.content.length, 0), 0) ?? 0,
+    });
+    this.unread.delete(socket);
+    this.arrived?.();
   }
 }
 

@@ -20,6 +20,7 @@
 //   5. Its group rolled back: nothing of it is stored and no entry of it is left, so the member
 //      tries once more on its own account, under fresh ids; a second failure is its exit 1.
 
+import fs from 'node:fs';
 import { LockTimeoutError, TransactionError } from '../errors/index.js';
 import type { TransactionCode } from '../errors/codes.js';
 import type { WriteContext } from '../participants/types.js';
@@ -65,13 +66,24 @@ type CommitOptions = Omit<TransactionOptions, 'now' | 'onCommitted'>;
 
 /** Thrown into the lock's wait when the holder answered this writer's offer. */
 const ANSWERED = new Error('answered by the holder');
+/** Thrown under the lock when a lost offer's entry belongs to a writer still running. */
+const UNSETTLED = new Error('the lost offer is not settled yet');
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** True when a journal entry under way lists the handover `hid`. */
+function journaled(ctx: WriteContext, hid: string): boolean {
+  return ctx.journal.list().some((f) => f.entry?.handovers?.some((h) => h.hid === hid) === true);
+}
 
 /** How often a waiter looks for a holder's socket between the events that announce one. */
 const HOLDER_POLL_MS = 250;
 /** How long a holder that saw writers in line waits for their first offers. */
 const FIRST_OFFERS_MS = 200;
-/** How many times a member whose holder died takes the lock to settle its offer. */
-const MAX_TAKEOVERS = 5;
+/** How often a waiter looks again at a lost offer whose journal entry is still undecided. */
+const UNSETTLED_POLL_MS = 100;
+/** How soon a waiter tries a socket again that is there but refused its connection. */
+const REFUSED_POLL_MS = 10;
 /**
  * A holder keeps serving the offers that arrive while it commits, up to this many more groups
  * after its own, or this long after its own: its own caller waits meanwhile.
@@ -128,7 +140,10 @@ async function commitOnce(
   const socket = holderSocketPath(writer.layout.groupDir);
   const handOver = socket !== undefined && mayHandOver(units, options);
   const hid = newHandoverId();
+  const identity = currentIdentity();
   let marked = false;
+  /** Wakes a waiter waiting for a holder to listen; closed once the lock came. */
+  let appears: HolderWatch | undefined;
   /** The lock timeout covers the whole wait: offers not taken by then are withdrawn. */
   const deadline = performance.now() + writer.lockTimeoutMs;
   /** The offer sent whose reply is not yet dealt with. */
@@ -146,10 +161,10 @@ async function commitOnce(
   };
   /** Offer the units to the holder listening, if one does; 'none' when nothing was sent. */
   const offerOnce = async (): Promise<'none' | 'declined' | 'done' | 'taken over'> => {
-    const sent = await offerToHolder(socket!, hid, currentIdentity(), units, {
+    const sent = await offerToHolder(socket!, hid, identity, units, {
       beforeSend: () => {
         if (!offering) return false;
-        if (!marked) board.markWaiting(hid);
+        board.markWaiting(hid, identity);
         marked = true;
         return true;
       },
@@ -176,11 +191,11 @@ async function commitOnce(
       if (answer !== undefined) return answer;
       if (first === 'done') trace('group-lost');
     }
-    for (let takeovers = 0; ; takeovers++) {
+    for (;;) {
       const controller = new AbortController();
       let entered = false;
       const offerUntilAnswered = async (): Promise<void> => {
-        const appears = new HolderWatch(socket!);
+        appears = new HolderWatch(socket!);
         try {
           // Past the deadline the lock's wait is timing out too: no more offers.
           while (offering && performance.now() < deadline) {
@@ -191,11 +206,14 @@ async function commitOnce(
               if (answer !== undefined) controller.abort(ANSWERED);
               return;
             }
-            // No holder listens (or it just stopped): until one starts to.
-            if (state === 'none') await appears.next(HOLDER_POLL_MS);
+            // No holder listens (or it just stopped): until one starts to. A socket that is
+            // there but refused was bound a moment before its holder listened, or is a dead
+            // holder's, which the next lock holder removes: looked at again soon.
+            if (state === 'none')
+              await appears?.next(fs.existsSync(socket!) ? REFUSED_POLL_MS : HOLDER_POLL_MS);
           }
         } finally {
-          appears.close();
+          appears?.close();
         }
       };
       const onBusy = (): void => {
@@ -208,6 +226,7 @@ async function commitOnce(
           async (ctx) => {
             entered = true;
             offering = false;
+            appears?.close();
             const sent = inFlight;
             inFlight = undefined;
             // The holder that had the offer has let the lock go: its reply is in, or it died.
@@ -216,6 +235,8 @@ async function commitOnce(
             if (uncertain) {
               const recovered = board.outcome(hid);
               if (recovered !== undefined) return recovered;
+              // An entry with the offer whose writer still runs: its outcome is not known yet.
+              if (journaled(ctx, hid)) throw UNSETTLED;
               // No answer and no entry: the holder died before it journaled the offer.
               trace('group-settled');
             }
@@ -230,6 +251,7 @@ async function commitOnce(
         );
       } catch (error) {
         offering = false;
+        appears?.close();
         if (error === ANSWERED && answer !== undefined) return answer;
         const sent = inFlight;
         inFlight = undefined;
@@ -237,8 +259,13 @@ async function commitOnce(
         // unless taken, and its reply decides.
         if (sent !== undefined) deal(await replyBy(sent, 0));
         if (answer !== undefined) return answer;
-        // Only a wait for the lock is tried again, to learn what became of a lost offer.
-        if (entered || !uncertain || takeovers >= MAX_TAKEOVERS) throw error;
+        if (!uncertain) throw error;
+        // A lost offer may be stored: this writer must learn its fate before it answers at
+        // all, however long the lock takes to come (any writer's recovery may answer it).
+        const recovered = board.outcome(hid);
+        if (recovered !== undefined) return recovered;
+        if (error === UNSETTLED) await sleep(UNSETTLED_POLL_MS);
+        else if (!(error instanceof LockTimeoutError) || entered) throw error;
         trace('group-takeover');
       }
     }
@@ -333,15 +360,26 @@ function send(board: HandoverBoard, c: ClaimedHandover, outcome: HandoverOutcome
   if (board.isWaiting(c.hid)) board.answer(c.hid, outcome);
 }
 
-/** Each member's results (its units' follow one another in `results`). */
+/**
+ * Each member's results (its units' follow one another in `results`). Every member is
+ * answered; if an answer could go nowhere, this throws after the others, and the journal entry
+ * stays for recovery to answer from.
+ */
 function answerStored(
   board: HandoverBoard,
   taken: readonly ClaimedHandover[],
   results: RecordResult[][],
 ): void {
   let at = 0;
-  for (const c of taken)
-    send(board, c, { ok: true, results: results.slice(at, (at += c.units.length)) });
+  let failed: Error | undefined;
+  for (const c of taken) {
+    try {
+      send(board, c, { ok: true, results: results.slice(at, (at += c.units.length)) });
+    } catch (error) {
+      failed ??= error instanceof Error ? error : new Error('the answer could not be written');
+    }
+  }
+  if (failed !== undefined) throw failed;
 }
 
 function answerFailed(

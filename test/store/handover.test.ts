@@ -91,7 +91,7 @@ describe('the holder socket', () => {
       let reply: Promise<OfferReply> | undefined;
       const sent = await offerToHolder(file, hid, currentIdentity(), [unit('one')], {
         beforeSend: () => {
-          board.markWaiting(hid);
+          board.markWaiting(hid, currentIdentity());
           return true;
         },
         onSent: (r) => {
@@ -240,7 +240,7 @@ describe('the board', () => {
     const board = new HandoverBoard(dir);
     const live = newHandoverId();
     const done = newHandoverId();
-    board.markWaiting(live);
+    board.markWaiting(live, currentIdentity());
     board.answer(live, { ok: true, results: [] });
     // An outcome whose waiter already had its answer (no mark): garbage.
     board.answer(done, { ok: true, results: [] });
