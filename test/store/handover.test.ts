@@ -193,6 +193,24 @@ describe('the holder socket', () => {
     });
   });
 
+  it('closes a connection that sends what no waiter sends, and keeps serving', async () => {
+    await withHolder(async (server, file) => {
+      for (const line of ['null', '5', '{"version":1,"hid":"x","units":[{"records":7}]}', '{']) {
+        const socket = net.connect(file);
+        await new Promise((r) => socket.once('connect', r));
+        socket.resume(); // the hello is read and dropped, so the close is seen
+        socket.write(`${line}\n`);
+        await new Promise((r) => socket.once('close', r));
+      }
+      expect(server.waiting).toBe(0);
+      const { reply } = await offer(file, [unit('after garbage')]);
+      await offersRead(server, 1);
+      const [taken] = server.take();
+      taken!.answer({ ok: true, results: [] });
+      expect(await reply).toEqual({ kind: 'outcome', outcome: { ok: true, results: [] } });
+    });
+  });
+
   it('refuses a damaged offer with a retry, and takes nothing of it', async () => {
     await withHolder(async (server, file) => {
       const [good] = unit('bent').records;
