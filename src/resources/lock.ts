@@ -25,6 +25,7 @@ import { errnoCode } from '../util/durable.js';
 import { currentIdentity, liveness, type ProcessIdentity } from './owner.js';
 import { trace } from '../util/faults.js';
 import { WaitQueue, ticketPid } from './queue.js';
+import { EntryWatch } from './watch.js';
 
 const OWNER_FILE = 'owner.json';
 /** proper-lockfile's own staleness is switched off; reclaiming is decided here. */
@@ -261,60 +262,6 @@ function sweepDebris(lockDir: string): void {
 /** Fallback polling: the first retry after ~20 ms, growing to ~400 ms, each jittered. */
 const POLL_MIN_MS = 20;
 const POLL_MAX_MS = 400;
-/**
- * Wakes the first waiter in line when the lock at `lockDir` is released, or when its poll delay
- * runs out. Watches only while armed (first in line), so the waiters behind are not woken by
- * every coming and going of the lock. Where the file system offers no change events, waiting
- * is polling alone.
- */
-class ReleaseWatch {
-  private readonly lockDir: string;
-  private watcher: fs.FSWatcher | undefined;
-  private wake: (() => void) | undefined;
-
-  constructor(lockDir: string) {
-    this.lockDir = lockDir;
-  }
-
-  /** Start watching (no-op when already watching). */
-  arm(): void {
-    if (this.watcher !== undefined) return;
-    const name = path.basename(this.lockDir);
-    try {
-      this.watcher = fs.watch(path.dirname(this.lockDir), { persistent: false }, (_e, file) => {
-        // Taking the lock is a change too; only its release is news.
-        if (file === name && this.wake !== undefined && !fs.existsSync(this.lockDir)) {
-          const wake = this.wake;
-          this.wake = undefined;
-          wake();
-        }
-      });
-      this.watcher.on('error', () => this.close());
-    } catch {
-      this.watcher = undefined;
-    }
-  }
-
-  /** Resolves after the lock is next released, or after `ms`, or on `signal`, whichever comes first. */
-  next(ms: number, signal?: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', done);
-        this.wake = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.wake = done;
-      signal?.addEventListener('abort', done, { once: true });
-    });
-  }
-
-  close(): void {
-    this.watcher?.close();
-    this.watcher = undefined;
-  }
-}
 
 function pollDelay(attempt: number): number {
   return Math.min(POLL_MAX_MS, POLL_MIN_MS * 1.5 ** (attempt - 1)) * (0.5 + Math.random());
@@ -375,7 +322,9 @@ export async function withWritersLock<T>(
 
   let release: () => Promise<void>;
   const deadline = performance.now() + timeoutMs;
-  const watch = new ReleaseWatch(lockDir);
+  // Wakes the first waiter in line when the lock is released (armed only there, so the waiters
+  // behind are not woken by every coming and going of the lock; taking it is no news).
+  const watch = new EntryWatch(lockDir, () => !fs.existsSync(lockDir));
   const queue = new WaitQueue(sideDir(lockDir), identity);
   try {
     release = await pRetry(attempt, {

@@ -21,6 +21,7 @@
 //      tries once more on its own account, under fresh ids; a second failure is its exit 1.
 
 import fs from 'node:fs';
+import path from 'node:path';
 import { LockTimeoutError, TransactionError } from '../errors/index.js';
 import type { TransactionCode } from '../errors/codes.js';
 import type { WriteContext } from '../participants/types.js';
@@ -29,7 +30,6 @@ import {
   GROUP_MAX_RECORDS,
   HandoverBoard,
   HandoverServer,
-  HolderWatch,
   holderSocketPath,
   newHandoverId,
   offerToHolder,
@@ -40,6 +40,7 @@ import {
 } from '../resources/handover.js';
 import type { StoreLayout } from '../resources/layout.js';
 import { lockWaiters } from '../resources/lock.js';
+import { EntryWatch } from '../resources/watch.js';
 import { currentIdentity } from '../resources/owner.js';
 import { checkpoint, trace } from '../util/faults.js';
 import { freshIds } from './clock.js';
@@ -143,7 +144,7 @@ async function commitOnce(
   const identity = currentIdentity();
   let marked = false;
   /** Wakes a waiter waiting for a holder to listen; closed once the lock came. */
-  let appears: HolderWatch | undefined;
+  let appears: EntryWatch | undefined;
   /** The lock timeout covers the whole wait: offers not taken by then are withdrawn. */
   const deadline = performance.now() + writer.lockTimeoutMs;
   /** The offer sent whose reply is not yet dealt with. */
@@ -195,7 +196,9 @@ async function commitOnce(
       const controller = new AbortController();
       let entered = false;
       const offerUntilAnswered = async (): Promise<void> => {
-        appears = new HolderWatch(socket!);
+        fs.mkdirSync(path.dirname(socket!), { recursive: true });
+        appears = new EntryWatch(socket!);
+        appears.arm();
         try {
           // Past the deadline the lock's wait is timing out too: no more offers.
           while (offering && performance.now() < deadline) {
