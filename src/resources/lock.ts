@@ -86,11 +86,6 @@ export function inspectLock(lockDir: string): LockHolder | undefined {
   return { owner: readOwner(lockDir), idleMs: Date.now() - stat.mtimeMs, ino: stat.ino };
 }
 
-/**
- * Where locks are assembled and where released ones are moved before removal: beside the lock,
- * so renames stay on one file system, but in a directory of its own, so that the lock's
- * directory changes only when the lock itself comes or goes (which is what waiters watch).
- */
 /** How many other processes wait in line for the lock at `lockDir` (their tickets). */
 export function lockWaiters(lockDir: string): number {
   try {
@@ -103,6 +98,11 @@ export function lockWaiters(lockDir: string): number {
   }
 }
 
+/**
+ * Where locks are assembled and where released ones are moved before removal: beside the lock,
+ * so renames stay on one file system, but in a directory of its own, so that the lock's
+ * directory changes only when the lock itself comes or goes (which is what waiters watch).
+ */
 function sideDir(lockDir: string): string {
   return `${lockDir}.d`;
 }
