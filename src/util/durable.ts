@@ -111,9 +111,10 @@ export function isDirectory(p: string): boolean {
   }
 }
 
+/** Remove a file if it is there, quietly (one unlink: rmSync walks its path in JS first). */
 export function rmQuiet(file: string): void {
   try {
-    fs.rmSync(file, { force: true });
+    fs.unlinkSync(file);
   } catch {
     // best effort: the caller is already handling a failure
   }
