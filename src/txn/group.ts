@@ -61,6 +61,11 @@ export interface GroupWriter {
   readonly now: () => Date;
   /** Run `fn` under the writers' lock, in an open, recovered session; `hooks` shape the wait. */
   locked<T>(fn: (ctx: WriteContext) => Promise<T>, hooks: WaitHooks): Promise<T>;
+  /**
+   * Keep `work` (a holder serving others after its own records were stored) going after the
+   * caller had its answer: the writer's close waits for it, and its failure is not the caller's.
+   */
+  background(work: Promise<unknown>): void;
 }
 
 type CommitOptions = Omit<TransactionOptions, 'now' | 'onCommitted'>;
@@ -87,10 +92,11 @@ const UNSETTLED_POLL_MS = 100;
 const REFUSED_POLL_MS = 10;
 /**
  * A holder keeps serving the offers that arrive while it commits, up to this many more groups
- * after its own, or this long after its own: its own caller waits meanwhile.
+ * after its own, or this long after its own: other writers that cannot hand over (an import)
+ * wait meanwhile, and so does a close of the holder's store.
  */
-const EXTRA_GROUPS = 16;
-const SERVE_MS = 1000;
+const EXTRA_GROUPS = 64;
+const SERVE_MS = 2000;
 /** How long a holder waits, between groups, for the members it answered to offer again. */
 const GATHER_WAIT_MS = 8;
 
@@ -224,8 +230,14 @@ async function commitOnce(
         offering = true;
         void offerUntilAnswered();
       };
+      /** A leader's own outcome, known once its own group is stored; it may serve on after. */
+      let ownStored: ((outcome: HandoverOutcome) => void) | undefined;
+      const own = new Promise<HandoverOutcome>((resolve) => {
+        ownStored = resolve;
+      });
+      let answeredEarly = false;
       try {
-        return await writer.locked(
+        const holding = writer.locked(
           async (ctx) => {
             entered = true;
             offering = false;
@@ -243,7 +255,11 @@ async function commitOnce(
               // No answer and no entry: the holder died before it journaled the offer.
               trace('group-settled');
             }
-            return { ok: true, results: await lead(writer, ctx, board, socket, units, options) };
+            const results = await lead(writer, ctx, board, socket, units, options, (mine) => {
+              answeredEarly = true;
+              ownStored!({ ok: true, results: mine });
+            });
+            return { ok: true as const, results };
           },
           {
             onBusy,
@@ -252,6 +268,10 @@ async function commitOnce(
             timeoutMs: uncertain ? undefined : Math.max(0, deadline - performance.now()),
           },
         );
+        const outcome = await Promise.race([holding, own]);
+        // Stored, and serving others still: the caller goes on, the lock stays held meanwhile.
+        if (answeredEarly) writer.background(holding);
+        return outcome;
       } catch (error) {
         offering = false;
         appears?.close();
@@ -299,7 +319,9 @@ async function replyBy(offer: SentOffer, deadline: number): Promise<OfferReply> 
 /**
  * Holding the lock: commit `units` and the offers that reach the holder's socket, as one
  * transaction, answering each member; then, while more arrive, up to EXTRA_GROUPS groups of
- * theirs. Returns this writer's own results; throws (after answering) if they were not stored.
+ * theirs. This writer's own results go to `onOwnStored` as soon as they are stored, so that its
+ * caller goes on (its next records come back as offers to this same socket); they are also
+ * returned at the end. Throws (after answering) if they were not stored.
  */
 async function lead(
   writer: GroupWriter,
@@ -308,6 +330,7 @@ async function lead(
   socket: string | undefined,
   units: readonly UnitInput[],
   options: CommitOptions,
+  onOwnStored: (results: RecordResult[][]) => void,
 ): Promise<RecordResult[][]> {
   const own = recordCount(units);
   board.sweep();
@@ -340,6 +363,7 @@ async function lead(
         if (group === 0) {
           results = all.slice(0, mine.length);
           until = performance.now() + SERVE_MS;
+          onOwnStored(results);
         }
       } catch (error) {
         answerFailed(board, taken, error);

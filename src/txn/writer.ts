@@ -39,6 +39,8 @@ export class Writer {
   readonly now: () => Date;
   private readonly connection: DatabaseConnection;
   private queue: Promise<unknown> = Promise.resolve();
+  /** Lock holders serving other writers after their own caller had its answer (group.ts). */
+  private readonly serving = new Set<Promise<void>>();
   private closed = false;
 
   constructor(layout: StoreLayout, options: WriterOptions = {}) {
@@ -71,6 +73,15 @@ export class Writer {
       staleMs: this.staleMs,
       now: this.now,
       locked: (fn, hooks) => this.locked((ctx) => fn(ctx), {}, hooks),
+      background: (work) => {
+        // Its failures were answered to the writers it served; its own records are stored.
+        const settled = work.then(
+          () => undefined,
+          () => undefined,
+        );
+        this.serving.add(settled);
+        void settled.then(() => this.serving.delete(settled));
+      },
     };
   }
 
@@ -93,8 +104,10 @@ export class Writer {
     this.connection.close();
   }
 
+  /** Close, once every write queued has run and any serving of other writers has ended. */
   async close(): Promise<void> {
     await this.queue;
+    while (this.serving.size > 0) await Promise.all(this.serving);
     this.closed = true;
     this.connection.close();
   }

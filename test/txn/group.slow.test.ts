@@ -9,6 +9,8 @@ import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { scanFingerprint } from '../../src/record/secrets.js';
+import type { RecordResult } from '../../src/record/types.js';
+import { openStore } from '../../src/index.js';
 import { TXN_STEPS } from '../../src/util/faults.js';
 import { auditStore } from '../../stress/lib/audit.js';
 import { holdAt } from '../helpers/hold.js';
@@ -218,6 +220,54 @@ describe('long-lived writers (the library, a store kept open per process)', () =
     expect(consistencyProblems(dir)).toEqual([]);
     nativelyClean(dir);
     expect(groupFiles(dir)).toEqual([]);
+  });
+
+  it("a holder's caller has its record once stored, while it serves on; close waits for that", async () => {
+    const dir = await seededByCli();
+    const store = await openStore({ dir });
+    // This process takes the lock and stops before its group until a CLI writer waits in line.
+    const hold = holdAt('claim');
+    process.env.LESSONS_TEST_HOLD_AT = hold.env.LESSONS_TEST_HOLD_AT;
+    let own: Promise<RecordResult>;
+    try {
+      own = store.recordFailure({ title: 'holder', domain: 'group' });
+      await hold.reached();
+    } finally {
+      delete process.env.LESSONS_TEST_HOLD_AT;
+    }
+    const member = startWriter({ dir, kind: 'failure', title: 'member' });
+    await inLine(dir, 1, member.done);
+    hold.release();
+    const first = await own;
+
+    // Stored, and answered while this process still holds the lock and listens for offers.
+    const lockDir = path.join(dir, '.lessons', 'lock');
+    const owner = JSON.parse(fs.readFileSync(path.join(lockDir, 'owner.json'), 'utf8')) as {
+      pid: number;
+    };
+    expect(owner.pid).toBe(process.pid);
+    expect(groupFiles(dir)).toContain('holder.sock');
+    expect(storeState(dir).rows.map((r) => r.id)).toContain(first.id);
+    // The caller goes on: its next record is offered to its own holder, or waits for the lock.
+    const second = await store.recordFailure({ title: 'next', domain: 'group' });
+    await store.close();
+    expect(fs.existsSync(lockDir)).toBe(false);
+    expect(groupFiles(dir)).toEqual([]);
+
+    const joined = await member.done;
+    expect(joined.code).toBe(0);
+    const state = storeState(dir);
+    for (const [title, path_, commit] of [
+      ['holder', first.path, first.commit],
+      ['next', second.path, second.commit],
+      ['member', joined.json!.path!, joined.json!.commit!],
+    ] as const) {
+      expect(state.rows.find((r) => r.title === title)?.path).toBe(path_);
+      expect(Object.keys(state.files)).toContain(path_);
+      expect(history(dir).find((c) => c.oid === commit)?.paths).toEqual([path_]);
+    }
+    expect(auditStore(dir, [joined]).problems).toEqual([]);
+    nativelyClean(dir);
   });
 });
 
