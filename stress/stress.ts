@@ -15,7 +15,8 @@
 // sizes history shows (commits sharing a Lessons-Txid were one group commit).
 //
 // --long-lived runs N separate processes, each with a store kept open (the library API),
-// recording in a loop for --seconds; then one such writer alone. With --compare, the single
+// recording in a loop for --seconds; then the same with stores opened with serveInBackground
+// (a group's holder answers its own caller first); then one such writer alone. With --compare, the single
 // writer alone is measured with that checkout's build too (e.g. main built in /tmp), alternately.
 //
 // --sync runs the team round instead (stress/lib/sync.ts): stores cloned from one bare remote,
@@ -207,7 +208,11 @@ const results: {
     floorMs?: number;
     groups?: GroupSizes;
   }[];
-  longLived?: { crowd: LongLivedReport; alone: { build: string; report: LongLivedReport }[] };
+  longLived?: {
+    crowd: LongLivedReport;
+    background: LongLivedReport;
+    alone: { build: string; report: LongLivedReport }[];
+  };
   crash?: CrashRoundReport;
   mcp?: McpRoundReport;
   sync?: SyncRoundReport[];
@@ -361,6 +366,17 @@ if (values['long-lived'] !== undefined) {
     lib,
   });
   console.log(longLivedLine(`${processes} long-lived writers`, crowd));
+  // The same crowd with stores opened to serve in the background (a holder's caller goes on).
+  const background = await runLongLived({
+    dir: path.join(work, 'long-lived-background'),
+    processes,
+    seconds,
+    lib,
+    serveInBackground: true,
+  });
+  console.log(
+    longLivedLine(`${processes} long-lived writers, serveInBackground: true`, background),
+  );
   // One writer alone, this build and (with --compare) another, alternately.
   const builds: [string, string][] = [['this build', lib]];
   if (values.compare !== undefined) builds.push(['compared', libraryOf(values.compare)]);
@@ -384,11 +400,9 @@ if (values['long-lived'] !== undefined) {
       `single writer: this build / compared = ${(rate('this build') / rate('compared')).toFixed(2)} (records in the same time)`,
     );
   }
-  results.longLived = { crowd, alone };
+  results.longLived = { crowd, background, alone };
   failed =
-    crowd.missing > 0 ||
-    crowd.verifyExit !== 0 ||
-    crowd.errors.length > 0 ||
+    [crowd, background].some((r) => r.missing > 0 || r.verifyExit !== 0 || r.errors.length > 0) ||
     alone.some((a) => a.report.missing > 0 || a.report.verifyExit !== 0);
   finish();
 }

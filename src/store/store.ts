@@ -108,6 +108,16 @@ export interface OpenStoreOptions {
   readonly staleMs?: number | undefined;
   /** The clock, for tests that pin time. @default () => new Date() */
   readonly now?: (() => Date) | undefined;
+  /**
+   * When this store leads a group commit (it holds the writers' lock while other processes
+   * wait to hand it their records), its caller has its outcome as soon as its own records are
+   * stored, and the store goes on committing for the others in the background, up to 2 s;
+   * `close()` waits for that. For long-lived processes that record often. This process's event
+   * loop must stay free meanwhile: one that blocks it (say, `execFileSync` of another writer of
+   * the same store) holds the lock as long, and that writer waits for it.
+   * @default false: the caller has its outcome once the store has stopped serving
+   */
+  readonly serveInBackground?: boolean | undefined;
 }
 
 export interface RecordManyOptions {

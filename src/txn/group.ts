@@ -64,8 +64,9 @@ export interface GroupWriter {
   /**
    * Keep `work` (a holder serving others after its own records were stored) going after the
    * caller had its answer: the writer's close waits for it, and its failure is not the caller's.
+   * Undefined: the caller waits until the holder has stopped serving.
    */
-  background(work: Promise<unknown>): void;
+  readonly background: ((work: Promise<unknown>) => void) | undefined;
 }
 
 type CommitOptions = Omit<TransactionOptions, 'now' | 'onCommitted'>;
@@ -268,9 +269,11 @@ async function commitOnce(
             timeoutMs: uncertain ? undefined : Math.max(0, deadline - performance.now()),
           },
         );
+        const { background } = writer;
+        if (background === undefined) return await holding;
         const outcome = await Promise.race([holding, own]);
         // Stored, and serving others still: the caller goes on, the lock stays held meanwhile.
-        if (answeredEarly) writer.background(holding);
+        if (answeredEarly) background(holding);
         return outcome;
       } catch (error) {
         offering = false;

@@ -15,6 +15,7 @@ import { DEFAULT_LOCK_TIMEOUT_MS, DEFAULT_STALE_MS, withWritersLock } from '../r
 import { refuseUnusableStore } from '../resources/preflight.js';
 import type { TransactionOptions, UnitInput } from './coordinator.js';
 import { groupCommit, type GroupWriter, type WaitHooks } from './group.js';
+import { trace } from '../util/faults.js';
 import type { RecoveryReport } from './recovery.js';
 import { openSession } from './session.js';
 
@@ -25,6 +26,8 @@ export interface WriterOptions {
   readonly staleMs?: number | undefined;
   /** The clock. @default () => new Date() */
   readonly now?: (() => Date) | undefined;
+  /** A group's holder answers its own caller first and serves on in the background (group.ts). */
+  readonly serveInBackground?: boolean | undefined;
 }
 
 export interface RunOptions {
@@ -39,8 +42,11 @@ export class Writer {
   readonly now: () => Date;
   private readonly connection: DatabaseConnection;
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly serveInBackground: boolean;
   /** Lock holders serving other writers after their own caller had its answer (group.ts). */
   private readonly serving = new Set<Promise<void>>();
+  /** close() was called: writes asked for from then on are refused. */
+  private closing = false;
   private closed = false;
 
   constructor(layout: StoreLayout, options: WriterOptions = {}) {
@@ -48,6 +54,7 @@ export class Writer {
     this.lockTimeoutMs = options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
     this.staleMs = options.staleMs ?? DEFAULT_STALE_MS;
     this.now = options.now ?? (() => new Date());
+    this.serveInBackground = options.serveInBackground === true;
     this.connection = new DatabaseConnection(layout.dbFile);
   }
 
@@ -60,6 +67,7 @@ export class Writer {
     units: readonly UnitInput[],
     options: Omit<TransactionOptions, 'now' | 'onCommitted'> = {},
   ): Promise<RecordResult[][]> {
+    if (this.closing) return Promise.reject(this.closedError());
     const run = this.queue.then(() => groupCommit(this.groupAccess(), units, options));
     this.queue = run.catch(() => undefined);
     return run;
@@ -73,16 +81,30 @@ export class Writer {
       staleMs: this.staleMs,
       now: this.now,
       locked: (fn, hooks) => this.locked((ctx) => fn(ctx), {}, hooks),
-      background: (work) => {
-        // Its failures were answered to the writers it served; its own records are stored.
-        const settled = work.then(
-          () => undefined,
-          () => undefined,
-        );
-        this.serving.add(settled);
-        void settled.then(() => this.serving.delete(settled));
-      },
+      background: this.serveInBackground
+        ? (work) => {
+            // Its failures were answered to the writers it served; its own records are stored.
+            const settled = work.then(
+              () => undefined,
+              () => trace('group-serving-failed'),
+            );
+            this.serving.add(settled);
+            void settled.then(() => this.serving.delete(settled));
+          }
+        : undefined,
     };
+  }
+
+  /** Resolves once this process no longer holds the lock to serve others (group.ts). */
+  private async servingEnded(): Promise<void> {
+    while (this.serving.size > 0) await Promise.all(this.serving);
+  }
+
+  private closedError(): UsageError {
+    return new UsageError(
+      'STORE_CLOSED',
+      `the store ${this.layout.dir} was closed: open it again to write.`,
+    );
   }
 
   /**
@@ -94,6 +116,7 @@ export class Writer {
     fn: (ctx: WriteContext, recovery: RecoveryReport) => Promise<T>,
     options: RunOptions = {},
   ): Promise<T> {
+    if (this.closing) return Promise.reject(this.closedError());
     const run = this.queue.then(() => this.locked(fn, options));
     this.queue = run.catch(() => undefined);
     return run;
@@ -104,10 +127,14 @@ export class Writer {
     this.connection.close();
   }
 
-  /** Close, once every write queued has run and any serving of other writers has ended. */
+  /**
+   * Close, once every write asked for before has run and any serving of other writers has
+   * ended; writes asked for from now on are refused.
+   */
   async close(): Promise<void> {
+    this.closing = true;
     await this.queue;
-    while (this.serving.size > 0) await Promise.all(this.serving);
+    await this.servingEnded();
     this.closed = true;
     this.connection.close();
   }
@@ -117,11 +144,10 @@ export class Writer {
     options: RunOptions,
     hooks: WaitHooks = {},
   ): Promise<T> {
-    if (this.closed)
-      throw new UsageError(
-        'STORE_CLOSED',
-        `the store ${this.layout.dir} was closed: open it again to write.`,
-      );
+    if (this.closed) throw this.closedError();
+    // This process's own holder, serving others, lets the lock go first: the wait for it
+    // below (and its timeout) is for other processes.
+    await this.servingEnded();
     refuseUnusableStore(this.layout);
     prepareStoreDir(this.layout);
     const deadline = Date.now() + this.lockTimeoutMs;

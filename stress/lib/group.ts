@@ -81,7 +81,7 @@ export async function nodeFloor(count: number): Promise<number> {
 // common end, and prints what it did as one JSON object.
 const LONG_LIVED_SCRIPT = `
 const { openStore } = await import(process.env.LESSONS_LIB);
-const store = await openStore({ dir: process.env.LESSONS_STORE });
+const store = await openStore({ dir: process.env.LESSONS_STORE, serveInBackground: process.env.LESSONS_SERVE_IN_BACKGROUND === '1' });
 const start = Number(process.env.START_AT), end = Number(process.env.END_AT);
 await new Promise((r) => setTimeout(r, Math.max(0, start - Date.now())));
 const ms = [], ids = [], errors = [];
@@ -126,6 +126,8 @@ export async function runLongLived(options: {
   lib: string;
   /** Seconds allowed for the processes to start before the common start. @default 4 */
   startupSeconds?: number;
+  /** Open each store with `serveInBackground` (a holder answers its caller first). @default false */
+  serveInBackground?: boolean;
 }): Promise<LongLivedReport> {
   const { dir, processes, seconds } = options;
   // The store exists before the round, so no writer pays for creating it.
@@ -151,6 +153,7 @@ export async function runLongLived(options: {
         START_AT: String(startAt),
         END_AT: String(endAt),
         WRITER: `long-lived ${w}`,
+        LESSONS_SERVE_IN_BACKGROUND: options.serveInBackground === true ? '1' : '0',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

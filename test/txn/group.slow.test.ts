@@ -10,7 +10,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { scanFingerprint } from '../../src/record/secrets.js';
 import type { RecordResult } from '../../src/record/types.js';
-import { openStore } from '../../src/index.js';
+import { openStore, type Store } from '../../src/index.js';
 import { TXN_STEPS } from '../../src/util/faults.js';
 import { auditStore } from '../../stress/lib/audit.js';
 import { holdAt } from '../helpers/hold.js';
@@ -106,6 +106,39 @@ function ownCommits(dir: string, outcomes: readonly WriterOutcome[]): void {
 function nativelyClean(dir: string): void {
   execFileSync('git', ['-C', dir, 'fsck', '--strict'], { stdio: 'pipe' });
   expect(git(dir, 'status', '--porcelain')).toBe('');
+}
+
+/** The pid of the writers' lock's holder, if any. */
+function lockOwner(dir: string): number | undefined {
+  try {
+    const owner = fs.readFileSync(path.join(dir, '.lessons', 'lock', 'owner.json'), 'utf8');
+    return (JSON.parse(owner) as { pid: number }).pid;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * This process (`store`) takes the lock for a record and stops before its group until a CLI
+ * writer waits in line behind it, so that it serves that writer.
+ */
+async function leadWithOneInLine(
+  dir: string,
+  store: Store,
+): Promise<{ own: Promise<RecordResult>; member: RunningWriter }> {
+  const hold = holdAt('claim');
+  process.env.LESSONS_TEST_HOLD_AT = hold.env.LESSONS_TEST_HOLD_AT;
+  let own: Promise<RecordResult>;
+  try {
+    own = store.recordFailure({ title: 'holder', domain: 'group' });
+    await hold.reached();
+  } finally {
+    delete process.env.LESSONS_TEST_HOLD_AT;
+  }
+  const member = startWriter({ dir, kind: 'failure', title: 'member' });
+  await inLine(dir, 1, member.done);
+  hold.release();
+  return { own, member };
 }
 
 describe('group commit of CLI writers', () => {
@@ -222,40 +255,31 @@ describe('long-lived writers (the library, a store kept open per process)', () =
     expect(groupFiles(dir)).toEqual([]);
   });
 
-  it("a holder's caller has its record once stored, while it serves on; close waits for that", async () => {
+  it("serveInBackground: a holder's caller has its record once stored, while it serves on; close waits for that", async () => {
     const dir = await seededByCli();
-    const store = await openStore({ dir });
-    // This process takes the lock and stops before its group until a CLI writer waits in line.
-    const hold = holdAt('claim');
-    process.env.LESSONS_TEST_HOLD_AT = hold.env.LESSONS_TEST_HOLD_AT;
-    let own: Promise<RecordResult>;
-    try {
-      own = store.recordFailure({ title: 'holder', domain: 'group' });
-      await hold.reached();
-    } finally {
-      delete process.env.LESSONS_TEST_HOLD_AT;
-    }
-    const member = startWriter({ dir, kind: 'failure', title: 'member' });
-    await inLine(dir, 1, member.done);
-    hold.release();
+    const store = await openStore({ dir, serveInBackground: true });
+    const { own, member } = await leadWithOneInLine(dir, store);
     const first = await own;
 
     // Stored, and answered while this process still holds the lock and listens for offers.
     const lockDir = path.join(dir, '.lessons', 'lock');
-    const owner = JSON.parse(fs.readFileSync(path.join(lockDir, 'owner.json'), 'utf8')) as {
-      pid: number;
-    };
-    expect(owner.pid).toBe(process.pid);
+    expect(lockOwner(dir)).toBe(process.pid);
     expect(groupFiles(dir)).toContain('holder.sock');
     expect(storeState(dir).rows.map((r) => r.id)).toContain(first.id);
     // The caller goes on: its next record is offered to its own holder, or waits for the lock.
     const second = await store.recordFailure({ title: 'next', domain: 'group' });
-    await store.close();
-    expect(fs.existsSync(lockDir)).toBe(false);
-    expect(groupFiles(dir)).toEqual([]);
+    const closing = store.close();
+    await expect(store.recordFailure({ title: 'late', domain: 'group' })).rejects.toMatchObject({
+      code: 'STORE_CLOSED',
+    });
+    await closing;
+    // Closed only once this process has let the lock go (a member may hold it by now).
+    expect(lockOwner(dir)).not.toBe(process.pid);
 
     const joined = await member.done;
     expect(joined.code).toBe(0);
+    expect(fs.existsSync(lockDir)).toBe(false);
+    expect(groupFiles(dir)).toEqual([]);
     const state = storeState(dir);
     for (const [title, path_, commit] of [
       ['holder', first.path, first.commit],
@@ -266,6 +290,22 @@ describe('long-lived writers (the library, a store kept open per process)', () =
       expect(Object.keys(state.files)).toContain(path_);
       expect(history(dir).find((c) => c.oid === commit)?.paths).toEqual([path_]);
     }
+    expect(auditStore(dir, [joined]).problems).toEqual([]);
+    nativelyClean(dir);
+  });
+
+  it('by default, a holder has let the lock go when its caller has its record', async () => {
+    const dir = await seededByCli();
+    const store = await openStore({ dir });
+    const { own, member } = await leadWithOneInLine(dir, store);
+    const first = await own;
+    expect(lockOwner(dir)).not.toBe(process.pid);
+    await store.close();
+    const joined = await member.done;
+    expect(joined.code).toBe(0);
+    const titles = storeState(dir).rows.map((r) => r.title);
+    expect(titles).toEqual(expect.arrayContaining(['holder', 'member']));
+    expect(history(dir).find((c) => c.oid === first.commit)?.paths).toEqual([first.path]);
     expect(auditStore(dir, [joined]).problems).toEqual([]);
     nativelyClean(dir);
   });
