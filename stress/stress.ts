@@ -16,8 +16,9 @@
 //
 // --long-lived runs N separate processes, each with a store kept open (the library API),
 // recording in a loop for --seconds; then the same with stores opened with serveInBackground
-// (a group's holder answers its own caller first); then one such writer alone. With --compare, the single
-// writer alone is measured with that checkout's build too (e.g. main built in /tmp), alternately.
+// (a group's holder answers its own caller first); then one such writer alone. With
+// --compare, the single writer alone is measured with that checkout's build too (e.g. main
+// built in /tmp), alternately.
 //
 // --sync runs the team round instead (stress/lib/sync.ts): stores cloned from one bare remote,
 // each with --sync-writers CLI writers making --sync-records records while `lessons sync` runs

@@ -236,7 +236,6 @@ async function commitOnce(
       const own = new Promise<HandoverOutcome>((resolve) => {
         ownStored = resolve;
       });
-      let answeredEarly = false;
       try {
         const holding = writer.locked(
           async (ctx) => {
@@ -256,10 +255,9 @@ async function commitOnce(
               // No answer and no entry: the holder died before it journaled the offer.
               trace('group-settled');
             }
-            const results = await lead(writer, ctx, board, socket, units, options, (mine) => {
-              answeredEarly = true;
-              ownStored!({ ok: true, results: mine });
-            });
+            const results = await lead(writer, ctx, board, socket, units, options, (mine) =>
+              ownStored!({ ok: true, results: mine }),
+            );
             return { ok: true as const, results };
           },
           {
@@ -272,8 +270,9 @@ async function commitOnce(
         const { background } = writer;
         if (background === undefined) return await holding;
         const outcome = await Promise.race([holding, own]);
-        // Stored, and serving others still: the caller goes on, the lock stays held meanwhile.
-        if (answeredEarly) background(holding);
+        // Stored, and perhaps serving others still: the caller goes on, and the lock stays
+        // held until the serving ends (settled already when this writer did not lead).
+        background(holding);
         return outcome;
       } catch (error) {
         offering = false;

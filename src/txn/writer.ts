@@ -147,7 +147,7 @@ export class Writer {
     if (this.closed) throw this.closedError();
     // This process's own holder, serving others, lets the lock go first: the wait for it
     // below (and its timeout) is for other processes.
-    await this.servingEnded();
+    if (this.serving.size > 0) await this.servingEnded();
     refuseUnusableStore(this.layout);
     prepareStoreDir(this.layout);
     const deadline = Date.now() + this.lockTimeoutMs;
